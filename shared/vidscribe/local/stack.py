@@ -1,0 +1,50 @@
+"""Fills in what the environment leaves out with the embedded default services."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from pydantic import SecretStr
+
+from ..config import Settings
+from ..queue import create_queue_pair, sqs_client
+from .embedded import MotoSqsServer, start_embedded_postgres, vidscribe_home
+
+LOCAL_QUEUE_NAME = "vidscribe"
+
+
+def with_database(settings: Settings) -> Settings:
+    """DATABASE_URL (or its secret) when given, else the embedded PostgreSQL under VIDSCRIBE_HOME."""
+    if settings.database_url is not None or settings.database_secret_arn:
+        return settings
+    url = start_embedded_postgres(vidscribe_home() / "pgdata")
+    return settings.replace(database_url=SecretStr(url))
+
+
+@contextmanager
+def with_queues(settings: Settings) -> Iterator[tuple[Settings, bool]]:
+    """QUEUE_URL/DLQ_URL when given, else a local SQS endpoint for the duration of the block.
+
+    Yields the completed settings and whether the queues are embedded (and so start empty).
+    """
+    if settings.queue_url:
+        if not settings.dlq_url:
+            from ..errors import ConfigurationError
+
+            raise ConfigurationError("QUEUE_URL is set but DLQ_URL is not: the DLQ consumer needs both")
+        yield settings, False
+        return
+    # moto accepts any credentials, but boto3 insists on having some.
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+    server = MotoSqsServer().start()
+    try:
+        local = settings.replace(aws_endpoint_url=server.endpoint_url)
+        queue_url, dlq_url = create_queue_pair(
+            sqs_client(local), LOCAL_QUEUE_NAME, visibility_timeout=settings.visibility_timeout_seconds
+        )
+        yield local.replace(queue_url=queue_url, dlq_url=dlq_url), True
+    finally:
+        server.stop()

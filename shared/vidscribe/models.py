@@ -1,0 +1,134 @@
+"""Values that cross the seams: queue messages, decoded audio, transcripts, failure records."""
+
+from __future__ import annotations
+
+import enum
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .errors import MalformedMessage
+
+SAMPLE_RATE = 16_000  # what every backend receives: 16 kHz mono float32 in [-1, 1]
+MAX_VIDEO_ID_LENGTH = 256
+MAX_URL_LENGTH = 4096
+
+
+class VideoMessage(BaseModel):
+    """The body of a queue message: ``{"video_id": "...", "url": "..."}``; url optional when the
+    video is in the ``videos`` table. Anyone with an SQS client may send one by hand."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    video_id: str = Field(min_length=1, max_length=MAX_VIDEO_ID_LENGTH)
+    url: str | None = Field(default=None, min_length=1, max_length=MAX_URL_LENGTH)
+
+    @field_validator("video_id")
+    @classmethod
+    def _printable_id(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("video_id is blank")
+        if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+            raise ValueError("video_id contains control characters")
+        return value
+
+    @classmethod
+    def parse(cls, body: str) -> "VideoMessage":
+        """Parse a raw message body, raising MalformedMessage with a readable reason."""
+        try:
+            data = json.loads(body)
+        except (TypeError, ValueError) as exc:
+            raise MalformedMessage(f"message body is not JSON: {exc}") from None
+        if not isinstance(data, dict):
+            raise MalformedMessage(f"message body is JSON {type(data).__name__}, expected an object")
+        try:
+            return cls.model_validate(data, strict=True)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc']) or 'body'}: {err['msg']}" for err in exc.errors()
+            )
+            raise MalformedMessage(f"invalid message: {problems}") from None
+
+    def body(self) -> str:
+        return self.model_dump_json(exclude_none=True)
+
+
+@dataclass(frozen=True)
+class DecodedAudio:
+    """Audio ready for a backend: mono float32 samples at SAMPLE_RATE."""
+
+    samples: np.ndarray
+    source_bytes: int = 0  # bytes fetched to produce it, for the bytes-streamed metric
+
+    @property
+    def duration(self) -> float:
+        return len(self.samples) / SAMPLE_RATE
+
+
+@dataclass(frozen=True)
+class Segment:
+    start: float
+    end: float
+    text: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"start": round(self.start, 3), "end": round(self.end, 3), "text": self.text}
+
+
+@dataclass(frozen=True)
+class Transcript:
+    text: str
+    segments: list[Segment]
+    language: str | None
+    duration: float
+    backend: str
+    model: str
+
+
+class JobState(str, enum.Enum):
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class ClaimOutcome(str, enum.Enum):
+    CLAIMED = "claimed"  # this worker owns the video now
+    ALREADY_DONE = "already_done"  # a transcript exists: skip
+    IN_FLIGHT = "in_flight"  # another worker holds a live lease: skip this duplicate delivery
+    FAILED = "failed"  # finally failed already; only retry-failed brings it back
+
+
+@dataclass(frozen=True)
+class Claim:
+    outcome: ClaimOutcome
+    attempts: int = 0
+
+
+@dataclass(frozen=True)
+class FailureRecord:
+    id: int
+    video_id: str | None
+    error_type: str
+    message: str
+    attempts: int
+    failed_at: datetime
+    original_message: str | None
+    resolved_at: datetime | None = None
+
+
+@dataclass
+class RunSummary:
+    """What one run did, for the CLI's report."""
+
+    transcribed: int = 0
+    skipped: int = 0
+    failed: int = 0
+    audio_seconds: float = 0.0
+    wall_seconds: float = 0.0
+    failures_by_type: dict[str, int] = field(default_factory=dict)

@@ -1,0 +1,32 @@
+"""The process-wide Powertools logger, metrics and tracer, shared by the handlers and the core.
+
+Logs are JSON lines on stderr (Lambda sends both streams to CloudWatch; locally stdout stays free for
+the CLI's output). ``video_id`` is appended per record with the thread-safe keys, because the local
+runtime runs several handler invocations at once in one process.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+
+SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "vidscribe")
+NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Vidscribe")
+
+logger = Logger(service=SERVICE, logger_handler=logging.StreamHandler(sys.stderr))
+metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
+tracer = Tracer(service=SERVICE)
+
+
+class MetricName:
+    TRANSCRIBED = "VideosTranscribed"
+    SKIPPED = "VideosSkipped"
+    FAILED = "VideosFailed"
+    AUDIO_SECONDS = "AudioSeconds"
+    BYTES_STREAMED = "BytesStreamed"
+    LATENCY = "TranscriptionLatency"
+    FAILURE_RECORDS = "FailureRecords"
+    ENQUEUED = "VideosEnqueued"

@@ -1,0 +1,124 @@
+"""Wires the adapters to the settings once per process (a Lambda cold start, or the local runtime).
+
+Handlers call ``get_services()``; each adapter is built on first use, so the fetcher never loads a
+model and the DLQ consumer never opens a media session. Tests and the local runtime install their
+own instance with ``use_services``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from .config import Settings
+from .errors import ConfigurationError
+from .ports import MediaSource, TranscriptionBackend
+from .queue import SqsQueue, sqs_client
+from .store import PostgresStore
+
+T = TypeVar("T")
+
+
+def read_secret(arn: str) -> str:
+    """A Secrets Manager value, cached for five minutes by Powertools Parameters."""
+    from aws_lambda_powertools.utilities import parameters
+
+    return str(parameters.get_secret(arn, max_age=300))
+
+
+def database_url(settings: Settings) -> str:
+    if settings.database_url is not None:
+        return settings.database_url.get_secret_value()
+    if settings.database_secret_arn:
+        return read_secret(settings.database_secret_arn)
+    raise ConfigurationError("no database configured: set DATABASE_URL (or DATABASE_SECRET_ARN in AWS)")
+
+
+def openai_api_key(settings: Settings) -> str | None:
+    if settings.openai_api_key is not None:
+        return settings.openai_api_key.get_secret_value()
+    if settings.openai_api_key_secret_arn:
+        return read_secret(settings.openai_api_key_secret_arn)
+    return None
+
+
+class Services:
+    def __init__(self, settings: Settings, **adapters: Any) -> None:
+        """``adapters`` (store, queue, dlq, media, backend) replace the ones built from settings."""
+        self.settings = settings
+        self._built: dict[str, Any] = dict(adapters)
+        self._lock = threading.RLock()
+
+    def _once(self, name: str, build: Callable[[], T]) -> T:
+        # Worker threads may ask at the same moment: build each adapter (and load the model) once.
+        with self._lock:
+            if name not in self._built:
+                self._built[name] = build()
+            return self._built[name]
+
+    @property
+    def store(self) -> PostgresStore:
+        return self._once(
+            "store",
+            lambda: PostgresStore(
+                database_url(self.settings),
+                videos_table=self.settings.videos_table,
+                max_connections=self.settings.max_workers + 4,
+            ),
+        )
+
+    @property
+    def queue(self) -> SqsQueue:
+        return self._once("queue", lambda: SqsQueue(self._sqs(), _required(self.settings.queue_url, "QUEUE_URL")))
+
+    @property
+    def dlq(self) -> SqsQueue:
+        return self._once("dlq", lambda: SqsQueue(self._sqs(), _required(self.settings.dlq_url, "DLQ_URL")))
+
+    def _sqs(self) -> Any:
+        return self._once("sqs", lambda: sqs_client(self.settings))
+
+    @property
+    def media(self) -> MediaSource:
+        from .media import HttpMediaSource
+
+        return self._once("media", lambda: HttpMediaSource(self.settings))
+
+    @property
+    def backend(self) -> TranscriptionBackend:
+        from .backends import build_backend
+
+        return self._once(
+            "backend", lambda: build_backend(self.settings, openai_api_key=openai_api_key(self.settings))
+        )
+
+    def close(self) -> None:
+        store = self._built.pop("store", None)
+        if store is not None:
+            store.close()
+
+
+def _required(value: str | None, name: str) -> str:
+    if not value:
+        raise ConfigurationError(f"{name} is not set")
+    return value
+
+
+_current: Services | None = None
+_current_lock = threading.Lock()
+
+
+def get_services() -> Services:
+    global _current
+    with _current_lock:
+        if _current is None:
+            _current = Services(Settings.from_env())
+        return _current
+
+
+def use_services(services: Services | None) -> None:
+    """Install the process's services (the local runtime, tests); None forgets them."""
+    global _current
+    with _current_lock:
+        _current = services

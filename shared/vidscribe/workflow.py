@@ -1,0 +1,229 @@
+"""The workflow: fetch and enqueue, claim and transcribe, record what finally failed.
+
+This module is where the pipeline's decisions live:
+- what the fetcher queues (``Fetcher.run``: only videos with no transcript and no live job),
+- when a delivery is skipped (``Transcriber.process``: done, in flight elsewhere, or finally failed),
+- when an attempt is retried (a retryable error: the job goes back to queued, the message's
+  visibility is shortened to the backoff and the record is reported as failed, so SQS redelivers it
+  once; the second failure takes it to the dead-letter queue),
+- when a failure record is written (at once for malformed messages and permanent errors, from the
+  dead-letter queue otherwise: ``DeadLetterRecorder.record``).
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import time
+from dataclasses import dataclass
+
+from .config import Settings
+from .errors import MalformedMessage, MediaTooLong, describe
+from .models import ClaimOutcome, VideoMessage
+from .observability import logger
+from .ports import MediaSource, Queue, Store, TranscriptionBackend
+
+MAX_RECEIVE_COUNT = 2  # one retry: the SQS redrive policy of the main queue
+
+
+class Outcome(str, enum.Enum):
+    TRANSCRIBED = "transcribed"
+    SKIPPED = "skipped"
+    FAILED = "failed"  # a failure record was written; the message is done with
+    RETRY = "retry"  # the attempt failed; the message comes back once
+
+
+@dataclass(frozen=True)
+class ProcessResult:
+    outcome: Outcome
+    video_id: str | None
+    reason: str = ""
+    error_type: str | None = None
+    audio_seconds: float = 0.0
+    bytes_streamed: int = 0
+    latency_seconds: float = 0.0
+
+
+class AttemptFailed(Exception):
+    """Raised to the batch processor so that the record is reported in batchItemFailures."""
+
+    def __init__(self, result: ProcessResult) -> None:
+        super().__init__(f"{result.error_type}: {result.reason}")
+        self.result = result
+
+
+def message_video_id(body: str) -> str | None:
+    """Best effort: the video id of a message that failed validation, for the failure record."""
+    try:
+        data = json.loads(body)
+    except (TypeError, ValueError):
+        return None
+    value = data.get("video_id") if isinstance(data, dict) else None
+    if isinstance(value, str) and 0 < len(value.strip()) <= 256 and value.isprintable():
+        return value.strip()
+    return None
+
+
+class Transcriber:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        queue: Queue | None,
+        media: MediaSource,
+        backend: TranscriptionBackend,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.queue = queue
+        self.media = media
+        self.backend = backend
+
+    def process(self, body: str, receipt_handle: str | None = None, receive_count: int = 1) -> ProcessResult:
+        """Handle one queue message. Raises AttemptFailed when the message should come back."""
+        try:
+            message = VideoMessage.parse(body)
+        except MalformedMessage as exc:
+            return self._record_now(message_video_id(body), exc, body, attempts=receive_count)
+
+        video_id = message.video_id
+        try:
+            url = message.url or self.store.video_url(video_id)
+            if url is None:
+                raise MalformedMessage(f"video {video_id!r} is not in the videos table and the message has no url")
+            claim = self.store.claim(video_id, url, self.settings.processing_lease_seconds)
+        except MalformedMessage as exc:
+            return self._record_now(video_id, exc, body, attempts=receive_count)
+        except Exception as exc:  # the database is unreachable: let the message come back
+            return self._retry(video_id, exc, receipt_handle, release=False)
+
+        if claim.outcome is not ClaimOutcome.CLAIMED:
+            reason = {
+                ClaimOutcome.ALREADY_DONE: "already transcribed",
+                ClaimOutcome.IN_FLIGHT: "another worker holds this video (duplicate delivery)",
+                ClaimOutcome.FAILED: "finally failed; use 'vidscribe retry-failed' to try again",
+            }[claim.outcome]
+            logger.info("skipped", extra={"reason": reason, "outcome": claim.outcome.value})
+            return ProcessResult(Outcome.SKIPPED, video_id, reason=reason)
+
+        started = time.monotonic()
+        try:
+            audio = self.media.fetch_audio(url)
+            if audio.duration > self.settings.max_duration_seconds:
+                raise MediaTooLong(
+                    f"audio lasts {audio.duration:.0f} s, over MAX_DURATION_SECONDS={self.settings.max_duration_seconds:.0f}"
+                )
+            transcript = self.backend.transcribe(audio)
+            self.store.save_transcript(video_id, transcript)
+        except Exception as exc:
+            error_type, reason, retryable = describe(exc)
+            if not retryable:
+                return self._record_now(video_id, exc, body, attempts=claim.attempts)
+            return self._retry(video_id, exc, receipt_handle, release=True)
+        latency = time.monotonic() - started
+        logger.info(
+            "transcribed",
+            extra={"audio_seconds": round(audio.duration, 2), "latency_seconds": round(latency, 2), "attempt": claim.attempts},
+        )
+        return ProcessResult(
+            Outcome.TRANSCRIBED,
+            video_id,
+            audio_seconds=audio.duration,
+            bytes_streamed=audio.source_bytes,
+            latency_seconds=latency,
+        )
+
+    def _record_now(self, video_id: str | None, exc: Exception, body: str, attempts: int) -> ProcessResult:
+        """A failure a retry cannot fix: write the failure record now and let the message go."""
+        error_type, reason, _ = describe(exc)
+        logger.warning("failed permanently", extra={"error_type": error_type, "error": reason})
+        self.store.record_failure(video_id, error_type, reason, attempts, body)
+        return ProcessResult(Outcome.FAILED, video_id, reason=reason, error_type=error_type)
+
+    def _retry(self, video_id: str, exc: Exception, receipt_handle: str | None, *, release: bool) -> ProcessResult:
+        error_type, reason, _ = describe(exc)
+        logger.warning("attempt failed; the message will come back", extra={"error_type": error_type, "error": reason})
+        backoff = self.settings.retry_backoff_seconds
+        if release:
+            try:
+                # Until the redelivery the job counts as queued, so the fetcher leaves it alone.
+                self.store.release_for_retry(video_id, error_type, reason, self.settings.queued_lease_seconds)
+            except Exception as store_exc:  # the lease will expire on its own
+                logger.warning("could not record the failed attempt", extra={"error": str(store_exc)})
+        if self.queue is not None and receipt_handle:
+            try:
+                # Retry after the backoff rather than the full visibility timeout.
+                self.queue.change_visibility(receipt_handle, backoff)
+            except Exception as queue_exc:  # the visibility timeout still brings it back
+                logger.warning("could not shorten the message's visibility", extra={"error": str(queue_exc)})
+        raise AttemptFailed(ProcessResult(Outcome.RETRY, video_id, reason=reason, error_type=error_type))
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    enqueued: int
+    queue_depth: int
+
+
+class Fetcher:
+    def __init__(self, settings: Settings, store: Store, queue: Queue) -> None:
+        self.settings = settings
+        self.store = store
+        self.queue = queue
+
+    def run(self) -> FetchResult:
+        """Queue one batch of videos that need a transcript, topping the queue up to QUEUE_HIGH_WATER."""
+        visible, in_flight = self.queue.depth()
+        room = max(0, self.settings.queue_high_water - visible)
+        limit = min(self.settings.fetch_batch_size, room)
+        if limit == 0:
+            return FetchResult(0, visible)
+        pending = self.store.reserve_pending(limit, self.settings.queued_lease_seconds)
+        bodies = [VideoMessage(video_id=p.video_id, url=p.url).body() for p in pending]
+        sent = 0
+        try:
+            sent = self.queue.send(bodies)
+        finally:
+            if sent < len(pending):
+                # Whatever did not reach the queue becomes eligible again at once.
+                self.store.release_reservation([p.video_id for p in pending[sent:]])
+        logger.info("enqueued", extra={"enqueued": sent, "queue_visible": visible, "queue_in_flight": in_flight})
+        return FetchResult(sent, visible + sent)
+
+
+class DeadLetterRecorder:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def record(self, body: str, receive_count: int = 0) -> ProcessResult:
+        """Write the persistent failure record for a message that exhausted its retry."""
+        try:
+            video_id: str | None = VideoMessage.parse(body).video_id
+        except MalformedMessage as exc:
+            video_id = message_video_id(body)
+            self.store.record_failure(video_id, exc.error_type, str(exc), receive_count, body)
+            return ProcessResult(Outcome.FAILED, video_id, reason=str(exc), error_type=exc.error_type)
+        if self.store.has_transcript(video_id):
+            # A duplicate of this message succeeded: nothing failed.
+            return ProcessResult(Outcome.SKIPPED, video_id, reason="already transcribed")
+        error_type, message, attempts = self.store.job_error(video_id)
+        if error_type is None:
+            error_type = "RetriesExhausted"
+            message = (
+                "the message reached the dead-letter queue with no recorded error: "
+                "the transcriber timed out, crashed or was throttled"
+            )
+        self.store.record_failure(video_id, error_type, message or error_type, attempts, body)
+        logger.warning("failure recorded", extra={"error_type": error_type, "attempts": attempts})
+        return ProcessResult(Outcome.FAILED, video_id, reason=message or "", error_type=error_type)
+
+
+__all__ = [
+    "AttemptFailed",
+    "DeadLetterRecorder",
+    "Fetcher",
+    "MAX_RECEIVE_COUNT",
+    "Outcome",
+    "ProcessResult",
+    "Transcriber",
+]

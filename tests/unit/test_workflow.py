@@ -1,0 +1,213 @@
+"""The workflow's decisions, with small in-memory fakes of the ports (fakes over mocks)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pytest
+
+from vidscribe.config import Settings
+from vidscribe.errors import BackendTransient, FetchError, FetchRefused, NotMedia
+from vidscribe.models import Claim, ClaimOutcome, DecodedAudio, Segment, Transcript, VideoMessage
+from vidscribe.ports import PendingVideo
+from vidscribe.workflow import AttemptFailed, DeadLetterRecorder, Fetcher, Outcome, Transcriber
+
+SETTINGS = Settings.from_env({}, RETRY_BACKOFF_SECONDS=7, QUEUE_HIGH_WATER=5, FETCH_BATCH_SIZE=3)
+AUDIO = DecodedAudio(np.zeros(16_000 * 2, dtype=np.float32), source_bytes=1234)
+
+
+@dataclass
+class FakeStore:
+    urls: dict[str, str] = field(default_factory=dict)
+    claim_outcome: ClaimOutcome = ClaimOutcome.CLAIMED
+    saved: dict[str, Transcript] = field(default_factory=dict)
+    failures: list[tuple] = field(default_factory=list)
+    released: list[tuple] = field(default_factory=list)
+    pending: list[PendingVideo] = field(default_factory=list)
+    reservations_released: list[str] = field(default_factory=list)
+    job: tuple = (None, None, 0)
+    transcribed: set[str] = field(default_factory=set)
+
+    def video_url(self, video_id):
+        return self.urls.get(video_id)
+
+    def claim(self, video_id, url, lease):
+        return Claim(self.claim_outcome, attempts=1)
+
+    def save_transcript(self, video_id, transcript):
+        self.saved[video_id] = transcript
+        return True
+
+    def record_failure(self, video_id, error_type, message, attempts, original):
+        self.failures.append((video_id, error_type, attempts, original))
+        return len(self.failures)
+
+    def release_for_retry(self, video_id, error_type, message, retry_after):
+        self.released.append((video_id, error_type))
+
+    def reserve_pending(self, limit, lease):
+        taken, self.pending = self.pending[:limit], self.pending[limit:]
+        return taken
+
+    def release_reservation(self, ids):
+        self.reservations_released.extend(ids)
+
+    def job_error(self, video_id):
+        return self.job
+
+    def has_transcript(self, video_id):
+        return video_id in self.transcribed
+
+
+@dataclass
+class FakeQueue:
+    url: str = "fake"
+    visible: int = 0
+    sent: list[str] = field(default_factory=list)
+    visibility: list[tuple] = field(default_factory=list)
+    refuse_after: int | None = None
+
+    def send(self, bodies):
+        if self.refuse_after is not None and len(self.sent) + len(bodies) > self.refuse_after:
+            raise RuntimeError("endpoint down")
+        self.sent.extend(bodies)
+        return len(bodies)
+
+    def depth(self):
+        return self.visible, 0
+
+    def change_visibility(self, handle, seconds):
+        self.visibility.append((handle, seconds))
+
+
+class FakeMedia:
+    def __init__(self, error: Exception | None = None) -> None:
+        self.error = error
+        self.urls: list[str] = []
+
+    def fetch_audio(self, url):
+        self.urls.append(url)
+        if self.error:
+            raise self.error
+        return AUDIO
+
+
+class FakeBackend:
+    name, model = "fake", "fake-1"
+
+    def __init__(self, error: Exception | None = None) -> None:
+        self.error = error
+        self.calls = 0
+
+    def transcribe(self, audio):
+        self.calls += 1
+        if self.error:
+            raise self.error
+        return Transcript("hi", [Segment(0, 1, "hi")], "en", audio.duration, self.name, self.model)
+
+
+def make(store=None, media=None, backend=None, queue=None):
+    store = store or FakeStore(urls={"v1": "http://media/v1.mp4"})
+    queue = queue or FakeQueue()
+    return Transcriber(SETTINGS, store, queue, media or FakeMedia(), backend or FakeBackend()), store, queue
+
+
+def test_transcribes_and_stores() -> None:
+    transcriber, store, _ = make()
+    result = transcriber.process(VideoMessage(video_id="v1").body(), "rh")
+    assert result.outcome is Outcome.TRANSCRIBED
+    assert store.saved["v1"].text == "hi"
+    assert result.audio_seconds == 2.0 and result.bytes_streamed == 1234
+
+
+def test_message_url_wins_over_the_table() -> None:
+    media = FakeMedia()
+    transcriber, _, _ = make(media=media)
+    transcriber.process(VideoMessage(video_id="v1", url="http://other/x.webm").body())
+    assert media.urls == ["http://other/x.webm"]
+
+
+@pytest.mark.parametrize("outcome", [ClaimOutcome.ALREADY_DONE, ClaimOutcome.IN_FLIGHT, ClaimOutcome.FAILED])
+def test_skips_without_touching_media_or_model(outcome) -> None:
+    media, backend = FakeMedia(), FakeBackend()
+    transcriber, store, _ = make(store=FakeStore(urls={"v1": "u"}, claim_outcome=outcome), media=media, backend=backend)
+    result = transcriber.process(VideoMessage(video_id="v1").body())
+    assert result.outcome is Outcome.SKIPPED
+    assert media.urls == [] and backend.calls == 0
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["not json", "[]", '{"url": "http://x"}', '{"video_id": ""}', '{"video_id": 7}', '{"video_id": "a\\u0000b"}'],
+)
+def test_malformed_message_is_recorded_not_raised(body) -> None:
+    transcriber, store, _ = make()
+    result = transcriber.process(body, "rh")
+    assert result.outcome is Outcome.FAILED
+    [(video_id, error_type, _, original)] = store.failures
+    assert error_type == "MalformedMessage" and original == body and video_id is None
+
+
+def test_unknown_video_without_url_is_malformed() -> None:
+    transcriber, store, _ = make()
+    result = transcriber.process(VideoMessage(video_id="nobody").body())
+    assert result.outcome is Outcome.FAILED
+    assert store.failures[0][:2] == ("nobody", "MalformedMessage")
+
+
+@pytest.mark.parametrize("error", [FetchError("503"), BackendTransient("429"), ConnectionResetError("reset")])
+def test_retryable_error_releases_shortens_visibility_and_raises(error) -> None:
+    media = FakeMedia(error) if not isinstance(error, BackendTransient) else FakeMedia()
+    backend = FakeBackend(error) if isinstance(error, BackendTransient) else FakeBackend()
+    transcriber, store, queue = make(media=media, backend=backend)
+    with pytest.raises(AttemptFailed) as failed:
+        transcriber.process(VideoMessage(video_id="v1").body(), "receipt-1")
+    assert failed.value.result.outcome is Outcome.RETRY
+    assert store.released == [("v1", type(error).__name__)]
+    assert queue.visibility == [("receipt-1", 7)]
+    assert store.failures == []
+
+
+@pytest.mark.parametrize("error", [FetchRefused("404"), NotMedia("html")])
+def test_permanent_error_is_recorded_at_once(error) -> None:
+    transcriber, store, queue = make(media=FakeMedia(error))
+    result = transcriber.process(VideoMessage(video_id="v1").body(), "rh")
+    assert result.outcome is Outcome.FAILED and result.error_type == type(error).__name__
+    assert store.failures[0][:3] == ("v1", type(error).__name__, 1)
+    assert queue.visibility == [] and store.released == []
+
+
+def test_fetcher_tops_the_queue_up_to_high_water() -> None:
+    store = FakeStore(pending=[PendingVideo(f"v{i}", f"u{i}") for i in range(10)])
+    queue = FakeQueue(visible=3)
+    result = Fetcher(SETTINGS, store, queue).run()
+    assert result.enqueued == 2  # high water 5, three already visible
+    assert [VideoMessage.parse(b).video_id for b in queue.sent] == ["v0", "v1"]
+
+
+def test_fetcher_releases_what_it_could_not_send() -> None:
+    store = FakeStore(pending=[PendingVideo(f"v{i}", f"u{i}") for i in range(3)])
+    with pytest.raises(RuntimeError):
+        Fetcher(SETTINGS, store, FakeQueue(refuse_after=0)).run()
+    assert store.reservations_released == ["v0", "v1", "v2"]
+
+
+def test_dead_letter_uses_the_last_recorded_error() -> None:
+    store = FakeStore(job=("FetchError", "server said 503", 2))
+    result = DeadLetterRecorder(store).record(VideoMessage(video_id="v1").body(), receive_count=3)
+    assert result.outcome is Outcome.FAILED
+    assert store.failures == [("v1", "FetchError", 2, '{"video_id":"v1"}')]
+
+
+def test_dead_letter_without_a_recorded_error_says_so() -> None:
+    store = FakeStore(job=(None, None, 0))
+    result = DeadLetterRecorder(store).record(VideoMessage(video_id="v1").body())
+    assert result.error_type == "RetriesExhausted"
+    assert "no recorded error" in result.reason
+
+
+def test_dead_letter_of_a_video_transcribed_meanwhile_is_not_a_failure() -> None:
+    store = FakeStore(transcribed={"v1"})
+    result = DeadLetterRecorder(store).record(VideoMessage(video_id="v1").body())
+    assert result.outcome is Outcome.SKIPPED and store.failures == []
