@@ -1,0 +1,212 @@
+"""Which URLs the transcriber may fetch.
+
+URLs come from a database or from hand-written queue messages, so a URL is untrusted input: without
+a guard, ``http://169.254.169.254/latest/meta-data/`` would make the transcriber read the cloud
+metadata service for whoever can insert a row. The rules:
+
+* only ``http`` and ``https``, with a host name;
+* every address the host resolves to must be public: not private, loopback, link-local, multicast,
+  reserved, unspecified or shared (CGNAT), including IPv6 forms that embed such an IPv4 address
+  (IPv4-mapped ``::ffff:a.b.c.d``, 6to4 ``2002::/16``, NAT64 ``64:ff9b::/96``, Teredo);
+* the same check applies to every redirect hop (:func:`check_redirect`);
+* the same check applies to the socket actually connected (:class:`GuardedHTTPAdapter`), which is
+  what defeats DNS rebinding: a name that resolved to a public address during :func:`check_url`
+  and to ``127.0.0.1`` a moment later when the HTTP client resolves it again is refused at connect
+  time, because the peer address of the connected socket is checked, not a name.
+
+``allow_private=True`` (``ALLOW_PRIVATE_URLS``) turns the address rules off, for local runs against
+a media server on the same machine or network; the scheme rule always applies.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Callable
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+from .errors import UrlRejected
+
+ALLOWED_SCHEMES = ("http", "https")
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_SHARED_V4 = ipaddress.IPv4Network("100.64.0.0/10")  # carrier-grade NAT (RFC 6598)
+
+
+def redact(url: str) -> str:
+    """The URL without credentials, query or fragment: safe for messages and logs (a presigned
+    URL's signature lives in its query string)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        if ":" in host:
+            host = f"[{host}]"
+        netloc = f"{host}:{parts.port}" if parts.port else host
+        return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+    except ValueError:
+        return "<unparseable url>"
+
+
+def forbidden_reason(ip: IPAddress) -> str | None:
+    """Why ``ip`` may not be fetched from (``None`` when it is a public unicast address)."""
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded: ipaddress.IPv4Address | None = None
+        if ip.ipv4_mapped is not None:
+            embedded = ip.ipv4_mapped
+        elif ip.sixtofour is not None:
+            embedded = ip.sixtofour
+        elif ip in _NAT64:
+            embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        elif ip.teredo is not None:
+            server, client = ip.teredo
+            for inner in (server, client):
+                reason = forbidden_reason(inner)
+                if reason:
+                    return f"a Teredo address embedding {inner} ({reason})"
+            # otherwise fall through: Teredo space is not global unicast either
+        if embedded is not None:
+            reason = forbidden_reason(embedded)
+            return f"an IPv6 address embedding {embedded} ({reason})" if reason else None
+    checks = (
+        (ip.is_unspecified, "an unspecified address"),
+        (ip.is_loopback, "a loopback address"),
+        (ip.is_link_local, "a link-local address"),
+        (ip.is_multicast, "a multicast address"),
+        (ip.is_private, "a private address"),
+        (ip.is_reserved, "a reserved address"),
+        (isinstance(ip, ipaddress.IPv4Address) and ip in _SHARED_V4, "a shared (CGNAT) address"),
+        (not ip.is_global, "a non-global address"),
+    )
+    for hit, reason in checks:
+        if hit:
+            if str(ip) == "169.254.169.254":
+                return reason + " (the cloud metadata service)"
+            return reason
+    return None
+
+
+def resolve(host: str, port: int | None) -> list[IPAddress]:
+    """Every address ``host`` resolves to (a literal IP resolves to itself)."""
+    host = host.rstrip(".") or host  # "example.com." is "example.com" (urllib3 strips it too)
+    try:
+        infos = socket.getaddrinfo(host, port or 0, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise UrlRejected(f"cannot resolve host {host!r}: {exc}") from None
+    addresses: list[IPAddress] = []
+    for _family, _type, _proto, _canon, sockaddr in infos:
+        ip = ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])  # drop an IPv6 zone id
+        if ip not in addresses:
+            addresses.append(ip)
+    if not addresses:
+        raise UrlRejected(f"host {host!r} resolves to no address")
+    return addresses
+
+
+def check_url(url: str, allow_private: bool) -> None:
+    """Raise :class:`UrlRejected` unless ``url`` is an http(s) URL whose host is allowed.
+
+    Resolves the host name (DNS) unless ``allow_private`` is set; does not connect anywhere.
+    """
+    if not isinstance(url, str) or not url.strip():
+        raise UrlRejected("the URL is empty")
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port  # raises ValueError for a bad port
+    except ValueError as exc:
+        raise UrlRejected(f"malformed URL {redact(url)!r}: {exc}") from None
+    scheme = parts.scheme.lower()
+    if scheme not in ALLOWED_SCHEMES:
+        shown = f"{scheme!r}" if scheme else "none"
+        raise UrlRejected(f"only http and https URLs are allowed (scheme: {shown}) in {redact(url)!r}")
+    host = parts.hostname
+    if not host:
+        raise UrlRejected(f"the URL {redact(url)!r} has no host name")
+    if allow_private:
+        return
+    for ip in resolve(host, port):
+        reason = forbidden_reason(ip)
+        if reason:
+            shown = host if host == str(ip) else f"{host} ({ip})"
+            raise UrlRejected(
+                f"refusing to fetch {redact(url)!r}: {shown} is {reason}; set ALLOW_PRIVATE_URLS=true "
+                f"to allow private addresses"
+            )
+
+
+def check_redirect(
+    current_url: str,
+    location: str,
+    allow_private: bool,
+    guard: Callable[[str], None] | None = None,
+) -> str:
+    """The absolute URL a redirect points to, after checking it like any other URL (with
+    ``guard`` instead of :func:`check_url` when given)."""
+    if not location or not location.strip():
+        raise UrlRejected(f"redirect from {redact(current_url)!r} has no Location")
+    target = urljoin(current_url, location.strip())
+    try:
+        if guard is None:
+            check_url(target, allow_private)
+        else:
+            guard(target)
+    except UrlRejected as exc:
+        raise UrlRejected(f"redirect from {redact(current_url)!r} refused: {exc}") from None
+    return target
+
+
+# --- the connect-time check ------------------------------------------------------------------------
+def _check_peer(sock: socket.socket, host: str) -> None:
+    try:
+        peer = ipaddress.ip_address(str(sock.getpeername()[0]).split("%", 1)[0])
+    except (OSError, ValueError):
+        return  # not an IP socket (cannot happen for TCP); nothing to check
+    reason = forbidden_reason(peer)
+    if reason:
+        sock.close()
+        raise UrlRejected(
+            f"refusing to fetch from {host}: it connected to {peer}, which is {reason} "
+            f"(checked at connect time: the name may now resolve elsewhere than when the URL was checked)"
+        )
+
+
+class _GuardedHTTPConnection(HTTPConnection):
+    def _new_conn(self):  # type: ignore[override]
+        sock = super()._new_conn()
+        _check_peer(sock, self.host)
+        return sock
+
+
+class _GuardedHTTPSConnection(HTTPSConnection):
+    def _new_conn(self):  # type: ignore[override]
+        sock = super()._new_conn()  # TLS is set up after this, on the checked socket
+        _check_peer(sock, self.host)
+        return sock
+
+
+class _GuardedHTTPConnectionPool(HTTPConnectionPool):
+    ConnectionCls = _GuardedHTTPConnection
+
+
+class _GuardedHTTPSConnectionPool(HTTPSConnectionPool):
+    ConnectionCls = _GuardedHTTPSConnection
+
+
+class GuardedHTTPAdapter(HTTPAdapter):
+    """A requests adapter whose connections refuse a non-public peer address once connected.
+
+    Mount it on a session (``session.mount("http://", GuardedHTTPAdapter())``, same for https) and
+    disable ``trust_env`` so that no proxy stands between the check and the server.
+    """
+
+    def init_poolmanager(self, *args, **kwargs):  # type: ignore[override]
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {
+            "http": _GuardedHTTPConnectionPool,
+            "https": _GuardedHTTPSConnectionPool,
+        }
