@@ -10,11 +10,15 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import warnings
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "vidscribe")
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Vidscribe")
+
+# An invocation that skipped everything has no metrics to publish; that is not worth a warning.
+warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 logger = Logger(service=SERVICE, logger_handler=logging.StreamHandler(sys.stderr))
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)

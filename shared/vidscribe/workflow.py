@@ -24,6 +24,7 @@ from .observability import logger
 from .ports import MediaSource, Queue, Store, TranscriptionBackend
 
 MAX_RECEIVE_COUNT = 2  # one retry: the SQS redrive policy of the main queue
+DEFAULT_QUEUE_HIGH_WATER = 1000
 
 
 class Outcome(str, enum.Enum):
@@ -174,7 +175,7 @@ class Fetcher:
     def run(self) -> FetchResult:
         """Queue one batch of videos that need a transcript, topping the queue up to QUEUE_HIGH_WATER."""
         visible, in_flight = self.queue.depth()
-        room = max(0, self.settings.queue_high_water - visible)
+        room = max(0, (self.settings.queue_high_water or DEFAULT_QUEUE_HIGH_WATER) - visible)
         limit = min(self.settings.fetch_batch_size, room)
         if limit == 0:
             return FetchResult(0, visible)

@@ -13,6 +13,8 @@ from ..queue import create_queue_pair, sqs_client
 from .embedded import MotoSqsServer, start_embedded_postgres, vidscribe_home
 
 LOCAL_QUEUE_NAME = "vidscribe"
+# moto's server scans the whole queue on every call: a shallow queue keeps each call cheap.
+EMBEDDED_QUEUE_HIGH_WATER = 20
 
 
 def with_database(settings: Settings) -> Settings:
@@ -41,7 +43,10 @@ def with_queues(settings: Settings) -> Iterator[tuple[Settings, bool]]:
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
     server = MotoSqsServer().start()
     try:
-        local = settings.replace(aws_endpoint_url=server.endpoint_url)
+        local = settings.replace(
+            aws_endpoint_url=server.endpoint_url,
+            queue_high_water=settings.queue_high_water or EMBEDDED_QUEUE_HIGH_WATER,
+        )
         queue_url, dlq_url = create_queue_pair(
             sqs_client(local), LOCAL_QUEUE_NAME, visibility_timeout=settings.visibility_timeout_seconds
         )
