@@ -77,6 +77,12 @@ class FaultyMediaServer(MediaServer):
     def always_fail(self, name: str, status: int) -> None:
         self._fail_always[name] = status
 
+    def heal(self, name: str) -> None:
+        """Stop failing ``name``: the server was fixed."""
+        with self._faults:
+            self._fail_once.pop(name, None)
+            self._fail_always.pop(name, None)
+
     def redirect(self, name: str, target: str, status: int = 302) -> None:
         """``name`` redirects to ``target``: another name on this server or an absolute URL."""
         self._redirects[name] = (target, status)
