@@ -1,0 +1,288 @@
+"""Render a transcript as plain text, JSON, SubRip (.srt) or WebVTT (.vtt).
+
+Inputs are a :class:`~vidscribe.models.Transcript`, a mapping shaped like one (what the store returns
+from its JSON column: ``{"text", "segments": [{"start", "end", "text"}], ...}``) or any object with
+those attributes. Segments may be :class:`~vidscribe.models.Segment` objects or mappings.
+
+Subtitle cues are made well-formed whatever the backend returned, with the smallest changes that
+work, all in whole milliseconds:
+
+- empty or whitespace-only segments are dropped; whitespace inside a segment is collapsed;
+- negative or non-finite times are clamped to 0 or to the previous cue's start, so cue starts
+  never go backwards;
+- a cue that ends where it starts (or before) is given ``MIN_CUE_SECONDS`` (cut short by the next
+  cue when that starts earlier, but always at least 1 ms);
+- a cue that overlaps the next one is ended where the next begins;
+- a cue longer than ``MAX_CUE_SECONDS`` or ``MAX_CUE_CHARS`` characters is split at word boundaries
+  into cues of at most two lines of ``MAX_LINE_CHARS``, each given time in proportion to its share of
+  the characters (words longer than a line are broken, which also handles unspaced scripts).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import textwrap
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .models import Segment, Transcript
+
+MAX_LINE_CHARS = 42
+MAX_LINES = 2
+MAX_CUE_CHARS = MAX_LINE_CHARS * MAX_LINES  # 84
+MAX_CUE_SECONDS = 7.0
+MIN_CUE_SECONDS = 0.5
+
+FORMATS = ("txt", "json", "srt", "vtt")
+CONTENT_TYPES = {
+    "txt": "text/plain; charset=utf-8",
+    "json": "application/json",
+    "srt": "application/x-subrip; charset=utf-8",
+    "vtt": "text/vtt; charset=utf-8",
+}
+
+
+@dataclass(frozen=True)
+class Cue:
+    start_ms: int
+    end_ms: int
+    lines: tuple[str, ...]
+
+
+# --- reading transcript-like values --------------------------------------------------------------
+def _get(obj: Any, name: str, default: Any = None) -> Any:
+    if isinstance(obj, Mapping):
+        return obj.get(name, default)
+    return getattr(obj, name, default)
+
+
+def _segments_of(transcript_like: Any) -> list[Any]:
+    segments = _get(transcript_like, "segments")
+    if isinstance(segments, str):  # a JSON column handed over undecoded
+        segments = json.loads(segments)
+    return list(segments or [])
+
+
+def _segment_dict(segment: Any) -> dict[str, Any]:
+    if isinstance(segment, Segment):
+        return segment.to_dict()
+    return {
+        "start": _number(_get(segment, "start")),
+        "end": _number(_get(segment, "end")),
+        "text": str(_get(segment, "text", "") or ""),
+    }
+
+
+def _number(value: Any) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return math.nan
+    return number
+
+
+def _text_of(transcript_like: Any) -> str:
+    text = _get(transcript_like, "text")
+    if text is None or (not str(text).strip() and _segments_of(transcript_like)):
+        text = " ".join(str(_segment_dict(s)["text"]).strip() for s in _segments_of(transcript_like))
+    return " ".join(str(text).split()) if text else ""
+
+
+def _json_seconds(value: Any) -> float | None:
+    number = _number(value)
+    return round(number, 3) if math.isfinite(number) else None  # NaN is not JSON
+
+
+# --- txt and json --------------------------------------------------------------------------------
+def to_txt(transcript_like: Any) -> str:
+    """Plain text, one line per segment as Whisper's own ``.txt`` writer does (whitespace collapsed);
+    the whole text on one line when there are no segments; empty string when there is no text."""
+    lines = [" ".join(str(_segment_dict(s)["text"]).split()) for s in _segments_of(transcript_like)]
+    lines = [line for line in lines if line] or [_text_of(transcript_like)]
+    return "".join(f"{line}\n" for line in lines if line)
+
+
+def to_json(transcript_like: Any) -> str:
+    """A JSON document: video_id (when known), text, language, duration, backend, model and segments
+    (seconds, 3 decimals)."""
+    duration = _get(transcript_like, "duration")
+    document: dict[str, Any] = {} if _get(transcript_like, "video_id") is None else {
+        "video_id": _get(transcript_like, "video_id")
+    }
+    document |= {
+        "text": _text_of(transcript_like),
+        "language": _get(transcript_like, "language"),
+        "duration": _json_seconds(duration) if duration is not None else None,
+        "backend": _get(transcript_like, "backend"),
+        "model": _get(transcript_like, "model"),
+        "segments": [
+            {"start": _json_seconds(d["start"]), "end": _json_seconds(d["end"]), "text": d["text"].strip()}
+            for d in map(_segment_dict, _segments_of(transcript_like))
+        ],
+    }
+    return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+
+
+# --- cues ----------------------------------------------------------------------------------------
+def _to_ms(seconds: float) -> int | None:
+    if seconds is None or not math.isfinite(seconds):
+        return None
+    return max(0, int(round(seconds * 1000)))
+
+
+def _balanced_lines(text: str) -> tuple[str, ...]:
+    """One line if it fits, else two lines of at most MAX_LINE_CHARS split as evenly as possible
+    (falls back to greedy wrapping, which may give more lines, if no even split fits)."""
+    if len(text) <= MAX_LINE_CHARS:
+        return (text,)
+    best: tuple[str, str] | None = None
+    for index, char in enumerate(text):
+        if char != " ":
+            continue
+        first, second = text[:index], text[index + 1 :]
+        if len(first) <= MAX_LINE_CHARS and len(second) <= MAX_LINE_CHARS:
+            if best is None or max(map(len, (first, second))) < max(map(len, best)):
+                best = (first, second)
+    if best is not None:
+        return best
+    return tuple(_wrap(text, MAX_LINE_CHARS))
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    return textwrap.wrap(text, width=width, break_long_words=True, break_on_hyphens=False) or [text]
+
+
+def _fits(text: str) -> bool:
+    return len(_wrap(text, MAX_LINE_CHARS)) <= MAX_LINES
+
+
+def _split_text(text: str, duration_ms: int) -> list[str]:
+    """Pieces of ``text`` (in order, at word boundaries) that each fit two lines and, with time
+    shared by characters, last at most about MAX_CUE_SECONDS (a single word is never split for
+    time's sake; words longer than a line are broken)."""
+    wanted_by_time = math.ceil(duration_ms / (MAX_CUE_SECONDS * 1000))
+    if wanted_by_time <= 1 and _fits(text):
+        return [text]
+    words: list[str] = []
+    for word in text.split(" "):
+        words.extend(_wrap(word, MAX_LINE_CHARS) if len(word) > MAX_LINE_CHARS else [word])
+    pieces = max(1, min(len(words), max(wanted_by_time, math.ceil(len(text) / MAX_CUE_CHARS))))
+    target = len(text) / pieces
+    out: list[str] = []
+    current: list[str] = []
+    length = 0
+    for word in words:
+        grown = length + (1 if current else 0) + len(word)
+        # Close the piece when the word would not fit two lines, or would take it further past
+        # the target length than it now falls short of it.
+        if current and (grown + length > 2 * target or not _fits(" ".join([*current, word]))):
+            out.append(" ".join(current))
+            current, length = [word], len(word)
+        else:
+            current.append(word)
+            length = grown
+    if current:
+        out.append(" ".join(current))
+    return out
+
+
+def build_cues(segments: Iterable[Any]) -> list[Cue]:
+    """Well-formed, ordered cues from raw segments (see the module docstring for the rules)."""
+    raw: list[tuple[int, int | None, str]] = []
+    previous_start = 0
+    for segment in segments:
+        data = _segment_dict(segment)
+        text = " ".join(data["text"].split())
+        if not text:
+            continue
+        start = _to_ms(data["start"])
+        start = previous_start if start is None else max(start, previous_start)
+        end = _to_ms(data["end"])
+        raw.append((start, end, text))
+        previous_start = start
+
+    cues: list[Cue] = []
+    for position, (start, end, text) in enumerate(raw):
+        next_start = raw[position + 1][0] if position + 1 < len(raw) else None
+        if end is None or end <= start:
+            end = start + int(MIN_CUE_SECONDS * 1000)
+            if next_start is not None and next_start > start:
+                end = min(end, next_start)
+        elif next_start is not None and start < next_start < end:
+            end = next_start  # no overlaps: players would stack the two cues
+        end = max(end, start + 1)
+
+        pieces = _split_text(text, end - start)
+        total_chars = sum(len(p) for p in pieces) + len(pieces) - 1
+        offset = 0
+        piece_start = start
+        for number, piece in enumerate(pieces):
+            offset += len(piece) + (1 if number < len(pieces) - 1 else 0)
+            piece_end = end if number == len(pieces) - 1 else start + round((end - start) * offset / total_chars)
+            piece_end = max(piece_end, piece_start + 1)
+            cues.append(Cue(piece_start, piece_end, _balanced_lines(piece)))
+            piece_start = piece_end
+    # Splitting a cue of a few milliseconds into several may push a piece past the next cue's
+    # start: a last pass restores the two invariants (starts never go back, end > start).
+    ordered: list[Cue] = []
+    floor = 0
+    for cue in cues:
+        start = max(cue.start_ms, floor)
+        ordered.append(Cue(start, max(cue.end_ms, start + 1), cue.lines))
+        floor = start
+    return ordered
+
+
+def _timestamp(ms: int, separator: str) -> str:
+    hours, rest = divmod(ms, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    seconds, millis = divmod(rest, 1000)
+    return f"{hours:02d}:{minutes:02d}:{seconds:02d}{separator}{millis:03d}"
+
+
+def _segment_list(segments_or_transcript: Any) -> Sequence[Any]:
+    if isinstance(segments_or_transcript, (Transcript, Mapping)) or hasattr(segments_or_transcript, "segments"):
+        return _segments_of(segments_or_transcript)
+    return list(segments_or_transcript or [])
+
+
+def to_srt(segments: Any) -> str:
+    """SubRip: numbered cues from 1, ``HH:MM:SS,mmm --> HH:MM:SS,mmm``, a blank line after each.
+    Accepts a list of segments (or a transcript-like value); no segments gives an empty string."""
+    blocks = [
+        f"{index}\n{_timestamp(cue.start_ms, ',')} --> {_timestamp(cue.end_ms, ',')}\n" + "\n".join(cue.lines) + "\n"
+        for index, cue in enumerate(build_cues(_segment_list(segments)), start=1)
+    ]
+    return "\n".join(blocks)
+
+
+def _vtt_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def to_vtt(segments: Any) -> str:
+    """WebVTT: a ``WEBVTT`` header, then ``HH:MM:SS.mmm --> HH:MM:SS.mmm`` cues separated by blank
+    lines (cue text escaped, so ``-->``, ``<`` and ``&`` in speech cannot break the file)."""
+    blocks = [
+        f"{_timestamp(cue.start_ms, '.')} --> {_timestamp(cue.end_ms, '.')}\n"
+        + "\n".join(_vtt_escape(line) for line in cue.lines)
+        + "\n"
+        for cue in build_cues(_segment_list(segments))
+    ]
+    return "WEBVTT\n" + "".join("\n" + block for block in blocks)
+
+
+def render(transcript_like: Any, fmt: str) -> str:
+    """Render in one of ``txt``, ``json``, ``srt``, ``vtt`` (case-insensitive)."""
+    kind = (fmt or "").lower().lstrip(".")
+    if kind == "txt":
+        return to_txt(transcript_like)
+    if kind == "json":
+        return to_json(transcript_like)
+    if kind == "srt":
+        return to_srt(_segments_of(transcript_like))
+    if kind == "vtt":
+        return to_vtt(_segments_of(transcript_like))
+    raise ValueError(f"unknown transcript format {fmt!r}; expected one of {', '.join(FORMATS)}")
