@@ -38,6 +38,6 @@ samples:  ## regenerate the bundled sample clips (needs espeak-ng)
 	$(PY) scripts/make_samples.py
 
 clean:
-	rm -rf $(VENV) .vidscribe cdk.out .package .pytest_cache
+	rm -rf $(VENV) .vidscribe cdk.out .package .pytest_cache infra/node_modules
 
 -include mk/infra.mk

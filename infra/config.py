@@ -1,0 +1,306 @@
+"""The stack's configuration: CDK context (cdk.json, or ``-c key=value``) read into one typed object.
+
+Every knob has a default in cdk.json; values given on the command line arrive as strings, so each one
+is parsed and range-checked here, and a bad value stops ``cdk synth`` with a message that names the
+context key. The rules that encode the design's constraints live here too, in one place:
+
+* ``maxWorkers`` >= 2. The SQS event source's ``ScalingConfig.MaximumConcurrency`` cannot be below 2,
+  and a reserved concurrency below the event source's concurrency makes Lambda throttle deliveries;
+  a throttled delivery still counts as a receive, so with ``maxReceiveCount = 2`` messages would reach
+  the dead-letter queue without ever running. Rather than silently deploying 2 workers when 1 was
+  asked for (breaking the "hard cap" promise), maxWorkers < 2 is rejected.
+* ``transcriber`` must be ``openai`` (or any OpenAI-compatible server through ``openaiBaseUrl``): the
+  local faster-whisper backend and its model do not fit in Lambda's 250 MB beside PyAV and numpy.
+* ``transcriberTimeoutSeconds`` <= 900 (Lambda's ceiling); the main queue's visibility timeout is
+  derived from it (6x), never configured separately.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+MIN_WORKERS = 2  # SQS event source ScalingConfig.MaximumConcurrency minimum
+MAX_WORKERS = 1000  # SQS event source ScalingConfig.MaximumConcurrency maximum
+LAMBDA_MAX_TIMEOUT = 900
+VISIBILITY_TIMEOUT_FACTOR = 6
+SQS_MAX_VISIBILITY = 43_200
+
+# A complete ARN ends with the 6 random characters Secrets Manager appends to the name; a partial one
+# would make the IAM grant name a secret that does not exist (AccessDenied at run time).
+SECRET_ARN_RE = re.compile(
+    r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$"
+)
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+SCHEDULE_RE = re.compile(r"^(rate\(\s*\d+\s+(minute|minutes|hour|hours|day|days)\s*\)|cron\(.+\))$")
+STACK_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# CloudWatch Logs accepts only these retention periods (days).
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192,
+                      2557, 2922, 3288, 3653)
+
+
+class ConfigError(ValueError):
+    """A context value that cannot be deployed; the message names the cdk.json key."""
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    stack_name: str = "Vidscribe"
+    # --- work --------------------------------------------------------------------------------------
+    max_workers: int = 2
+    schedule: str = "rate(15 minutes)"
+    schedule_enabled: bool = True
+    fetch_batch_size: int = 100
+    queue_high_water: int = 100
+    # --- transcriber -------------------------------------------------------------------------------
+    transcriber: str = "openai"
+    openai_model: str = "whisper-1"
+    openai_base_url: str | None = None
+    transcriber_batch_size: int = 1
+    transcriber_memory_mb: int = 2048
+    transcriber_timeout_seconds: int = 900
+    retry_backoff_seconds: int = 60
+    max_media_bytes: int = 4 * 1024**3
+    max_duration_seconds: int = 4 * 3600
+    videos_table: str | None = None
+    # --- other functions ---------------------------------------------------------------------------
+    fetcher_memory_mb: int = 512
+    fetcher_timeout_seconds: int = 120
+    dlq_consumer_memory_mb: int = 512
+    dlq_consumer_timeout_seconds: int = 60
+    log_level: str = "INFO"
+    log_retention_days: int = 30
+    # --- queues ------------------------------------------------------------------------------------
+    main_queue_retention_days: int = 4
+    dlq_retention_days: int = 14
+    # --- networking (all three or none) ------------------------------------------------------------
+    vpc_id: str | None = None
+    subnet_ids: tuple[str, ...] = ()
+    security_group_ids: tuple[str, ...] = ()
+    # --- secrets (existing ARNs; created empty when absent) ----------------------------------------
+    database_secret_arn: str | None = None
+    openai_secret_arn: str | None = None
+    # --- alarms ------------------------------------------------------------------------------------
+    alarm_email: str | None = None
+    oldest_message_alarm_seconds: int = 3 * 3600
+    # --- build -------------------------------------------------------------------------------------
+    layer_dir: str = ".package/layer"
+    functions_dir: str = "functions"
+    nag: bool = True
+
+    # ---- derived values (the numbers the tests check) ---------------------------------------------
+    @property
+    def event_source_max_concurrency(self) -> int:
+        return self.max_workers
+
+    @property
+    def transcriber_reserved_concurrency(self) -> int:
+        # Equal to the event source's maximum concurrency: never below it (the throttling trap).
+        return self.max_workers
+
+    @property
+    def main_queue_visibility_seconds(self) -> int:
+        return VISIBILITY_TIMEOUT_FACTOR * self.transcriber_timeout_seconds
+
+    @property
+    def dlq_visibility_seconds(self) -> int:
+        return VISIBILITY_TIMEOUT_FACTOR * self.dlq_consumer_timeout_seconds
+
+    @property
+    def queued_lease_seconds(self) -> int:
+        # A queued video is re-queued by the fetcher only once its message could have expired.
+        return self.main_queue_retention_days * 86_400
+
+    @property
+    def fetch_total_timeout_seconds(self) -> int:
+        # A download that is still running this close to the Lambda timeout cannot finish in time:
+        # fail the attempt cleanly (retry with backoff, then a failure record) instead of being killed
+        # by the timeout (a Lambda error, and the message waits out the whole visibility timeout).
+        return max(60, self.transcriber_timeout_seconds - 120)
+
+    @property
+    def uses_vpc(self) -> bool:
+        return self.vpc_id is not None
+
+    # ---- parsing ----------------------------------------------------------------------------------
+    @classmethod
+    def from_context(cls, get: Callable[[str], Any]) -> StackConfig:
+        """Build from a context getter (``node.try_get_context``); missing keys take the defaults."""
+        d = cls()
+        cfg = cls(
+            stack_name=_str(get, "stackName", d.stack_name),
+            max_workers=_int(get, "maxWorkers", d.max_workers, 1, MAX_WORKERS),
+            schedule=_str(get, "schedule", d.schedule),
+            schedule_enabled=_bool(get, "scheduleEnabled", d.schedule_enabled),
+            fetch_batch_size=_int(get, "fetchBatchSize", d.fetch_batch_size, 1, 100_000),
+            queue_high_water=_int(get, "queueHighWater", d.queue_high_water, 1, 100_000),
+            transcriber=_str(get, "transcriber", d.transcriber),
+            openai_model=_str(get, "openaiModel", d.openai_model),
+            openai_base_url=_opt_str(get, "openaiBaseUrl"),
+            transcriber_batch_size=_int(get, "transcriberBatchSize", d.transcriber_batch_size, 1, 10),
+            transcriber_memory_mb=_int(get, "transcriberMemoryMb", d.transcriber_memory_mb, 128, 10_240),
+            transcriber_timeout_seconds=_int(get, "transcriberTimeoutSeconds", d.transcriber_timeout_seconds,
+                                             60, LAMBDA_MAX_TIMEOUT),
+            retry_backoff_seconds=_int(get, "retryBackoffSeconds", d.retry_backoff_seconds, 0, SQS_MAX_VISIBILITY),
+            max_media_bytes=_int(get, "maxMediaBytes", d.max_media_bytes, 1, 10**13),
+            max_duration_seconds=_int(get, "maxDurationSeconds", d.max_duration_seconds, 1, 10**7),
+            videos_table=_opt_str(get, "videosTable"),
+            fetcher_memory_mb=_int(get, "fetcherMemoryMb", d.fetcher_memory_mb, 128, 10_240),
+            fetcher_timeout_seconds=_int(get, "fetcherTimeoutSeconds", d.fetcher_timeout_seconds, 10,
+                                         LAMBDA_MAX_TIMEOUT),
+            dlq_consumer_memory_mb=_int(get, "dlqConsumerMemoryMb", d.dlq_consumer_memory_mb, 128, 10_240),
+            dlq_consumer_timeout_seconds=_int(get, "dlqConsumerTimeoutSeconds", d.dlq_consumer_timeout_seconds,
+                                              10, LAMBDA_MAX_TIMEOUT),
+            log_level=_str(get, "logLevel", d.log_level).upper(),
+            log_retention_days=_int(get, "logRetentionDays", d.log_retention_days, 1, 3653),
+            main_queue_retention_days=_int(get, "mainQueueRetentionDays", d.main_queue_retention_days, 1, 13),
+            dlq_retention_days=_int(get, "dlqRetentionDays", d.dlq_retention_days, 2, 14),
+            vpc_id=_opt_str(get, "vpcId"),
+            subnet_ids=_list(get, "subnetIds"),
+            security_group_ids=_list(get, "securityGroupId") or _list(get, "securityGroupIds"),
+            database_secret_arn=_opt_str(get, "databaseSecretArn"),
+            openai_secret_arn=_opt_str(get, "openaiSecretArn"),
+            alarm_email=_opt_str(get, "alarmEmail"),
+            oldest_message_alarm_seconds=_int(get, "oldestMessageAlarmSeconds", d.oldest_message_alarm_seconds,
+                                              60, 14 * 86_400),
+            layer_dir=_str(get, "layerDir", d.layer_dir),
+            functions_dir=_str(get, "functionsDir", d.functions_dir),
+            nag=_bool(get, "nag", d.nag),
+        )
+        cfg.validate()
+        return cfg
+
+    def validate(self) -> None:
+        if not STACK_NAME_RE.match(self.stack_name):
+            raise ConfigError(f"stackName {self.stack_name!r}: letters, digits and hyphens, starting with a letter")
+        if self.max_workers < MIN_WORKERS:
+            raise ConfigError(
+                f"maxWorkers={self.max_workers}: must be at least {MIN_WORKERS}. The SQS event source's "
+                f"MaximumConcurrency cannot be below {MIN_WORKERS}, and a reserved concurrency below it "
+                "makes Lambda throttle deliveries, which count as receives: with maxReceiveCount=2 messages "
+                "would reach the dead-letter queue without ever running. Use maxWorkers=2 (or run the "
+                "local engine with MAX_WORKERS=1)."
+            )
+        if not SCHEDULE_RE.match(self.schedule):
+            raise ConfigError(
+                f"schedule {self.schedule!r}: expected an EventBridge expression such as 'rate(15 minutes)', "
+                "'rate(1 hour)' or 'cron(0/15 * * * ? *)'"
+            )
+        if self.transcriber != "openai":
+            raise ConfigError(
+                f"transcriber={self.transcriber!r}: the AWS stack supports 'openai' only (set openaiBaseUrl "
+                "for any OpenAI-compatible transcription server). The local faster-whisper backend and its "
+                "model do not fit in Lambda's 250 MB beside PyAV and numpy; run it with the local engine."
+            )
+        if self.openai_base_url is not None and not self.openai_base_url.startswith(("https://", "http://")):
+            raise ConfigError(f"openaiBaseUrl {self.openai_base_url!r}: must be an http(s) URL")
+        if not self.openai_model.strip():
+            raise ConfigError("openaiModel: must not be empty")
+        if self.main_queue_visibility_seconds > SQS_MAX_VISIBILITY:  # unreachable with timeout <= 900
+            raise ConfigError("transcriberTimeoutSeconds: 6x the timeout exceeds SQS's 12-hour visibility limit")
+        if self.dlq_retention_days <= self.main_queue_retention_days:
+            raise ConfigError(
+                f"dlqRetentionDays={self.dlq_retention_days} must be longer than mainQueueRetentionDays="
+                f"{self.main_queue_retention_days}: SQS keeps a redriven message's original enqueue time, so a "
+                "DLQ that is not longer-lived would expire failed messages before they can be recorded"
+            )
+        if self.log_level not in LOG_LEVELS:
+            raise ConfigError(f"logLevel {self.log_level!r}: one of {', '.join(LOG_LEVELS)}")
+        if self.log_retention_days not in LOG_RETENTION_DAYS:
+            raise ConfigError(f"logRetentionDays={self.log_retention_days}: CloudWatch accepts {LOG_RETENTION_DAYS}")
+        for key, arn in (("databaseSecretArn", self.database_secret_arn), ("openaiSecretArn", self.openai_secret_arn)):
+            if arn is not None and not SECRET_ARN_RE.match(arn):
+                raise ConfigError(
+                    f"{key} {arn!r}: expected a complete Secrets Manager ARN, "
+                    "arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 characters> "
+                    "(`aws secretsmanager describe-secret --secret-id <name> --query ARN`)"
+                )
+        if self.alarm_email is not None and not EMAIL_RE.match(self.alarm_email):
+            raise ConfigError(f"alarmEmail {self.alarm_email!r}: not an e-mail address")
+        net = (self.vpc_id is not None, bool(self.subnet_ids), bool(self.security_group_ids))
+        if any(net) and not all(net):
+            raise ConfigError(
+                "vpcId, subnetIds and securityGroupId go together: give all three (private subnets with a NAT "
+                "gateway or VPC endpoints for SQS, Secrets Manager and the transcription API) or none"
+            )
+        if self.vpc_id is not None and not re.match(r"^vpc-([0-9a-f]{8}|[0-9a-f]{17})$", self.vpc_id):
+            raise ConfigError(f"vpcId {self.vpc_id!r}: expected vpc-xxxxxxxx")
+        for s in self.subnet_ids:
+            if not re.match(r"^subnet-([0-9a-f]{8}|[0-9a-f]{17})$", s):
+                raise ConfigError(f"subnetIds: {s!r} is not a subnet id (subnet-xxxxxxxx)")
+        for s in self.security_group_ids:
+            if not re.match(r"^sg-([0-9a-f]{8}|[0-9a-f]{17})$", s):
+                raise ConfigError(f"securityGroupId: {s!r} is not a security group id (sg-xxxxxxxx)")
+        if self.videos_table is not None and not re.match(
+            r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$", self.videos_table
+        ):
+            raise ConfigError(f"videosTable {self.videos_table!r}: a table or schema.table name")
+
+
+# ---- context value parsing (values from `-c key=value` arrive as strings) --------------------------
+def _raw(get: Callable[[str], Any], key: str) -> Any:
+    value = get(key)
+    if isinstance(value, str):
+        value = value.strip()
+        if value == "" or value.lower() in ("none", "null"):
+            return None
+    return value
+
+
+def _str(get: Callable[[str], Any], key: str, default: str) -> str:
+    value = _raw(get, key)
+    return default if value is None else str(value)
+
+
+def _opt_str(get: Callable[[str], Any], key: str) -> str | None:
+    value = _raw(get, key)
+    return None if value is None else str(value)
+
+
+def _int(get: Callable[[str], Any], key: str, default: int, lo: int, hi: int) -> int:
+    value = _raw(get, key)
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        raise ConfigError(f"{key}={value!r}: expected an integer")
+    try:
+        number = int(value) if not isinstance(value, float) or value.is_integer() else None
+    except (TypeError, ValueError):
+        number = None
+    if number is None:
+        raise ConfigError(f"{key}={value!r}: expected an integer")
+    if number < lo and key == "maxWorkers":
+        return number  # validate() explains why maxWorkers must be >= 2
+    if not lo <= number <= hi:
+        raise ConfigError(f"{key}={number}: expected {lo}..{hi}")
+    return number
+
+
+def _bool(get: Callable[[str], Any], key: str, default: bool) -> bool:
+    value = _raw(get, key)
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return value
+    text = str(value).lower()
+    if text in ("true", "1", "yes", "on"):
+        return True
+    if text in ("false", "0", "no", "off"):
+        return False
+    raise ConfigError(f"{key}={value!r}: expected true or false")
+
+
+def _list(get: Callable[[str], Any], key: str) -> tuple[str, ...]:
+    value = _raw(get, key)
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        items = value.split(",")
+    elif isinstance(value, (list, tuple)):
+        items = [str(v) for v in value]
+    else:
+        raise ConfigError(f"{key}={value!r}: expected a list or a comma-separated string")
+    return tuple(i.strip() for i in items if i.strip())

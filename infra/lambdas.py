@@ -1,0 +1,322 @@
+"""The three functions, the shared dependencies layer, their IAM roles, event sources and the schedule.
+
+    EventBridge schedule -> Fetcher --SendMessage--> WorkQueue -> Transcriber --(2 receives)--> DLQ
+                                                                                      DLQ -> DlqConsumer
+
+Packaging: the handlers (``functions/<name>/``, handler ``app.handler``) are tiny per-function assets;
+the vidscribe core and every third-party dependency are one layer built by infra/package_lambdas.py
+(~193 MB unzipped of Lambda's 250 MB, ~63 MB zipped: PyAV's FFmpeg libraries and numpy are most of it;
+boto3 is left to the runtime). One layer for all
+three because the transcriber needs all of it anyway (it sets the 250 MB budget), the core is shared,
+and a single artifact is published once per change instead of three near-identical copies.
+
+Least privilege: each function has its own role with exactly
+  * write access to its own log group (no AWS managed policy, no logs:* on every group),
+  * X-Ray PutTraceSegments/PutTelemetryRecords, alone in a separate policy (these actions have no
+    resource-level permissions, so that policy is the one place with Resource "*"),
+  * the queue actions it uses on the one queue it uses, and
+  * secretsmanager:GetSecretValue/DescribeSecret on the secrets it reads (only the transcriber reads the
+    OpenAI key). The transcriber cannot send messages; the fetcher cannot receive or delete them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Stack, Validations
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra.config import ConfigError, StackConfig
+from infra.queues import PipelineQueues
+from infra.secrets import PipelineSecrets
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+RUNTIME = lambda_.Runtime.PYTHON_3_12
+ARCHITECTURE = lambda_.Architecture.X86_64
+HANDLER = "app.handler"
+# Not shipped with a handler: caches, and sample events/tests that may sit beside it.
+ASSET_EXCLUDE = ["__pycache__", "*.pyc", "*.pyo", "events", "tests", "*.md"]
+DLQ_CONSUMER_BATCH_SIZE = 10
+DLQ_CONSUMER_MAX_CONCURRENCY = 2  # the minimum; failure records are rare and small
+SECRET_CACHE_SECONDS = 300
+
+POWERTOOLS_SERVICE_NAME = "vidscribe"
+METRICS_NAMESPACE = "Vidscribe"
+
+RUNTIME_REASON = (
+    "Pinned to python3.12 on purpose: the dependencies layer is built for exactly this ABI "
+    "(pip --python-version 3.12 in infra/package_lambdas.py, smoke-imported with CPython 3.12). "
+    "Move the runtime and the layer build together."
+)
+XRAY_REASON = (
+    "Active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level "
+    "permissions, so AWS requires Resource '*' for them. This policy holds nothing else; every other "
+    "statement of the role names its exact log group, queue or secret."
+)
+VPC_POLICY_REASON = (
+    "Only when the functions run in the database's VPC: AWSLambdaVPCAccessExecutionRole is the AWS-"
+    "maintained minimum (ec2 network-interface create/describe/delete/assign) that Lambda needs to attach "
+    "to the given subnets; those EC2 actions do not support resource-level scoping either."
+)
+
+
+class PipelineFunctions(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StackConfig,
+        queues: PipelineQueues,
+        secrets: PipelineSecrets,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self._config = config
+
+        # A directory asset (CDK zips it on publish): `sam local invoke` against cdk.out can then mount
+        # it at /opt like Lambda does; a pre-built zip would be copied into the container unopened.
+        layer_dir = _resolve(config.layer_dir)
+        if not (layer_dir / "python").is_dir():
+            raise ConfigError(
+                f"layerDir: {layer_dir / 'python'} does not exist. Build the dependencies layer first: "
+                "`make package` (python infra/package_lambdas.py)."
+            )
+        self.layer = lambda_.LayerVersion(
+            self,
+            "DependenciesLayer",
+            code=lambda_.Code.from_asset(str(layer_dir)),
+            compatible_runtimes=[RUNTIME],
+            compatible_architectures=[ARCHITECTURE],
+            description="vidscribe core + third-party dependencies (infra/package_lambdas.py)",
+        )
+
+        self._vpc_props = self._network(config)
+
+        common = {
+            "POWERTOOLS_SERVICE_NAME": POWERTOOLS_SERVICE_NAME,
+            "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+            "POWERTOOLS_LOG_LEVEL": config.log_level,
+            "LOG_LEVEL": config.log_level,
+            # Transcripts and video URLs must not end up in X-Ray segment metadata.
+            "POWERTOOLS_TRACER_CAPTURE_RESPONSE": "false",
+            "POWERTOOLS_PARAMETERS_MAX_AGE": str(SECRET_CACHE_SECONDS),
+            # The ARN only; the core resolves the value at cold start.
+            "DATABASE_SECRET_ARN": secrets.database.secret_arn,
+            "MAX_WORKERS": str(config.max_workers),
+            # When a queued video counts as lost and may be queued again (the fetcher's skip rule and the
+            # transcriber's retry bookkeeping must agree): the work queue's retention.
+            "QUEUED_LEASE_SECONDS": str(config.queued_lease_seconds),
+        }
+        if config.videos_table:
+            common["VIDEOS_TABLE"] = config.videos_table
+
+        # --- fetcher: schedule -> database -> SendMessage --------------------------------------------
+        self.fetcher = self._function(
+            "Fetcher",
+            folder="fetcher",
+            description="vidscribe: queue videos that still need a transcript (EventBridge schedule)",
+            memory_mb=config.fetcher_memory_mb,
+            timeout_s=config.fetcher_timeout_seconds,
+            environment={
+                **common,
+                "QUEUE_URL": queues.main.queue_url,
+                "FETCH_BATCH_SIZE": str(config.fetch_batch_size),
+                "QUEUE_HIGH_WATER": str(config.queue_high_water),
+            },
+            # The next scheduled run is the retry; Lambda's own async retries would only triple the work.
+            retry_attempts=0,
+        )
+        queues.main.grant_send_messages(self.fetcher)  # SendMessage + GetQueueAttributes (depth)
+        secrets.database.grant_read(self.fetcher)
+
+        self.schedule = events.Rule(
+            self,
+            "Schedule",
+            description="vidscribe: run the fetcher",
+            schedule=events.Schedule.expression(config.schedule),
+            enabled=config.schedule_enabled,
+        )
+        self.schedule.add_target(
+            targets.LambdaFunction(self.fetcher, retry_attempts=2, max_event_age=Duration.minutes(10))
+        )
+
+        # --- transcriber: WorkQueue -> stream, transcribe, store --------------------------------------
+        transcriber_env = {
+            **common,
+            "QUEUE_URL": queues.main.queue_url,
+            "OPENAI_API_KEY_SECRET_ARN": secrets.openai.secret_arn,
+            "TRANSCRIBER": config.transcriber,
+            "OPENAI_MODEL": config.openai_model,
+            "RETRY_BACKOFF_SECONDS": str(config.retry_backoff_seconds),
+            # A worker owns a video for as long as Lambda can possibly run it.
+            "PROCESSING_LEASE_SECONDS": str(config.transcriber_timeout_seconds),
+            "ALLOW_PRIVATE_URLS": "false",
+            "MAX_MEDIA_BYTES": str(config.max_media_bytes),
+            "MAX_DURATION_SECONDS": str(config.max_duration_seconds),
+            "FETCH_TOTAL_TIMEOUT_SECONDS": str(config.fetch_total_timeout_seconds),
+        }
+        if config.openai_base_url:
+            transcriber_env["OPENAI_BASE_URL"] = config.openai_base_url
+        self.transcriber = self._function(
+            "Transcriber",
+            folder="transcriber",
+            description="vidscribe: stream a video's audio and transcribe it (SQS work queue)",
+            memory_mb=config.transcriber_memory_mb,
+            timeout_s=config.transcriber_timeout_seconds,
+            environment=transcriber_env,
+            reserved_concurrency=config.transcriber_reserved_concurrency,
+        )
+        self.transcriber_source = sources.SqsEventSource(
+            queues.main,
+            batch_size=config.transcriber_batch_size,
+            report_batch_item_failures=True,
+            # == reserved concurrency: the poller never scales past what Lambda will run (DESIGN.md trap).
+            max_concurrency=config.event_source_max_concurrency,
+        )
+        # Consume = ReceiveMessage, DeleteMessage, ChangeMessageVisibility (the retry backoff),
+        # GetQueueAttributes, GetQueueUrl on the work queue only.
+        self.transcriber.add_event_source(self.transcriber_source)
+        secrets.database.grant_read(self.transcriber)
+        secrets.openai.grant_read(self.transcriber)
+
+        # --- DLQ consumer: DLQ -> failure records ---------------------------------------------------
+        self.dlq_consumer = self._function(
+            "DlqConsumer",
+            folder="dlq_consumer",
+            description="vidscribe: write a failure record for every message in the dead-letter queue",
+            memory_mb=config.dlq_consumer_memory_mb,
+            timeout_s=config.dlq_consumer_timeout_seconds,
+            environment={**common, "DLQ_URL": queues.dlq.queue_url},
+        )
+        self.dlq_consumer.add_event_source(
+            sources.SqsEventSource(
+                queues.dlq,
+                batch_size=DLQ_CONSUMER_BATCH_SIZE,
+                report_batch_item_failures=True,
+                max_concurrency=DLQ_CONSUMER_MAX_CONCURRENCY,
+            )
+        )
+        secrets.database.grant_read(self.dlq_consumer)
+
+    @property
+    def all(self) -> dict[str, lambda_.Function]:
+        return {"Fetcher": self.fetcher, "Transcriber": self.transcriber, "DlqConsumer": self.dlq_consumer}
+
+    # ---------------------------------------------------------------------------------------------
+    def _network(self, config: StackConfig) -> dict:
+        if not config.uses_vpc:
+            return {}
+        # No lookups (they need AWS credentials at synth time): the ids are taken as given.
+        vpc = ec2.Vpc.from_vpc_attributes(
+            self,
+            "Vpc",
+            vpc_id=config.vpc_id,
+            availability_zones=[f"az-of-{s}" for s in config.subnet_ids],
+            private_subnet_ids=list(config.subnet_ids),
+        )
+        subnets = [ec2.Subnet.from_subnet_id(self, f"Subnet{i}", s) for i, s in enumerate(config.subnet_ids)]
+        groups = [
+            ec2.SecurityGroup.from_security_group_id(self, f"SecurityGroup{i}", g, mutable=False)
+            for i, g in enumerate(config.security_group_ids)
+        ]
+        return {"vpc": vpc, "vpc_subnets": ec2.SubnetSelection(subnets=subnets), "security_groups": groups}
+
+    def _function(
+        self,
+        name: str,
+        *,
+        folder: str,
+        description: str,
+        memory_mb: int,
+        timeout_s: int,
+        environment: dict[str, str],
+        reserved_concurrency: int | None = None,
+        retry_attempts: int | None = None,
+    ) -> lambda_.Function:
+        config = self._config
+        source = _resolve(config.functions_dir) / folder
+        if not source.is_dir():
+            raise ConfigError(f"functionsDir: {source} does not exist (expected the {name} handler's folder)")
+
+        log_group = logs.LogGroup(self, f"{name}Logs", removal_policy=RemovalPolicy.DESTROY)
+        # The L2 only takes the RetentionDays enum; the value was validated against CloudWatch's list.
+        log_group.node.default_child.retention_in_days = config.log_retention_days  # type: ignore[union-attr]
+
+        role = iam.Role(
+            self,
+            f"{name}Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"vidscribe {name}: its own log group, traces, and the queue/secret actions it uses",
+        )
+        log_group.grant_write(role)  # logs:CreateLogStream, logs:PutLogEvents on this group only
+        if config.uses_vpc:
+            role.add_managed_policy(
+                iam.ManagedPolicy.from_aws_managed_policy_name("service-role/AWSLambdaVPCAccessExecutionRole")
+            )
+            Validations.of(role.node.default_child).acknowledge(
+                Acknowledgment(
+                    id="AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                    "AWSLambdaVPCAccessExecutionRole]",
+                    reason=VPC_POLICY_REASON,
+                )
+            )
+
+        fn = lambda_.Function(
+            self,
+            name,
+            description=description,
+            runtime=RUNTIME,
+            architecture=ARCHITECTURE,
+            handler=HANDLER,
+            code=lambda_.Code.from_asset(str(source), exclude=ASSET_EXCLUDE),
+            layers=[self.layer],
+            role=role,
+            log_group=log_group,
+            memory_size=memory_mb,
+            timeout=Duration.seconds(timeout_s),
+            environment=environment,
+            reserved_concurrent_executions=reserved_concurrency,
+            retry_attempts=retry_attempts,
+            **self._vpc_props,
+        )
+        # Active X-Ray tracing. Set on the L1 rather than with `tracing=Tracing.ACTIVE`, which would add
+        # the X-Ray statement (Resource "*") to the role's default policy, where acknowledging cdk-nag's
+        # IAM5[Resource::*] would also hide any future wildcard on a queue or secret. Here the wildcard
+        # lives alone in its own policy, and only that policy carries the acknowledgment.
+        fn.node.default_child.tracing_config = lambda_.CfnFunction.TracingConfigProperty(mode="Active")  # type: ignore[union-attr]
+        tracing = iam.Policy(
+            self,
+            f"{name}TracingPolicy",
+            roles=[role],
+            statements=[
+                iam.PolicyStatement(actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources=["*"])
+            ],
+        )
+        # CDK makes a function depend on its role *and* the role's policies. The role is already implied
+        # by the Role GetAtt: cfn-lint warns (W3005), and `sam validate --lint` fails on any warning.
+        # Keep exactly the policies, which must exist before Lambda checks the event source's access.
+        stack = Stack.of(self)
+        policies = [role.node.find_child("DefaultPolicy"), tracing]
+        fn.node.default_child.add_override(  # type: ignore[union-attr]
+            "DependsOn", [stack.get_logical_id(p.node.default_child) for p in policies]
+        )
+        Validations.of(tracing.node.default_child).acknowledge(
+            Acknowledgment(id="AwsSolutions-IAM5[Resource::*]", reason=XRAY_REASON)
+        )
+        # On the CfnFunction itself, so the acknowledgment covers nothing else under the construct.
+        Validations.of(fn.node.default_child).acknowledge(
+            Acknowledgment(id="AwsSolutions-L1", reason=RUNTIME_REASON)
+        )
+        return fn
+
+
+def _resolve(path: str) -> Path:
+    p = Path(path)
+    return p if p.is_absolute() else REPO_ROOT / p

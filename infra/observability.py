@@ -1,0 +1,305 @@
+"""The CloudWatch dashboard and alarms, and the SNS topic the alarms notify.
+
+Alarms (all notify the topic on ALARM and on OK):
+  * DlqMessagesVisible  DLQ ApproximateNumberOfMessagesVisible > 0 (max over 1 minute). DESIGN.md: the
+                        DLQ's NumberOfMessagesSent does not count redriven messages, so alarm on depth.
+                        The DLQ consumer drains it quickly, so this fires when it is not keeping up.
+  * DlqOldestMessage    DLQ ApproximateAgeOfOldestMessage > 30 min: the DLQ consumer keeps failing.
+  * FailureRecords      Vidscribe FailureRecords > 0 (sum over 5 minutes): a video finally failed (or a
+                        message was malformed) and a failure record was written; not racy like depth.
+  * QueueOldestMessage  work queue ApproximateAgeOfOldestMessage > oldestMessageAlarmSeconds: the
+                        backlog is not draining (keep it above queueHighWater x typical transcription
+                        time / maxWorkers).
+  * TranscriberErrors   Lambda Errors > 0: invocations that crashed or timed out (per-record failures are
+                        reported as batchItemFailures and are not Lambda errors).
+  * TranscriberThrottles Lambda Throttles > 0: must stay 0 with MaximumConcurrency = reserved
+                        concurrency; throttles burn receives and send messages to the DLQ unprocessed.
+  * FetcherErrors, DlqConsumerErrors: Lambda Errors > 0.
+
+The topic is encrypted with a customer-managed KMS key (rotation on) whose policy lets CloudWatch use
+it: CloudWatch alarms cannot publish to a topic encrypted with the AWS-managed aws/sns key.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Aws, Duration, RemovalPolicy
+from aws_cdk import aws_cloudwatch as cw
+from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subs
+from constructs import Construct
+
+from infra.config import StackConfig
+from infra.lambdas import METRICS_NAMESPACE, POWERTOOLS_SERVICE_NAME, PipelineFunctions
+from infra.queues import PipelineQueues
+
+# The product's EMF metrics (vidscribe.observability.MetricName; a test keeps the two in step).
+METRIC_TRANSCRIBED = "VideosTranscribed"
+METRIC_SKIPPED = "VideosSkipped"
+METRIC_FAILED = "VideosFailed"
+METRIC_ENQUEUED = "VideosEnqueued"
+METRIC_AUDIO_SECONDS = "AudioSeconds"
+METRIC_BYTES_STREAMED = "BytesStreamed"
+METRIC_LATENCY = "TranscriptionLatency"  # milliseconds
+METRIC_FAILURE_RECORDS = "FailureRecords"
+CUSTOM_METRICS = (
+    METRIC_TRANSCRIBED, METRIC_SKIPPED, METRIC_FAILED, METRIC_ENQUEUED, METRIC_AUDIO_SECONDS,
+    METRIC_BYTES_STREAMED, METRIC_LATENCY, METRIC_FAILURE_RECORDS,
+)
+DLQ_AGE_ALARM_SECONDS = 1800
+PERIOD = Duration.minutes(5)
+
+
+def product_metric(name: str, statistic: str = "Sum", label: str | None = None) -> cw.Metric:
+    return cw.Metric(
+        namespace=METRICS_NAMESPACE,
+        metric_name=name,
+        dimensions_map={"service": POWERTOOLS_SERVICE_NAME},  # Powertools' default dimension
+        statistic=statistic,
+        period=PERIOD,
+        label=label,
+    )
+
+
+class PipelineObservability(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: StackConfig,
+        queues: PipelineQueues,
+        functions: PipelineFunctions,
+    ) -> None:
+        super().__init__(scope, construct_id)
+
+        # --- notifications -----------------------------------------------------------------------
+        self.key = kms.Key(
+            self,
+            "AlarmTopicKey",
+            description="vidscribe: encrypts the alarm topic (CloudWatch may use it to publish)",
+            enable_key_rotation=True,
+            removal_policy=RemovalPolicy.DESTROY,
+            pending_window=Duration.days(7),
+        )
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowCloudWatchAlarmsToPublishToTheEncryptedTopic",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],  # in a key policy, "*" means this key
+            )
+        )
+        self.topic = sns.Topic(
+            self, "AlarmTopic", display_name="vidscribe alarms", master_key=self.key, enforce_ssl=True
+        )
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowThisAccountsCloudWatchAlarms",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["sns:Publish"],
+                resources=[self.topic.topic_arn],
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
+                    "ArnLike": {
+                        "aws:SourceArn": f"arn:{Aws.PARTITION}:cloudwatch:{Aws.REGION}:{Aws.ACCOUNT_ID}:alarm:*"
+                    },
+                },
+            )
+        )
+        if config.alarm_email:
+            self.topic.add_subscription(subs.EmailSubscription(config.alarm_email))
+
+        # --- alarms --------------------------------------------------------------------------------
+        t = functions.transcriber
+        self.alarms: dict[str, cw.Alarm] = {}
+        self._alarm(
+            "DlqMessagesVisible",
+            queues.dlq.metric_approximate_number_of_messages_visible(period=Duration.minutes(1), statistic="Maximum"),
+            threshold=0,
+            description="Messages are waiting in the dead-letter queue: videos failed twice and the DLQ "
+            "consumer has not recorded them yet (is it failing or disabled?).",
+        )
+        self._alarm(
+            "DlqOldestMessage",
+            queues.dlq.metric_approximate_age_of_oldest_message(period=PERIOD, statistic="Maximum"),
+            threshold=DLQ_AGE_ALARM_SECONDS,
+            description="A dead-letter message is older than 30 minutes: the DLQ consumer keeps failing "
+            "to write failure records (check its logs and the database secret).",
+        )
+        self._alarm(
+            "FailureRecords",
+            product_metric(METRIC_FAILURE_RECORDS),
+            threshold=0,
+            description="Failure records were written: videos failed after their retry, or messages were "
+            "malformed. Inspect them with the vidscribe CLI.",
+        )
+        self._alarm(
+            "QueueOldestMessage",
+            queues.main.metric_approximate_age_of_oldest_message(period=PERIOD, statistic="Maximum"),
+            threshold=config.oldest_message_alarm_seconds,
+            description=f"The oldest queued video has waited more than {config.oldest_message_alarm_seconds} "
+            "seconds: transcription is not keeping up or not running.",
+        )
+        self._alarm(
+            "TranscriberErrors",
+            t.metric_errors(period=PERIOD, statistic="Sum"),
+            threshold=0,
+            description="Transcriber invocations crashed or timed out (per-video failures are reported as "
+            "batch item failures and do not count here).",
+        )
+        self._alarm(
+            "TranscriberThrottles",
+            t.metric_throttles(period=PERIOD, statistic="Sum"),
+            threshold=0,
+            description="The transcriber was throttled: throttled deliveries count as receives and can "
+            "push messages to the DLQ unprocessed. Check reserved concurrency vs. maximum concurrency.",
+        )
+        self._alarm(
+            "FetcherErrors",
+            functions.fetcher.metric_errors(period=PERIOD, statistic="Sum"),
+            threshold=0,
+            description="The scheduled fetcher failed (database unreachable? secret not set?).",
+        )
+        self._alarm(
+            "DlqConsumerErrors",
+            functions.dlq_consumer.metric_errors(period=PERIOD, statistic="Sum"),
+            threshold=0,
+            description="The DLQ consumer crashed or timed out.",
+        )
+
+        # --- dashboard -----------------------------------------------------------------------------
+        self.dashboard = cw.Dashboard(
+            self,
+            "Dashboard",
+            dashboard_name=config.stack_name,
+            default_interval=Duration.hours(6),
+            period_override=cw.PeriodOverride.AUTO,
+        )
+        fns = functions.all
+        self.dashboard.add_widgets(
+            cw.TextWidget(
+                markdown=(
+                    "# vidscribe\n"
+                    f"Schedule `{config.schedule}` ({'enabled' if config.schedule_enabled else 'DISABLED'}) · "
+                    f"maxWorkers **{config.max_workers}** (reserved concurrency = event source maximum "
+                    f"concurrency) · transcriber timeout {config.transcriber_timeout_seconds} s · "
+                    f"visibility {config.main_queue_visibility_seconds} s · maxReceiveCount 2"
+                ),
+                width=24,
+                height=2,
+            ),
+            cw.AlarmStatusWidget(title="Alarms", alarms=list(self.alarms.values()), width=24, height=3),
+        )
+        self.dashboard.add_widgets(
+            cw.GraphWidget(
+                title="Work queue depth",
+                left=[
+                    queues.main.metric_approximate_number_of_messages_visible(label="waiting", statistic="Maximum"),
+                    queues.main.metric_approximate_number_of_messages_not_visible(
+                        label="in flight", statistic="Maximum"
+                    ),
+                ],
+                width=8,
+            ),
+            cw.GraphWidget(
+                title="Age of oldest message (s)",
+                left=[
+                    queues.main.metric_approximate_age_of_oldest_message(label="work queue", statistic="Maximum"),
+                    queues.dlq.metric_approximate_age_of_oldest_message(label="DLQ", statistic="Maximum"),
+                ],
+                left_annotations=[
+                    cw.HorizontalAnnotation(value=config.oldest_message_alarm_seconds, label="alarm")
+                ],
+                width=8,
+            ),
+            cw.GraphWidget(
+                title="Dead-letter queue depth",
+                left=[
+                    queues.dlq.metric_approximate_number_of_messages_visible(label="waiting", statistic="Maximum"),
+                    queues.dlq.metric_approximate_number_of_messages_not_visible(
+                        label="being recorded", statistic="Maximum"
+                    ),
+                ],
+                width=8,
+            ),
+        )
+        self.dashboard.add_widgets(
+            self._per_function("Invocations", fns, lambda f: f.metric_invocations(statistic="Sum")),
+            self._per_function("Errors", fns, lambda f: f.metric_errors(statistic="Sum")),
+            self._per_function("Throttles", fns, lambda f: f.metric_throttles(statistic="Sum")),
+        )
+        self.dashboard.add_widgets(
+            cw.GraphWidget(
+                title="Duration (ms)",
+                left=[
+                    f.metric_duration(statistic=stat, label=f"{name} {stat}")
+                    for name, f in fns.items()
+                    for stat in ("p50", "p99", "Maximum")
+                ],
+                width=12,
+            ),
+            cw.GraphWidget(
+                title="Concurrent executions",
+                left=[
+                    f.metric("ConcurrentExecutions", statistic="Maximum", label=name) for name, f in fns.items()
+                ],
+                left_annotations=[cw.HorizontalAnnotation(value=config.max_workers, label="maxWorkers")],
+                width=12,
+            ),
+        )
+        self.dashboard.add_widgets(
+            cw.GraphWidget(
+                title="Videos",
+                left=[
+                    product_metric(METRIC_TRANSCRIBED, label="transcribed"),
+                    product_metric(METRIC_SKIPPED, label="skipped"),
+                    product_metric(METRIC_FAILED, label="failed attempts"),
+                    product_metric(METRIC_FAILURE_RECORDS, label="failure records"),
+                    product_metric(METRIC_ENQUEUED, label="enqueued"),
+                ],
+                width=6,
+            ),
+            cw.GraphWidget(
+                title="Audio seconds transcribed",
+                left=[product_metric(METRIC_AUDIO_SECONDS, label="audio seconds")],
+                width=6,
+            ),
+            cw.GraphWidget(
+                title="Bytes streamed",
+                left=[product_metric(METRIC_BYTES_STREAMED, label="bytes")],
+                width=6,
+            ),
+            cw.GraphWidget(
+                title="Transcription latency (ms)",
+                left=[product_metric(METRIC_LATENCY, statistic=s, label=s) for s in ("p50", "p90", "Maximum")],
+                width=6,
+            ),
+        )
+
+    def _alarm(self, name: str, metric: cw.IMetric, *, threshold: float, description: str) -> cw.Alarm:
+        alarm = cw.Alarm(
+            self,
+            name,
+            metric=metric,
+            threshold=threshold,
+            comparison_operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=1,
+            datapoints_to_alarm=1,
+            treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+            alarm_description=description,
+        )
+        action = cw_actions.SnsAction(self.topic)
+        alarm.add_alarm_action(action)
+        alarm.add_ok_action(action)
+        self.alarms[name] = alarm
+        return alarm
+
+    @staticmethod
+    def _per_function(title: str, fns: dict[str, lambda_.Function], metric) -> cw.GraphWidget:
+        return cw.GraphWidget(
+            title=title, left=[metric(f).with_(label=name, period=PERIOD) for name, f in fns.items()], width=8
+        )

@@ -1,0 +1,147 @@
+"""What the infra tests share: the synthesis routine and small template-reading helpers.
+
+The session-scoped fixtures that call ``synthesize`` live in conftest.py.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+DB_SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/vidscribe/database-AbCdEf"
+OPENAI_SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/vidscribe/openai-GhIjKl"
+CUSTOM_CONTEXT = {
+    "stackName": "VidscribeCustom",
+    "maxWorkers": "5",
+    "schedule": "cron(0 3 * * ? *)",
+    "scheduleEnabled": "false",
+    "fetchBatchSize": "25",
+    "transcriberBatchSize": "2",
+    "transcriberMemoryMb": "3008",
+    "transcriberTimeoutSeconds": "600",
+    "openaiModel": "gpt-4o-mini-transcribe",
+    "openaiBaseUrl": "https://transcribe.example.com/v1",
+    "logLevel": "debug",
+    "databaseSecretArn": DB_SECRET_ARN,
+    "openaiSecretArn": OPENAI_SECRET_ARN,
+    "vpcId": "vpc-0123456789abcdef0",
+    "subnetIds": "subnet-0123456789abcdef0,subnet-0fedcba9876543210",
+    "securityGroupId": "sg-0123456789abcdef0",
+    "alarmEmail": "ops@example.com",
+    "oldestMessageAlarmSeconds": "7200",
+}
+FUNCTION_NAMES = ("Fetcher", "Transcriber", "DlqConsumer")
+
+
+@dataclass
+class Synth:
+    """One synthesized stack: the assertions Template, the raw JSON, and what the tests need to find
+    their way around it (logical ids of the interesting resources, the parsed config)."""
+
+    template: Any  # aws_cdk.assertions.Template
+    data: dict[str, Any]
+    outdir: Path
+    template_path: Path
+    report: dict[str, Any]
+    config: Any  # infra.config.StackConfig
+    ids: dict[str, str]
+
+    @property
+    def resources(self) -> dict[str, dict[str, Any]]:
+        return self.data["Resources"]
+
+    def of_type(self, cfn_type: str) -> dict[str, dict[str, Any]]:
+        return {k: v for k, v in self.resources.items() if v["Type"] == cfn_type}
+
+    def props(self, key: str) -> dict[str, Any]:
+        return self.resources[self.ids[key]]["Properties"]
+
+
+def cdk_json_context() -> dict[str, Any]:
+    return json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
+
+
+def synthesize(outdir: Path, layer: Path, overrides: dict[str, Any]) -> Synth:
+    from aws_cdk.assertions import Template
+
+    from infra.app import build_app
+    from infra.nag import read_report
+
+    context = {**cdk_json_context(), "layerDir": str(layer), **overrides}
+    app, stack = build_app(context=context, outdir=str(outdir))
+    try:
+        app.synth()
+    except RuntimeError as exc:  # policy validation failed: the nag test reports the findings
+        if not str(exc).startswith("ValidationFailed"):
+            raise
+    template_path = outdir / stack.template_file
+    data = json.loads(template_path.read_text())
+
+    def lid(construct) -> str:
+        return stack.resolve(stack.get_logical_id(construct.node.default_child))
+
+    f, q, s, o = stack.functions, stack.queues, stack.secrets, stack.observability
+    ids = {
+        "Fetcher": lid(f.fetcher),
+        "Transcriber": lid(f.transcriber),
+        "DlqConsumer": lid(f.dlq_consumer),
+        "Layer": lid(f.layer),
+        "Schedule": lid(f.schedule),
+        "WorkQueue": lid(q.main),
+        "DeadLetterQueue": lid(q.dlq),
+        "Topic": lid(o.topic),
+        "TopicKey": lid(o.key),
+        "Dashboard": lid(o.dashboard),
+        **{f"{name}Role": lid(fn.role) for name, fn in f.all.items()},
+        **{f"Alarm:{name}": lid(alarm) for name, alarm in o.alarms.items()},
+    }
+    for key, secret in (("DatabaseSecret", s.database), ("OpenAiSecret", s.openai)):
+        if secret.node.default_child is not None:  # created by the stack, not imported by ARN
+            ids[key] = lid(secret)
+    return Synth(
+        template=Template.from_json(data),
+        data=data,
+        outdir=outdir,
+        template_path=template_path,
+        report=read_report(outdir),
+        config=stack.config,
+        ids=ids,
+    )
+
+
+# ---- helpers shared by the test modules ------------------------------------------------------------
+def getatt_arn(logical_id: str) -> dict[str, Any]:
+    return {"Fn::GetAtt": [logical_id, "Arn"]}
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def role_statements(s: Synth, role_key: str) -> list[dict[str, Any]]:
+    """Every Allow statement of every inline policy attached to the role (default policy and others)."""
+    role_ref = {"Ref": s.ids[role_key]}
+    statements = []
+    for res in s.of_type("AWS::IAM::Policy").values():
+        if role_ref in res["Properties"].get("Roles", []):
+            statements.extend(res["Properties"]["PolicyDocument"]["Statement"])
+    return statements
+
+
+def grants(s: Synth, role_key: str, service: str) -> dict[str, list[Any]]:
+    """action -> resources granted to the role, for actions of one service (e.g. "sqs")."""
+    out: dict[str, list[Any]] = {}
+    for st in role_statements(s, role_key):
+        assert st["Effect"] == "Allow", st
+        for action in as_list(st["Action"]):
+            if action.split(":")[0] == service:
+                out.setdefault(action, []).extend(as_list(st["Resource"]))
+    return out
+
+
+def env(s: Synth, function_key: str) -> dict[str, Any]:
+    return s.props(function_key)["Environment"]["Variables"]
