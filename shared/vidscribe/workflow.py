@@ -18,8 +18,8 @@ import time
 from dataclasses import dataclass
 
 from .config import Settings
-from .errors import MalformedMessage, MediaTooLong, describe
-from .models import ClaimOutcome, VideoMessage
+from .errors import MalformedMessage, describe
+from .models import ClaimOutcome, VideoMessage, clean_video_id
 from .observability import logger
 from .ports import MediaSource, Queue, Store, TranscriptionBackend
 
@@ -57,12 +57,15 @@ def message_video_id(body: str) -> str | None:
     """Best effort: the video id of a message that failed validation, for the failure record."""
     try:
         data = json.loads(body)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):  # RecursionError: "[[[[..." nested too deeply
         return None
     value = data.get("video_id") if isinstance(data, dict) else None
-    if isinstance(value, str) and 0 < len(value.strip()) <= 256 and value.isprintable():
-        return value.strip()
-    return None
+    if not isinstance(value, str):
+        return None
+    try:
+        return clean_video_id(value)  # the same rule as VideoMessage: the id the pipeline would use
+    except ValueError:
+        return None
 
 
 class Transcriber:
@@ -109,11 +112,7 @@ class Transcriber:
 
         started = time.monotonic()
         try:
-            audio = self.media.fetch_audio(url)
-            if audio.duration > self.settings.max_duration_seconds:
-                raise MediaTooLong(
-                    f"audio lasts {audio.duration:.0f} s, over MAX_DURATION_SECONDS={self.settings.max_duration_seconds:.0f}"
-                )
+            audio = self.media.fetch_audio(url)  # enforces the size, duration and time limits
             transcript = self.backend.transcribe(audio)
             self.store.save_transcript(video_id, transcript)
         except Exception as exc:
