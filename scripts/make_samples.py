@@ -28,6 +28,9 @@ from pathlib import Path
 import av
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.support.media_factory import move_index_to_front  # noqa: E402  (qt-faststart in Python)
+
 ROOT = Path(__file__).resolve().parent.parent
 WIDTH, HEIGHT, FPS = 64, 48, 5
 
@@ -135,50 +138,6 @@ def encode(clip: dict, pcm: np.ndarray, rate: int) -> bytes:
     if clip["faststart"]:
         data = move_index_to_front(data)
     return data
-
-
-def _boxes(data: bytes | bytearray, start: int, end: int):
-    pos = start
-    while pos + 8 <= end:
-        size = int.from_bytes(data[pos : pos + 4], "big")
-        kind = bytes(data[pos + 4 : pos + 8])
-        header = 8
-        if size == 1:
-            size, header = int.from_bytes(data[pos + 8 : pos + 16], "big"), 16
-        elif size == 0:
-            size = end - pos
-        if size < header:
-            raise ValueError(f"corrupt box {kind!r} at {pos}")
-        yield pos, size, kind, header
-        pos += size
-
-
-def move_index_to_front(data: bytes) -> bytes:
-    """Move an MP4's moov box before its mdat and patch the chunk offsets (what qt-faststart does;
-    FFmpeg's own ``movflags=faststart`` needs to re-open the output by name, which a buffer cannot)."""
-    top = list(_boxes(data, 0, len(data)))
-    kinds = [k for _, _, k, _ in top]
-    if kinds.index(b"moov") < kinds.index(b"mdat"):
-        return data
-    m_off, m_size, _, _ = top[kinds.index(b"moov")]
-    moov = bytearray(data[m_off : m_off + m_size])
-
-    def patch(start: int, end: int) -> None:
-        for off, size, kind, header in _boxes(moov, start, end):
-            if kind in (b"trak", b"mdia", b"minf", b"stbl"):
-                patch(off + header, off + size)
-            elif kind in (b"stco", b"co64"):
-                width = 4 if kind == b"stco" else 8
-                count = int.from_bytes(moov[off + header + 4 : off + header + 8], "big")
-                for i in range(count):
-                    at = off + header + 8 + i * width
-                    value = int.from_bytes(moov[at : at + width], "big") + m_size
-                    moov[at : at + width] = value.to_bytes(width, "big")
-
-    patch(8, len(moov))
-    first_mdat = top[kinds.index(b"mdat")][0]
-    rest = b"".join(data[o : o + s] for o, s, k, _ in top if k != b"moov" and o >= first_mdat)
-    return data[:first_mdat] + bytes(moov) + rest
 
 
 def probe(data: bytes) -> dict:

@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from .config import Settings
 from .errors import ConfigurationError, MalformedMessage, VidscribeError
 from .models import VideoMessage
@@ -215,13 +217,18 @@ def cmd_db_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _invalid(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    return f"invalid video: {'.'.join(str(p) for p in first['loc']) or 'value'}: {first['msg']}"
+
+
 def _validated_row(video_id: Any, url: Any, where: str) -> tuple[str, str]:
     try:
         message = VideoMessage.model_validate({"video_id": video_id, "url": url}, strict=True)
-    except Exception as exc:
-        raise CliError(f"{where}: invalid video: {exc.errors()[0]['msg'] if hasattr(exc, 'errors') else exc}") from None
+    except ValidationError as exc:
+        raise CliError(f"{where}: {_invalid(exc)}") from None
     if not message.url:
-        raise CliError(f"{where}: the url is empty")
+        raise CliError(f"{where}: the url is missing")
     return message.video_id, message.url
 
 
@@ -291,8 +298,8 @@ def cmd_enqueue(args: argparse.Namespace) -> int:
     settings = _settings(args)
     try:
         message = VideoMessage(video_id=args.id, url=args.url)
-    except Exception as exc:
-        raise CliError(f"invalid video: {exc}", EXIT_USAGE) from None
+    except ValidationError as exc:
+        raise CliError(_invalid(exc), EXIT_USAGE) from None
     with _store(settings) as store:
         url = message.url or store.video_url(message.video_id)
         if url is None:
