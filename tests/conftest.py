@@ -8,6 +8,7 @@ its own, created here and dropped at the end.
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,6 +31,8 @@ os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"
 os.environ.pop("AWS_SESSION_TOKEN", None)
 os.environ.pop("AWS_PROFILE", None)
 os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
+# pgserver (through platformdirs) wants a private runtime directory; a shared /tmp one is refused.
+os.environ.setdefault("XDG_RUNTIME_DIR", tempfile.mkdtemp(prefix="vidscribe-run-"))
 
 
 def _admin_url(tmp_root: Path) -> str:

@@ -48,7 +48,8 @@ class Settings(BaseModel):
     openai_base_url: str | None = Field(None, alias="OPENAI_BASE_URL")
     openai_api_key: SecretStr | None = Field(None, alias="OPENAI_API_KEY")
     openai_api_key_secret_arn: str | None = Field(None, alias="OPENAI_API_KEY_SECRET_ARN")
-    openai_max_retries: int = Field(1, alias="OPENAI_MAX_RETRIES", ge=0, le=10)
+    # The SDK's own retries multiply uploads: 0 keeps "a video goes to the model at most twice".
+    openai_max_retries: int = Field(0, alias="OPENAI_MAX_RETRIES", ge=0, le=10)
     openai_timeout_seconds: float = Field(300, alias="OPENAI_TIMEOUT_SECONDS", gt=0)
     openai_chunk_seconds: int = Field(1200, alias="OPENAI_CHUNK_SECONDS", ge=10)
     openai_parallel_chunks: int = Field(2, alias="OPENAI_PARALLEL_CHUNKS", ge=1, le=16)

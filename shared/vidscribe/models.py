@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import json
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -16,6 +17,25 @@ from .errors import MalformedMessage
 SAMPLE_RATE = 16_000  # what every backend receives: 16 kHz mono float32 in [-1, 1]
 MAX_VIDEO_ID_LENGTH = 256
 MAX_URL_LENGTH = 4096
+# Control characters (C0, DEL, C1) and the Unicode line and paragraph separators: an id or a URL is
+# one printable line (in logs, CSV exports, the CLI's output). Format characters such as the zero
+# width joiner of emoji sequences stay allowed.
+_FORBIDDEN_CATEGORIES = ("Cc", "Zl", "Zp")
+
+
+def _has_control_characters(value: str) -> bool:
+    return any(unicodedata.category(ch) in _FORBIDDEN_CATEGORIES for ch in value)
+
+
+def clean_video_id(value: str) -> str:
+    """The video id, unchanged (ids are opaque: " x " is not "x"); ValueError if unusable."""
+    if not value.strip():
+        raise ValueError("video_id is blank")
+    if len(value) > MAX_VIDEO_ID_LENGTH:
+        raise ValueError(f"video_id is longer than {MAX_VIDEO_ID_LENGTH} characters")
+    if _has_control_characters(value):
+        raise ValueError("video_id contains control characters")
+    return value
 
 
 class VideoMessage(BaseModel):
@@ -30,11 +50,16 @@ class VideoMessage(BaseModel):
     @field_validator("video_id")
     @classmethod
     def _printable_id(cls, value: str) -> str:
-        value = value.strip()
-        if not value:
-            raise ValueError("video_id is blank")
-        if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
-            raise ValueError("video_id contains control characters")
+        return clean_video_id(value)
+
+    @field_validator("url")
+    @classmethod
+    def _printable_url(cls, value: str | None) -> str | None:
+        # A NUL cannot even be stored in PostgreSQL; CR/LF inside a URL are silently dropped by
+        # urlsplit, so the URL fetched would not be the one given. Malformed: no fetch, no retry.
+        # Surrounding whitespace (a trailing newline from a CSV, say) is tolerated, as before.
+        if value is not None and _has_control_characters(value.strip()):
+            raise ValueError("url contains control characters")
         return value
 
     @classmethod
@@ -42,6 +67,8 @@ class VideoMessage(BaseModel):
         """Parse a raw message body, raising MalformedMessage with a readable reason."""
         try:
             data = json.loads(body)
+        except RecursionError:  # "[[[[..." nested deeper than the interpreter's recursion limit
+            raise MalformedMessage("message body is not JSON: nested too deeply") from None
         except (TypeError, ValueError) as exc:
             raise MalformedMessage(f"message body is not JSON: {exc}") from None
         if not isinstance(data, dict):
@@ -102,6 +129,7 @@ class ClaimOutcome(str, enum.Enum):
     ALREADY_DONE = "already_done"  # a transcript exists: skip
     IN_FLIGHT = "in_flight"  # another worker holds a live lease: skip this duplicate delivery
     FAILED = "failed"  # finally failed already; only retry-failed brings it back
+    EXHAUSTED = "exhausted"  # its attempts are used up (a duplicate or a crash spent the retry)
 
 
 @dataclass(frozen=True)

@@ -2,14 +2,16 @@
 
 Every statement is parameterised; the one identifier that comes from configuration (VIDEOS_TABLE) is
 validated by Settings and quoted with psycopg2.sql. Each method is one short transaction on a pooled
-connection; a connection that died (server restart, network blip) is dropped and the call is tried
-once more on a fresh one, so a database that goes away for a moment costs one retry, not a worker.
+connection. When the connection is lost (a server restart, a network blip) every idle connection is
+dropped and the call is tried again on a fresh one, for a few seconds, so that a database that goes
+away for a moment costs a short wait, not an attempt or a worker.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,8 +21,8 @@ from typing import Any, TypeVar
 
 import psycopg2
 import psycopg2.extras
-import psycopg2.pool
 from psycopg2 import sql
+from psycopg2.extensions import TRANSACTION_STATUS_IDLE
 
 from .models import Claim, ClaimOutcome, FailureRecord, Transcript
 from .ports import PendingVideo
@@ -28,6 +30,55 @@ from .ports import PendingVideo
 T = TypeVar("T")
 
 _CONNECTION_LOST = (psycopg2.OperationalError, psycopg2.InterfaceError)
+# Waits before each new try after a lost connection: about 7.5 s in all, enough for a restart.
+_RECONNECT_DELAYS = (0.0, 0.5, 1.0, 2.0, 4.0)
+
+
+class ConnectionPool:
+    """At most ``size`` connections, idle ones kept for reuse; a caller waits for a free one.
+
+    psycopg2's own pools close every returned connection beyond ``minconn`` and raise instead of
+    waiting when all are busy, which is neither what a long-lived worker nor a Lambda wants.
+    """
+
+    def __init__(self, dsn: str, size: int) -> None:
+        self._dsn = dsn
+        self._idle: list[Any] = []
+        self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(size)
+
+    def get(self) -> Any:
+        if not self._slots.acquire(timeout=60):
+            raise psycopg2.OperationalError("no database connection became free within 60 s")
+        with self._lock:
+            conn = self._idle.pop() if self._idle else None
+        if conn is not None:
+            return conn
+        try:
+            return psycopg2.connect(self._dsn, connect_timeout=10)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def put(self, conn: Any, *, broken: bool) -> None:
+        try:
+            if broken or conn.closed:
+                conn.close()
+                # One dead connection usually means the server restarted: the idle ones are dead too.
+                self.clear()
+            elif conn.info.transaction_status != TRANSACTION_STATUS_IDLE:
+                conn.close()
+            else:
+                with self._lock:
+                    self._idle.append(conn)
+        finally:
+            self._slots.release()
+
+    def clear(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
 
 
 @dataclass(frozen=True)
@@ -44,18 +95,16 @@ class StoredTranscript:
 
 class PostgresStore:
     def __init__(self, dsn: str, *, videos_table: str = "videos", max_connections: int = 8) -> None:
-        self._dsn = dsn
-        self._pool = psycopg2.pool.ThreadedConnectionPool(0, max_connections, dsn, connect_timeout=10)
+        self._pool = ConnectionPool(dsn, max_connections)
         self._videos = sql.Identifier(*videos_table.split("."))
-        self._lock = threading.Lock()
 
     def close(self) -> None:
-        self._pool.closeall()
+        self._pool.clear()
 
     # --- plumbing --------------------------------------------------------------------------------
     @contextmanager
     def _cursor(self) -> Iterator[psycopg2.extensions.cursor]:
-        conn = self._pool.getconn()
+        conn = self._pool.get()
         broken = False
         try:
             with conn:  # commits on success, rolls back on error
@@ -65,16 +114,19 @@ class PostgresStore:
             broken = True
             raise
         finally:
-            self._pool.putconn(conn, close=broken or conn.closed != 0)
+            self._pool.put(conn, broken=broken)
 
     def _run(self, work: Callable[[psycopg2.extensions.cursor], T]) -> T:
-        try:
-            with self._cursor() as cur:
-                return work(cur)
-        except _CONNECTION_LOST:
-            # The pooled connection was dead (e.g. the server restarted): one more try on a new one.
-            with self._cursor() as cur:
-                return work(cur)
+        for delay in _RECONNECT_DELAYS[:-1]:
+            time.sleep(delay)
+            try:
+                with self._cursor() as cur:
+                    return work(cur)
+            except _CONNECTION_LOST:
+                continue
+        time.sleep(_RECONNECT_DELAYS[-1])
+        with self._cursor() as cur:
+            return work(cur)
 
     # --- schema ------------------------------------------------------------------------------------
     def migrate(self) -> list[str]:
@@ -149,6 +201,11 @@ class PostgresStore:
         has expired (a lost message, a crashed worker, a video queued by hand that is not in the
         videos table). Two fetchers running at once cannot both reserve a video: the second one's
         upsert waits on the first's row lock and then finds a live lease.
+
+        "No finished or live job" is asked as two NOT EXISTS, one per job state group (a video has
+        at most one job row, so this is the same condition): each is answered by a partial index
+        (migration 002) without visiting job rows, which keeps the plan index-driven with a
+        million videos (bench/bench_fetcher_scale.py).
         """
         query = sql.SQL(
             """
@@ -159,8 +216,11 @@ class PostgresStore:
                      WHERE NOT EXISTS (SELECT 1 FROM transcripts t WHERE t.video_id = v.id::text)
                        AND NOT EXISTS (
                              SELECT 1 FROM video_jobs j
-                             WHERE j.video_id = v.id::text
-                               AND (j.state IN ('done', 'failed') OR j.lease_expires_at > now()))
+                             WHERE j.video_id = v.id::text AND j.state IN ('done', 'failed'))
+                       AND NOT EXISTS (
+                             SELECT 1 FROM video_jobs j
+                             WHERE j.video_id = v.id::text AND j.state IN ('queued', 'processing')
+                               AND j.lease_expires_at > now())
                      ORDER BY v.id
                      LIMIT %(limit)s)
                     UNION ALL
@@ -232,8 +292,9 @@ class PostgresStore:
         )
 
     # --- the transcriber's side --------------------------------------------------------------------
-    def claim(self, video_id: str, url: str | None, processing_lease_seconds: int) -> Claim:
-        """Take ownership of a video for one attempt, unless it is done, failed or owned by a live lease."""
+    def claim(self, video_id: str, url: str | None, processing_lease_seconds: int, max_attempts: int = 2) -> Claim:
+        """Take ownership of a video for one attempt, unless it is done, failed, owned by a live
+        lease, or has used up its ``max_attempts`` (a duplicate delivery or a crash spent them)."""
 
         def work(cur: Any) -> Claim:
             cur.execute("SELECT 1 FROM transcripts WHERE video_id = %s", (video_id,))
@@ -247,21 +308,26 @@ class PostgresStore:
                     SET state = 'processing', attempts = j.attempts + 1,
                         url = COALESCE(EXCLUDED.url, j.url),
                         lease_expires_at = EXCLUDED.lease_expires_at, updated_at = now()
-                    WHERE j.state = 'queued' OR (j.state = 'processing' AND j.lease_expires_at <= now())
+                    WHERE (j.state = 'queued' OR (j.state = 'processing' AND j.lease_expires_at <= now()))
+                      AND j.attempts < %(max)s
                 RETURNING attempts
                 """,
-                {"id": video_id, "url": url, "lease": processing_lease_seconds},
+                {"id": video_id, "url": url, "lease": processing_lease_seconds, "max": max_attempts},
             )
             row = cur.fetchone()
             if row:
                 return Claim(ClaimOutcome.CLAIMED, attempts=row[0])
-            cur.execute("SELECT state, attempts FROM video_jobs WHERE video_id = %s", (video_id,))
-            state, attempts = cur.fetchone()
-            outcome = {
-                "done": ClaimOutcome.ALREADY_DONE,
-                "failed": ClaimOutcome.FAILED,
-            }.get(state, ClaimOutcome.IN_FLIGHT)
-            return Claim(outcome, attempts=attempts)
+            cur.execute(
+                "SELECT state, attempts, lease_expires_at > now() FROM video_jobs WHERE video_id = %s", (video_id,)
+            )
+            state, attempts, lease_live = cur.fetchone()
+            if state == "done":
+                return Claim(ClaimOutcome.ALREADY_DONE, attempts=attempts)
+            if state == "failed":
+                return Claim(ClaimOutcome.FAILED, attempts=attempts)
+            if state == "processing" and lease_live:
+                return Claim(ClaimOutcome.IN_FLIGHT, attempts=attempts)
+            return Claim(ClaimOutcome.EXHAUSTED, attempts=attempts)
 
         return self._run(work)
 
@@ -331,6 +397,11 @@ class PostgresStore:
         ``attempts=None`` takes the count from the job row. Returns the open record's id.
         """
 
+        # PostgreSQL text cannot hold NUL; a lenient endpoint may deliver one in a body.
+        message = message.replace("\x00", "\\u0000")
+        if original_message is not None:
+            original_message = original_message.replace("\x00", "\\u0000")
+
         def work(cur: Any) -> int:
             count = attempts
             if video_id is not None:
@@ -370,6 +441,18 @@ class PostgresStore:
                 return row[0]
             cur.execute("SELECT id FROM failures WHERE video_id = %s AND resolved_at IS NULL", (video_id,))
             return cur.fetchone()[0]
+
+        return self._run(work)
+
+    def in_flight(self, video_id: str) -> bool:
+        """Whether a worker holds a live processing lease on the video right now."""
+
+        def work(cur: Any) -> bool:
+            cur.execute(
+                "SELECT 1 FROM video_jobs WHERE video_id = %s AND state = 'processing' AND lease_expires_at > now()",
+                (video_id,),
+            )
+            return cur.fetchone() is not None
 
         return self._run(work)
 

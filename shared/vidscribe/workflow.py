@@ -17,6 +17,8 @@ import json
 import time
 from dataclasses import dataclass
 
+from pydantic import ValidationError
+
 from .config import Settings
 from .errors import MalformedMessage, describe
 from .models import ClaimOutcome, VideoMessage, clean_video_id
@@ -24,6 +26,7 @@ from .observability import logger
 from .ports import MediaSource, Queue, Store, TranscriptionBackend
 
 MAX_RECEIVE_COUNT = 2  # one retry: the SQS redrive policy of the main queue
+MAX_ATTEMPTS = 2  # the same budget per video, whatever duplicates or crashes happen
 DEFAULT_QUEUE_HIGH_WATER = 1000
 
 
@@ -95,12 +98,15 @@ class Transcriber:
             url = message.url or self.store.video_url(video_id)
             if url is None:
                 raise MalformedMessage(f"video {video_id!r} is not in the videos table and the message has no url")
-            claim = self.store.claim(video_id, url, self.settings.processing_lease_seconds)
+            claim = self.store.claim(video_id, url, self.settings.processing_lease_seconds, MAX_ATTEMPTS)
         except MalformedMessage as exc:
             return self._record_now(video_id, exc, body, attempts=receive_count)
         except Exception as exc:  # the database is unreachable: let the message come back
             return self._retry(video_id, exc, receipt_handle, release=False)
 
+        if claim.outcome is ClaimOutcome.EXHAUSTED:
+            # Its one retry is spent (a duplicate or a crashed worker used it): record the failure.
+            return self._record_exhausted(video_id, body)
         if claim.outcome is not ClaimOutcome.CLAIMED:
             reason = {
                 ClaimOutcome.ALREADY_DONE: "already transcribed",
@@ -137,8 +143,22 @@ class Transcriber:
         """A failure a retry cannot fix: write the failure record now and let the message go."""
         error_type, reason, _ = describe(exc)
         logger.warning("failed permanently", extra={"error_type": error_type, "error": reason})
-        self.store.record_failure(video_id, error_type, reason, attempts, body)
+        try:
+            self.store.record_failure(video_id, error_type, reason, attempts, body)
+        except Exception as store_exc:
+            # The database is gone: keep the message. Its redelivery finds the video held until the
+            # lease expires, after which the fetcher queues it again: nothing is lost.
+            logger.warning("could not record the failure", extra={"error": str(store_exc)})
+            raise AttemptFailed(ProcessResult(Outcome.RETRY, video_id, reason=reason, error_type=error_type)) from None
         return ProcessResult(Outcome.FAILED, video_id, reason=reason, error_type=error_type)
+
+    def _record_exhausted(self, video_id: str, body: str) -> ProcessResult:
+        error_type, message, attempts = self.store.job_error(video_id)
+        error_type = error_type or "RetriesExhausted"
+        message = message or "its attempts were used up by deliveries that never finished"
+        logger.warning("attempts used up", extra={"error_type": error_type, "attempts": attempts})
+        self.store.record_failure(video_id, error_type, message, attempts, body)
+        return ProcessResult(Outcome.FAILED, video_id, reason=message, error_type=error_type)
 
     def _retry(self, video_id: str, exc: Exception, receipt_handle: str | None, *, release: bool) -> ProcessResult:
         error_type, reason, _ = describe(exc)
@@ -179,14 +199,25 @@ class Fetcher:
         if limit == 0:
             return FetchResult(0, visible)
         pending = self.store.reserve_pending(limit, self.settings.queued_lease_seconds)
-        bodies = [VideoMessage(video_id=p.video_id, url=p.url).body() for p in pending]
+        bodies: list[str] = []
+        recorded: set[str] = set()
         sent = 0
         try:
+            for video in pending:
+                try:
+                    bodies.append(VideoMessage(video_id=video.video_id, url=video.url).body())
+                except ValidationError as exc:
+                    # A row no message can carry (a control character in its id, say): record it
+                    # rather than let it stop the rest of the batch.
+                    problem = MalformedMessage(f"the videos table row cannot be queued: {exc.errors()[0]['msg']}")
+                    self.store.record_failure(video.video_id, problem.error_type, str(problem), 0, None)
+                    recorded.add(video.video_id)
             sent = self.queue.send(bodies)
         finally:
-            if sent < len(pending):
-                # Whatever did not reach the queue becomes eligible again at once.
-                self.store.release_reservation([p.video_id for p in pending[sent:]])
+            # Whatever did not reach the queue becomes eligible again at once.
+            unsent = [v.video_id for v in pending if v.video_id not in recorded][sent:]
+            if unsent:
+                self.store.release_reservation(unsent)
         logger.info("enqueued", extra={"enqueued": sent, "queue_visible": visible, "queue_in_flight": in_flight})
         return FetchResult(sent, visible + sent)
 
@@ -206,6 +237,9 @@ class DeadLetterRecorder:
         if self.store.has_transcript(video_id):
             # A duplicate of this message succeeded: nothing failed.
             return ProcessResult(Outcome.SKIPPED, video_id, reason="already transcribed")
+        if self.store.in_flight(video_id):
+            # A duplicate is being transcribed right now; its own message reports how that ends.
+            return ProcessResult(Outcome.SKIPPED, video_id, reason="in flight elsewhere")
         error_type, message, attempts = self.store.job_error(video_id)
         if error_type is None:
             error_type = "RetriesExhausted"

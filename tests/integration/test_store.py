@@ -132,3 +132,33 @@ def test_status_counts_states_and_oldest_in_flight(store: PostgresStore) -> None
     assert status["jobs"]["queued"]["count"] == 1
     assert status["jobs"]["processing"]["count"] == 1
     assert status["oldest_in_flight"]["video_id"] in {"a", "b"}
+
+
+def test_claim_refuses_a_third_attempt(store: PostgresStore) -> None:
+    # Given a video whose two attempts failed (say a duplicate delivery took the second one)
+    store.add_videos([("a", "http://x/a")])
+    for _ in range(2):
+        assert store.claim("a", None, 600).outcome is ClaimOutcome.CLAIMED
+        store.release_for_retry("a", "FetchError", "503", 600)
+
+    # When another delivery arrives, Then it may not start a third attempt
+    claim = store.claim("a", None, 600)
+    assert (claim.outcome, claim.attempts) == (ClaimOutcome.EXHAUSTED, 2)
+
+
+def test_the_store_survives_its_connections_dying(store: PostgresStore, database_url: str) -> None:
+    # Given pooled connections that the server has closed (as a restart does)
+    import psycopg2
+
+    store.add_videos([("a", "http://x/a")])
+    admin = psycopg2.connect(database_url)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    admin.close()
+
+    # When the store is used again, Then it reconnects instead of failing
+    assert store.video_url("a") == "http://x/a"

@@ -32,8 +32,8 @@ class FakeStore:
     def video_url(self, video_id):
         return self.urls.get(video_id)
 
-    def claim(self, video_id, url, lease):
-        return Claim(self.claim_outcome, attempts=1)
+    def claim(self, video_id, url, lease, max_attempts):
+        return Claim(self.claim_outcome, attempts=1 if self.claim_outcome is ClaimOutcome.CLAIMED else max_attempts)
 
     def save_transcript(self, video_id, transcript):
         self.saved[video_id] = transcript
@@ -58,6 +58,9 @@ class FakeStore:
 
     def has_transcript(self, video_id):
         return video_id in self.transcribed
+
+    def in_flight(self, video_id):
+        return self.claim_outcome is ClaimOutcome.IN_FLIGHT
 
 
 @dataclass
@@ -209,5 +212,32 @@ def test_dead_letter_without_a_recorded_error_says_so() -> None:
 
 def test_dead_letter_of_a_video_transcribed_meanwhile_is_not_a_failure() -> None:
     store = FakeStore(transcribed={"v1"})
+    result = DeadLetterRecorder(store).record(VideoMessage(video_id="v1").body())
+    assert result.outcome is Outcome.SKIPPED and store.failures == []
+
+
+def test_exhausted_attempts_record_the_last_error() -> None:
+    # A duplicate delivery spent the retry: the next delivery records the failure, no third attempt.
+    store = FakeStore(urls={"v1": "u"}, claim_outcome=ClaimOutcome.EXHAUSTED, job=("FetchError", "503", 2))
+    media = FakeMedia()
+    transcriber, _, _ = make(store=store, media=media)
+    result = transcriber.process(VideoMessage(video_id="v1").body())
+    assert result.outcome is Outcome.FAILED and result.error_type == "FetchError"
+    assert store.failures == [("v1", "FetchError", 2, '{"video_id":"v1"}')]
+    assert media.urls == []
+
+
+def test_permanent_error_with_the_database_gone_keeps_the_message() -> None:
+    class DownStore(FakeStore):
+        def record_failure(self, *args):
+            raise ConnectionError("database is gone")
+
+    transcriber, _, _ = make(store=DownStore(urls={"v1": "u"}), media=FakeMedia(NotMedia("html")))
+    with pytest.raises(AttemptFailed):
+        transcriber.process(VideoMessage(video_id="v1").body(), "rh")
+
+
+def test_dead_letter_of_a_video_in_flight_elsewhere_is_not_recorded() -> None:
+    store = FakeStore(claim_outcome=ClaimOutcome.IN_FLIGHT, job=("FetchError", "503", 1))
     result = DeadLetterRecorder(store).record(VideoMessage(video_id="v1").body())
     assert result.outcome is Outcome.SKIPPED and store.failures == []

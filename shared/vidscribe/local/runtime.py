@@ -18,7 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..observability import logger
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
+
+from ..observability import logger, metrics
 from ..ports import ReceivedMessage
 from ..queue import SqsQueue
 from ..services import Services, use_services
@@ -41,6 +43,24 @@ class LocalLambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def invoke(handler: Handler, event: dict[str, Any], function_name: str) -> dict[str, Any]:
+    """Call a handler as Lambda would, with a fresh context.
+
+    In AWS each function has its own process; here the three share one logger, whose Lambda
+    context keys are process-wide, so this thread's invocation sets its own (thread-local) ones.
+    """
+    context = LocalLambdaContext(function_name)
+    logger.thread_safe_append_keys(function_name=function_name, function_request_id=context.aws_request_id)
+    try:
+        return handler(event, context)
+    finally:
+        logger.thread_safe_remove_keys(["function_name", "function_request_id"])
+        if is_metrics_disabled():
+            # Powertools keeps disabled metrics instead of flushing them, and prints them once a
+            # metric holds 100 values: drop them, or they end up in the CLI's output.
+            metrics.clear_metrics()
 
 
 def sqs_event(messages: list[ReceivedMessage], queue_arn: str, region: str) -> dict[str, Any]:
@@ -153,7 +173,7 @@ class EventSourcePoller:
             self.stats.records += len(messages)
         try:
             try:
-                response = self.handler(sqs_event(messages, self._arn, self.region), LocalLambdaContext(self.name))
+                response = invoke(self.handler, sqs_event(messages, self._arn, self.region), self.name)
             except Exception as exc:
                 # As in Lambda: a handler that raises fails the whole batch; the messages come back.
                 logger.exception("handler raised", extra={"queue": self.name, "error": str(exc)})
@@ -240,9 +260,11 @@ class LocalRuntime:
                 now = time.monotonic()
                 enqueued = 0
                 if once or now >= next_fetch:
-                    enqueued = fetcher_handler(scheduled_event(region), LocalLambdaContext("vidscribe-fetcher"))[
-                        "enqueued"
-                    ]
+                    try:
+                        enqueued = invoke(fetcher_handler, scheduled_event(region), "vidscribe-fetcher")["enqueued"]
+                    except Exception as exc:  # as in AWS, a failed scheduled run is only that run
+                        logger.warning("fetch failed", extra={"error_type": type(exc).__name__, "error": str(exc)})
+                        enqueued = -1  # not a sign that the backlog is empty
                     next_fetch = now + self.settings.fetch_interval_seconds
                 if self.on_tick:
                     self.on_tick()
