@@ -71,7 +71,7 @@ def main() -> None:
         store.add_videos([(vid, media.url(s["file"])) for vid, s in videos])
         services = Services(local, backend=backend)
         _ = services.store, services.queue, services.dlq  # connections open, as after a cold start
-        report = LocalRuntime(services, workers=args.workers, poll_interval=0.1).run(once=True)
+        report = LocalRuntime(services, workers=args.workers).run(once=True)  # as `vidscribe run --once`
         done = store.status()["transcripts"]
         services.close()
         store.close()
