@@ -16,6 +16,7 @@ import enum
 import json
 import time
 from dataclasses import dataclass
+from typing import NoReturn
 
 from pydantic import ValidationError
 
@@ -25,8 +26,9 @@ from .models import ClaimOutcome, VideoMessage, clean_video_id
 from .observability import logger
 from .ports import MediaSource, Queue, Store, TranscriptionBackend
 
-MAX_RECEIVE_COUNT = 2  # one retry: the SQS redrive policy of the main queue
-MAX_ATTEMPTS = 2  # the same budget per video, whatever duplicates or crashes happen
+# One retry per video, whatever duplicates or crashes happen; the main queue's redrive policy
+# (maxReceiveCount, infra/queues.py and queue.create_queue_pair) gives each message the same.
+MAX_ATTEMPTS = 2
 DEFAULT_QUEUE_HIGH_WATER = 1000
 
 
@@ -160,7 +162,7 @@ class Transcriber:
         self.store.record_failure(video_id, error_type, message, attempts, body)
         return ProcessResult(Outcome.FAILED, video_id, reason=message, error_type=error_type)
 
-    def _retry(self, video_id: str, exc: Exception, receipt_handle: str | None, *, release: bool) -> ProcessResult:
+    def _retry(self, video_id: str, exc: Exception, receipt_handle: str | None, *, release: bool) -> NoReturn:
         error_type, reason, _ = describe(exc)
         logger.warning("attempt failed; the message will come back", extra={"error_type": error_type, "error": reason})
         backoff = self.settings.retry_backoff_seconds
@@ -256,7 +258,7 @@ __all__ = [
     "AttemptFailed",
     "DeadLetterRecorder",
     "Fetcher",
-    "MAX_RECEIVE_COUNT",
+    "MAX_ATTEMPTS",
     "Outcome",
     "ProcessResult",
     "Transcriber",
