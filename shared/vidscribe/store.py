@@ -118,7 +118,8 @@ class PostgresStore:
 
     def _run(self, work: Callable[[psycopg2.extensions.cursor], T]) -> T:
         for delay in _RECONNECT_DELAYS[:-1]:
-            time.sleep(delay)
+            if delay:
+                time.sleep(delay)
             try:
                 with self._cursor() as cur:
                     return work(cur)
