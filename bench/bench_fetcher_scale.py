@@ -31,7 +31,6 @@ By default step 3 runs at 1,000 and also prints what moto's best rate implies fo
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import os
 import re
@@ -40,23 +39,22 @@ import sys
 import tempfile
 import threading
 import time
-import types
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import psycopg2
 import psycopg2.extensions
 from psycopg2 import sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "shared"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
 os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
 os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"  # before vidscribe creates its logger
 
-from vidscribe import store as store_module  # noqa: E402
+from tests.support.sql_capture import statement_of  # noqa: E402
 from vidscribe.config import Settings  # noqa: E402
 from vidscribe.local.embedded import MotoSqsServer, start_embedded_postgres  # noqa: E402
 from vidscribe.queue import SqsQueue, create_queue_pair, sqs_client, unique_queue_name  # noqa: E402
@@ -147,38 +145,6 @@ def load(url: str, rows: int, untranscribed: int, layout: str) -> float:
     conn.close()
     assert counts[0] == rows and counts[0] - counts[1] == untranscribed, counts
     return time.perf_counter() - started
-
-
-# --- the exact statement reserve_pending runs ---------------------------------------------------------
-class _Captured(Exception):
-    pass
-
-
-class _CaptureCursor(psycopg2.extensions.cursor):
-    def execute(self, query: Any, vars: Any = None) -> None:
-        raise _Captured(self.mogrify(query, vars).decode())
-
-
-class _CaptureConnection(psycopg2.extensions.connection):
-    def cursor(self, *args: Any, **kwargs: Any) -> Any:
-        kwargs.setdefault("cursor_factory", _CaptureCursor)
-        return super().cursor(*args, **kwargs)
-
-
-def statement_of(url: str, call: Callable[[PostgresStore], Any]) -> str:
-    """The SQL text (parameters bound) of the first statement ``call`` makes; nothing is executed:
-    the store opens its connections with a cursor that records the statement instead of running it."""
-    capturing_psycopg2 = types.SimpleNamespace(**vars(psycopg2))
-    capturing_psycopg2.connect = functools.partial(psycopg2.connect, connection_factory=_CaptureConnection)
-    with mock.patch.object(store_module, "psycopg2", capturing_psycopg2):
-        store = PostgresStore(url)
-        try:
-            call(store)
-        except _Captured as captured:
-            return str(captured)
-        finally:
-            store.close()
-    raise RuntimeError("the call ran no statement")
 
 
 def explain(url: str, statement: str) -> list[str]:

@@ -23,18 +23,15 @@ its connections, so after the warm-up this should read 0).
 from __future__ import annotations
 
 import argparse
-import functools
 import os
 import statistics
 import sys
 import tempfile
 import time
-import types
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import numpy as np
 import psycopg2
@@ -47,7 +44,6 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
 os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
 os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"  # the CLI's default; set before vidscribe creates its logger
 
-from vidscribe import store as store_module  # noqa: E402
 from vidscribe.config import Settings  # noqa: E402
 from vidscribe.local.embedded import start_embedded_postgres  # noqa: E402
 from vidscribe.models import DecodedAudio, Segment, Transcript, VideoMessage  # noqa: E402
@@ -111,16 +107,13 @@ class CountingConnection(psycopg2.extensions.connection):
 
 @contextmanager
 def counting_store(url: str) -> Iterator[PostgresStore]:
-    """The real store, built as it builds itself, its connections opened as counting ones (the SQL,
-    the pool and the transactions are untouched)."""
-    counting_psycopg2 = types.SimpleNamespace(**vars(psycopg2))
-    counting_psycopg2.connect = functools.partial(psycopg2.connect, connection_factory=CountingConnection)
-    with mock.patch.object(store_module, "psycopg2", counting_psycopg2):
-        store = PostgresStore(url)
-        try:
-            yield store
-        finally:
-            store.close()
+    """The real store, its connections opened as counting ones (the SQL, the pool and the
+    transactions are untouched)."""
+    store = PostgresStore(url, connection_factory=CountingConnection)
+    try:
+        yield store
+    finally:
+        store.close()
 
 
 # --- the database --------------------------------------------------------------------------------

@@ -41,8 +41,9 @@ class ConnectionPool:
     waiting when all are busy, which is neither what a long-lived worker nor a Lambda wants.
     """
 
-    def __init__(self, dsn: str, size: int) -> None:
+    def __init__(self, dsn: str, size: int, connection_factory: Any = None) -> None:
         self._dsn = dsn
+        self._factory = {"connection_factory": connection_factory} if connection_factory else {}
         self._idle: list[Any] = []
         self._lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(size)
@@ -55,7 +56,7 @@ class ConnectionPool:
         if conn is not None:
             return conn
         try:
-            return psycopg2.connect(self._dsn, connect_timeout=10)
+            return psycopg2.connect(self._dsn, connect_timeout=10, **self._factory)
         except BaseException:
             self._slots.release()
             raise
@@ -94,8 +95,11 @@ class StoredTranscript:
 
 
 class PostgresStore:
-    def __init__(self, dsn: str, *, videos_table: str = "videos", max_connections: int = 8) -> None:
-        self._pool = ConnectionPool(dsn, max_connections)
+    def __init__(
+        self, dsn: str, *, videos_table: str = "videos", max_connections: int = 8, connection_factory: Any = None
+    ) -> None:
+        """``connection_factory``: a psycopg2 connection class, for instrumentation (benchmarks)."""
+        self._pool = ConnectionPool(dsn, max_connections, connection_factory)
         self._videos = sql.Identifier(*videos_table.split("."))
 
     def close(self) -> None:

@@ -615,7 +615,7 @@ def test_every_video_ends_in_exactly_one_known_state_under_faults(
     act_by_type = Counter(open_failures[v.id][0][0] for v in calm if open_failures.get(v.id))
     rows: list[tuple[str, object, object]] = [
         ("videos", N_VIDEOS, len(videos)),
-        (f"  not touched by the outage", "", len(calm)),
+        ("  not touched by the outage", "", len(calm)),
         ("    transcribed", sum(1 for v in calm if v.expect.error_type is None), sum(1 for v in calm if v.id in transcripts)),
         ("    failed (open failure records)", sum(exp_by_type.values()), sum(len(open_failures.get(v.id, [])) for v in calm)),
     ]

@@ -10,48 +10,16 @@ rows is shown by ``bench/bench_fetcher_scale.py``.
 
 from __future__ import annotations
 
-import functools
 import re
-import types
-from typing import Any
-from unittest import mock
 
 import psycopg2
-import psycopg2.extensions
 
-from vidscribe import store as store_module
+from tests.support.sql_capture import statement_of
 from vidscribe.store import PostgresStore
 
 
-class _Captured(Exception):
-    pass
-
-
-class _CaptureCursor(psycopg2.extensions.cursor):
-    def execute(self, query: Any, vars: Any = None) -> None:
-        raise _Captured(self.mogrify(query, vars).decode())
-
-
-class _CaptureConnection(psycopg2.extensions.connection):
-    def cursor(self, *args: Any, **kwargs: Any) -> Any:
-        kwargs.setdefault("cursor_factory", _CaptureCursor)
-        return super().cursor(*args, **kwargs)
-
-
 def reserve_pending_statement(database_url: str, limit: int) -> str:
-    """The SQL text reserve_pending sends (parameters bound), captured before it reaches the server:
-    the store's connections are opened with a cursor that records the statement instead of running it."""
-    capturing_psycopg2 = types.SimpleNamespace(**vars(psycopg2))
-    capturing_psycopg2.connect = functools.partial(psycopg2.connect, connection_factory=_CaptureConnection)
-    with mock.patch.object(store_module, "psycopg2", capturing_psycopg2):
-        capturing = PostgresStore(database_url)
-        try:
-            capturing.reserve_pending(limit, queued_lease_seconds=600)
-        except _Captured as captured:
-            return str(captured)
-        finally:
-            capturing.close()
-    raise AssertionError("reserve_pending sent no statement")
+    return statement_of(database_url, lambda store: store.reserve_pending(limit, queued_lease_seconds=600))
 
 
 def test_selection_is_answered_from_indexes_when_most_videos_are_transcribed(

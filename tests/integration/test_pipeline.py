@@ -18,11 +18,10 @@ from tests.support.text import word_error_rate
 from vidscribe.config import Settings
 from vidscribe.local.runtime import LocalRuntime
 from vidscribe.models import ClaimOutcome, VideoMessage
-from vidscribe.queue import SqsQueue
 from vidscribe.samples import load_manifest, samples_dir
 from vidscribe.services import Services, use_services
 from vidscribe.store import PostgresStore
-from vidscribe.workflow import AttemptFailed, Outcome, Transcriber
+from vidscribe.workflow import Outcome, Transcriber
 
 MANIFEST = load_manifest()
 
