@@ -132,7 +132,7 @@ def test_samples_dir_can_be_overridden(monkeypatch, tmp_path):
 
 
 # --- streaming ---------------------------------------------------------------------------------------
-@pytest.mark.parametrize("container", ["mp4", "webm", "mkv", "mp3", "m4a", "ogg"])
+@pytest.mark.parametrize("container", ["mp4", "mov", "webm", "mkv", "mp3", "m4a", "wav", "ogg", "flac"])
 def test_generated_containers_decode(server, source, speech, container):
     data = make_video(3, audio_from=speech, container=container)
     server.add_bytes(f"gen.{container}", data)

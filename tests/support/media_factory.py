@@ -33,6 +33,7 @@ CONTAINERS: dict[str, tuple[str, str | None, str]] = {
     "mp3": ("mp3", None, "libmp3lame"),
     "ogg": ("ogg", None, "libopus"),
     "flac": ("flac", None, "flac"),
+    "wav": ("wav", None, "pcm_s16le"),
 }
 
 
