@@ -45,7 +45,6 @@ from typing import Any
 
 import psycopg2
 import psycopg2.extensions
-from psycopg2 import sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "shared"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -55,8 +54,9 @@ os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
 os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"  # before vidscribe creates its logger
 
 from tests.support.sql_capture import statement_of  # noqa: E402
+from common import admin_url, create_database, drop_database  # noqa: E402
 from vidscribe.config import Settings  # noqa: E402
-from vidscribe.local.embedded import MotoSqsServer, start_embedded_postgres  # noqa: E402
+from vidscribe.local.embedded import MotoSqsServer  # noqa: E402
 from vidscribe.queue import SqsQueue, create_queue_pair, sqs_client, unique_queue_name  # noqa: E402
 from vidscribe.store import PostgresStore  # noqa: E402
 from vidscribe.workflow import Fetcher  # noqa: E402
@@ -73,38 +73,6 @@ def check(ok: bool, what: str) -> None:
 
 
 # --- databases ---------------------------------------------------------------------------------------
-def admin_url(tmp: Path) -> str:
-    admin = os.environ.get("DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/postgres"
-    try:
-        psycopg2.connect(admin, connect_timeout=3).close()
-    except psycopg2.OperationalError:
-        admin = start_embedded_postgres(tmp / "pgdata")
-    return admin
-
-
-def create_database(admin: str, name: str) -> str:
-    conn = psycopg2.connect(admin)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    conn.close()
-    base, _, query = admin.partition("?")
-    url = f"{base.rpartition('/')[0]}/{name}" + (f"?{query}" if query else "")
-    store = PostgresStore(url)
-    store.migrate()
-    store.close()
-    return url
-
-
-def drop_database(admin: str, name: str) -> None:
-    conn = psycopg2.connect(admin)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-    conn.close()
-
-
 def load(url: str, rows: int, untranscribed: int, layout: str) -> float:
     """rows videos; all but ``untranscribed`` of them with a transcript and a 'done' job, as the
     pipeline leaves them. ``newest``: the untranscribed are the last ids (the id-ordered walk passes

@@ -26,7 +26,7 @@ from pydantic import SecretStr
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_queue_backlog import fresh_database  # noqa: E402
+from common import fresh_database  # noqa: E402
 from vidscribe.backends.local import LocalWhisperBackend  # noqa: E402
 from vidscribe.config import Settings  # noqa: E402
 from vidscribe.local.embedded import MotoSqsServer  # noqa: E402
@@ -62,7 +62,7 @@ def main() -> None:
     bare = time.perf_counter() - started
 
     with tempfile.TemporaryDirectory() as tmp, MotoSqsServer() as sqs, MediaServer(samples_dir()) as media:
-        db = fresh_database(Path(tmp))
+        db = fresh_database(Path(tmp), f"vidscribe_bench_eff_{os.getpid()}")
         local = settings.replace(aws_endpoint_url=sqs.endpoint_url, database_url=SecretStr(db))
         queue_url, dlq_url = create_queue_pair(sqs_client(local), unique_queue_name("eff"), visibility_timeout=300)
         local = local.replace(queue_url=queue_url, dlq_url=dlq_url)

@@ -22,16 +22,14 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import numpy as np
-import psycopg2
 from pydantic import SecretStr
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from common import InstantBackend, InstantMedia, fresh_database  # noqa: E402
 from vidscribe.config import Settings  # noqa: E402
-from vidscribe.local.embedded import MotoSqsServer, start_embedded_postgres  # noqa: E402
+from vidscribe.local.embedded import MotoSqsServer  # noqa: E402
 from vidscribe.local.runtime import LocalRuntime  # noqa: E402
-from vidscribe.models import DecodedAudio, Segment, Transcript  # noqa: E402
 from vidscribe.queue import SqsQueue, create_queue_pair, sqs_client, unique_queue_name  # noqa: E402
 from vidscribe.services import Services  # noqa: E402
 from vidscribe.store import PostgresStore  # noqa: E402
@@ -39,37 +37,6 @@ from vidscribe.store import PostgresStore  # noqa: E402
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
 os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
-
-AUDIO = DecodedAudio(np.zeros(16_000, dtype=np.float32), source_bytes=1)
-
-
-class InstantMedia:
-    def fetch_audio(self, url: str) -> DecodedAudio:
-        return AUDIO
-
-
-class InstantBackend:
-    name, model = "instant", "none"
-
-    def transcribe(self, audio: DecodedAudio) -> Transcript:
-        return Transcript("x", [Segment(0, 1, "x")], "en", 1.0, self.name, self.model)
-
-
-def fresh_database(tmp: Path) -> str:
-    admin = os.environ.get("DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/postgres"
-    try:
-        psycopg2.connect(admin, connect_timeout=3).close()
-    except psycopg2.OperationalError:
-        admin = start_embedded_postgres(tmp / "pgdata")
-    name = f"vidscribe_bench_{os.getpid()}"
-    conn = psycopg2.connect(admin)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        cur.execute(f'CREATE DATABASE "{name}"')
-    base, _, query = admin.partition("?")
-    return f"{base.rpartition('/')[0]}/{name}" + (f"?{query}" if query else "")
-
 
 def drain_pipeline(settings: Settings, videos: int, workers: int) -> float:
     store = PostgresStore(settings.database_url.get_secret_value())
@@ -136,7 +103,7 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp, MotoSqsServer() as sqs:
-        db = fresh_database(Path(tmp))
+        db = fresh_database(Path(tmp), f"vidscribe_bench_{os.getpid()}")
         base = Settings.from_env(
             {}, AWS_ENDPOINT_URL=sqs.endpoint_url,
             MAX_WORKERS=args.workers,

@@ -33,7 +33,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import psycopg2
 import psycopg2.extensions
 from psycopg2 import sql
@@ -44,26 +43,11 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
 os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
 os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"  # the CLI's default; set before vidscribe creates its logger
 
+from common import InstantBackend, InstantMedia, admin_url, create_database  # noqa: E402
 from vidscribe.config import Settings  # noqa: E402
-from vidscribe.local.embedded import start_embedded_postgres  # noqa: E402
-from vidscribe.models import DecodedAudio, Segment, Transcript, VideoMessage  # noqa: E402
+from vidscribe.models import VideoMessage  # noqa: E402
 from vidscribe.store import PostgresStore  # noqa: E402
 from vidscribe.workflow import Outcome, Transcriber  # noqa: E402
-
-AUDIO = DecodedAudio(np.zeros(16_000, dtype=np.float32), source_bytes=1)
-
-
-class InstantMedia:
-    def fetch_audio(self, url: str) -> DecodedAudio:
-        return AUDIO
-
-
-class InstantBackend:
-    name, model = "instant", "none"
-
-    def transcribe(self, audio: DecodedAudio) -> Transcript:
-        return Transcript("hello world", [Segment(0.0, 1.0, "hello world")], "en", 1.0, self.name, self.model)
-
 
 # --- counting round trips ------------------------------------------------------------------------
 class Counter:
@@ -117,23 +101,6 @@ def counting_store(url: str) -> Iterator[PostgresStore]:
 
 
 # --- the database --------------------------------------------------------------------------------
-def fresh_database(tmp: Path) -> tuple[str, str, str]:
-    admin = os.environ.get("DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/postgres"
-    try:
-        psycopg2.connect(admin, connect_timeout=3).close()
-    except psycopg2.OperationalError:
-        admin = start_embedded_postgres(tmp / "pgdata")
-    name = f"vidscribe_bench_transcriber_{os.getpid()}"
-    conn = psycopg2.connect(admin)
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    conn.close()
-    base, _, query = admin.partition("?")
-    return admin, name, f"{base.rpartition('/')[0]}/{name}" + (f"?{query}" if query else "")
-
-
 def seed(url: str, prefix: str, n: int, state: str) -> list[tuple[str, str]]:
     """n videos named prefix-NNNNNN: 'done' with a transcript, 'processing' with a live lease, or
     'queued' with a live lease (as the fetcher leaves them)."""
@@ -277,11 +244,9 @@ def main() -> None:
     n = args.messages
 
     with tempfile.TemporaryDirectory() as tmp:
-        admin, name, url = fresh_database(Path(tmp))
+        admin, name = admin_url(Path(tmp)), f"vidscribe_bench_transcriber_{os.getpid()}"
+        url = create_database(admin, name)
         try:
-            migrator = PostgresStore(url)
-            migrator.migrate()
-            migrator.close()
             settings = Settings.from_env({}, DATABASE_URL=url)
             baseline = BareRoundTrip(url)
             print(f"baselines: one bare round trip {baseline.measure(2000) * 1e6:.0f} µs; one small write transaction "
