@@ -1,7 +1,7 @@
 """Does the fetcher hold up with a million videos?
 
 Measures, in one run on this machine, against a fresh database and moto's SQS server:
-1. the plan of the fetcher's selection (the exact statement PostgresStore.reserve_pending runs, for
+1. the plan of the fetcher's selection (the exact statement PostgresUnderTest.reserve_pending runs, for
    a limit of --batch) with --rows videos of which --untranscribed have no transcript, from
    EXPLAIN (ANALYZE, BUFFERS) in a transaction that is rolled back, and whether it is index-driven;
 2. one Fetcher.run reserving --batch videos from that table, twice in a row: what the fetcher
@@ -53,14 +53,15 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
 os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
 os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"  # before vidscribe creates its logger
 
-from tests.support.sql_capture import statement_of  # noqa: E402
-from common import admin_url, create_database, drop_database  # noqa: E402
-from vidscribe.config import Settings  # noqa: E402
-from vidscribe.local.embedded import MotoSqsServer  # noqa: E402
-from vidscribe.queue import SqsQueue, create_queue_pair, sqs_client, unique_queue_name  # noqa: E402
-from vidscribe.store import PostgresStore  # noqa: E402
-from vidscribe.workflow import Fetcher  # noqa: E402
+from common import admin_url, create_database, drop_database
 
+from tests.support.database import PostgresUnderTest
+from tests.support.queues import unique_queue_name
+from tests.support.sql_capture import statement_of
+from vidscribe.adapters.sqs import SqsQueue, create_queue_pair, sqs_client
+from vidscribe.config import Settings
+from vidscribe.local.embedded import MotoSqsServer
+from vidscribe.workflow import Fetcher
 
 HIGH_WATER = 10_000_000  # "large": the fetcher's batch size, not the queue's depth, is the limit
 failures: list[str] = []
@@ -236,7 +237,7 @@ def step_fetch_own_cost(url: str, args: argparse.Namespace, base: Settings) -> N
     print(f"\n2. Fetcher.run with FETCH_BATCH_SIZE={args.batch}, twice, queue = in-memory recorder "
           "(times the database and the messages, not SQS)")
     settings = base.replace(fetch_batch_size=args.batch, queue_high_water=HIGH_WATER)
-    store = PostgresStore(url)
+    store = PostgresUnderTest(url)
     runs = []
     for n in (1, 2):
         queue = RecordingQueue()
@@ -261,7 +262,7 @@ def step_against_moto(url: str, args: argparse.Namespace, base: Settings) -> Non
     bodies = [json.dumps({"video_id": f"w{i:07d}", "url": f"https://media.example.com/{i}.mp4"},
                          separators=(",", ":")) for i in range(900_000, 900_000 + n)]
     settings = base.replace(fetch_batch_size=n, queue_high_water=HIGH_WATER)
-    store = PostgresStore(url)
+    store = PostgresUnderTest(url)
     bare: list[float] = []
     fetch: list[float] = []
     own: list[float] = []
@@ -302,7 +303,7 @@ def step_concurrent(admin: str, name: str, args: argparse.Namespace, base: Setti
     print(f"\n4. {args.fetchers} concurrent fetchers (threads, own store and SQS client each) over a fresh set of "
           f"{args.concurrent_videos:,} videos, FETCH_BATCH_SIZE={args.concurrent_batch}")
     url = create_database(admin, name)
-    seeder = PostgresStore(url)
+    seeder = PostgresUnderTest(url)
     seeder.add_videos((f"c{i:06d}", f"https://media.example.com/c{i}.mp4") for i in range(args.concurrent_videos))
     settings = base.replace(fetch_batch_size=args.concurrent_batch, queue_high_water=HIGH_WATER)
     queue_url = fresh_queue(settings, "concurrent")
@@ -312,7 +313,7 @@ def step_concurrent(admin: str, name: str, args: argparse.Namespace, base: Setti
 
     def fetcher(k: int) -> None:
         try:
-            store = PostgresStore(url)
+            store = PostgresUnderTest(url)
             fetch = Fetcher(settings, store, SqsQueue(sqs_client(settings), queue_url))
             barrier.wait()
             enqueued = runs = empty = 0

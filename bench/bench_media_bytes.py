@@ -31,9 +31,10 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=30, help="duration (default 30)")
     args = parser.parse_args()
 
-    from tests.support.media_factory import load_sample_audio, make_noise_video, mp4_index_at_end
+    from tests.support.media_factory import load_sample_audio, make_noise_video
+    from vidscribe.adapters.media import HttpRangeReader, decode_audio
+    from vidscribe.adapters.media.formats import mp4_index_at_end
     from vidscribe.local.media_server import MediaServer
-    from vidscribe.media import HttpRangeReader, decode_audio
 
     speech = load_sample_audio()
     end = make_noise_video(int(args.mb * MB), args.seconds, audio_from=speech, faststart=False)

@@ -35,8 +35,8 @@ def vm_kib(field: str) -> int:
 
 def child(url: str, read_ahead: int) -> None:
     """Runs in a fresh process: extract the audio once, print figures as JSON."""
+    from vidscribe.adapters.media import HttpMediaSource
     from vidscribe.config import Settings
-    from vidscribe.media import HttpMediaSource
 
     settings = Settings.from_env({"ALLOW_PRIVATE_URLS": "true", "READ_AHEAD_BYTES": str(read_ahead)})
     source = HttpMediaSource(settings)

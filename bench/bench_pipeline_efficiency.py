@@ -26,17 +26,19 @@ from pydantic import SecretStr
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import fresh_database  # noqa: E402
-from vidscribe.backends.local import LocalWhisperBackend  # noqa: E402
-from vidscribe.config import Settings  # noqa: E402
-from vidscribe.local.embedded import MotoSqsServer  # noqa: E402
-from vidscribe.local.media_server import MediaServer  # noqa: E402
-from vidscribe.local.runtime import LocalRuntime  # noqa: E402
-from vidscribe.media import open_local_audio  # noqa: E402
-from vidscribe.queue import create_queue_pair, sqs_client, unique_queue_name  # noqa: E402
-from vidscribe.samples import load_manifest, samples_dir  # noqa: E402
-from vidscribe.services import Services  # noqa: E402
-from vidscribe.store import PostgresStore  # noqa: E402
+from common import fresh_database
+
+from tests.support.database import PostgresUnderTest
+from tests.support.queues import unique_queue_name
+from vidscribe.adapters.backends.local_whisper import LocalWhisperBackend
+from vidscribe.adapters.media import open_local_audio
+from vidscribe.adapters.sqs import create_queue_pair, sqs_client
+from vidscribe.config import Settings
+from vidscribe.local.embedded import MotoSqsServer
+from vidscribe.local.media_server import MediaServer
+from vidscribe.local.runtime import LocalRuntime
+from vidscribe.local.samples import load_manifest, samples_dir
+from vidscribe.services import Services
 
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
@@ -66,7 +68,7 @@ def main() -> None:
         local = settings.replace(aws_endpoint_url=sqs.endpoint_url, database_url=SecretStr(db))
         queue_url, dlq_url = create_queue_pair(sqs_client(local), unique_queue_name("eff"), visibility_timeout=300)
         local = local.replace(queue_url=queue_url, dlq_url=dlq_url)
-        store = PostgresStore(db)
+        store = PostgresUnderTest(db)
         store.migrate()
         store.add_videos([(vid, media.url(s["file"])) for vid, s in videos])
         services = Services(local, backend=backend)

@@ -26,20 +26,22 @@ from pydantic import SecretStr
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from common import InstantBackend, InstantMedia, fresh_database  # noqa: E402
-from vidscribe.config import Settings  # noqa: E402
-from vidscribe.local.embedded import MotoSqsServer  # noqa: E402
-from vidscribe.local.runtime import LocalRuntime  # noqa: E402
-from vidscribe.queue import SqsQueue, create_queue_pair, sqs_client, unique_queue_name  # noqa: E402
-from vidscribe.services import Services  # noqa: E402
-from vidscribe.store import PostgresStore  # noqa: E402
+from common import InstantBackend, InstantMedia, fresh_database
+
+from tests.support.database import PostgresUnderTest
+from tests.support.queues import unique_queue_name
+from vidscribe.adapters.sqs import SqsQueue, create_queue_pair, sqs_client
+from vidscribe.config import Settings
+from vidscribe.local.embedded import MotoSqsServer
+from vidscribe.local.runtime import LocalRuntime
+from vidscribe.services import Services
 
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
 os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
 
 def drain_pipeline(settings: Settings, videos: int, workers: int) -> float:
-    store = PostgresStore(settings.database_url.get_secret_value())
+    store = PostgresUnderTest(settings.database_url.get_secret_value())
     store.migrate()
     store.add_videos((f"v{i:06d}", f"http://media.invalid/{i}.mp4") for i in range(videos))
     services = Services(settings, media=InstantMedia(), backend=InstantBackend())
@@ -78,9 +80,9 @@ def drain_naive(settings: Settings, messages: int, workers: int) -> float:
 
 
 def model_rate(workers: int) -> float:
-    from vidscribe.backends.local import LocalWhisperBackend
-    from vidscribe.media import open_local_audio
-    from vidscribe.samples import load_manifest, samples_dir
+    from vidscribe.adapters.backends.local_whisper import LocalWhisperBackend
+    from vidscribe.adapters.media import open_local_audio
+    from vidscribe.local.samples import load_manifest, samples_dir
 
     sample = load_manifest()[0]
     audio = open_local_audio(samples_dir() / sample["file"], 3600)

@@ -43,11 +43,13 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
 os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
 os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"  # the CLI's default; set before vidscribe creates its logger
 
-from common import InstantBackend, InstantMedia, admin_url, create_database  # noqa: E402
-from vidscribe.config import Settings  # noqa: E402
-from vidscribe.models import VideoMessage  # noqa: E402
-from vidscribe.store import PostgresStore  # noqa: E402
-from vidscribe.workflow import Outcome, Transcriber  # noqa: E402
+from common import InstantBackend, InstantMedia, admin_url, create_database
+
+from tests.support.database import PostgresUnderTest
+from vidscribe.config import Settings
+from vidscribe.models import VideoMessage
+from vidscribe.workflow import Outcome, Transcriber
+
 
 # --- counting round trips ------------------------------------------------------------------------
 class Counter:
@@ -90,10 +92,10 @@ class CountingConnection(psycopg2.extensions.connection):
 
 
 @contextmanager
-def counting_store(url: str) -> Iterator[PostgresStore]:
+def counting_store(url: str) -> Iterator[PostgresUnderTest]:
     """The real store, its connections opened as counting ones (the SQL, the pool and the
     transactions are untouched)."""
-    store = PostgresStore(url, connection_factory=CountingConnection)
+    store = PostgresUnderTest(url, connection_factory=CountingConnection)
     try:
         yield store
     finally:

@@ -30,7 +30,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from vidscribe.backends.openai_backend import OpenAIBackend  # noqa: E402
+from vidscribe.adapters.backends.openai_backend import OpenAIBackend  # noqa: E402
 from vidscribe.config import Settings  # noqa: E402
 from vidscribe.models import SAMPLE_RATE, DecodedAudio  # noqa: E402
 
@@ -55,7 +55,7 @@ def _serve(conn) -> None:  # runs in the child process
 
 
 class ServerProcess:
-    def __enter__(self) -> "ServerProcess":
+    def __enter__(self) -> ServerProcess:
         context = multiprocessing.get_context("spawn")
         self._conn, child = context.Pipe()
         self._process = context.Process(target=_serve, args=(child,), daemon=True)
@@ -146,7 +146,7 @@ def rss_bytes() -> int:
 class PeakRss:
     """Samples this process's RSS every 20 ms while active."""
 
-    def __enter__(self) -> "PeakRss":
+    def __enter__(self) -> PeakRss:
         self.baseline = self.peak = rss_bytes()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -178,16 +178,16 @@ def run(server: ServerProcess, samples: np.ndarray, fmt: str, **settings: object
     sizes = [size for _, size, _, _ in requests]
     return {
         "audio_minutes": round(minutes, 2),
-        "chunks": backend.last_chunk_count,
+        "chunks": backend.last_stats.chunks,
         "requests": len(requests),
-        "upload_bytes": backend.last_upload_bytes,
+        "upload_bytes": backend.last_stats.upload_bytes,
         "server_received_file_bytes": sum(sizes),
         "largest_request_body_bytes": max(body for _, _, body, _ in requests),
         "chunk_bytes": sizes,
         "chunk_seconds_planned": [round((end - start) / SR, 1) for start, end in plan],
         "chunk_seconds_decoded_by_server": [round(d or 0, 1) for *_, d in requests],  # arrival order
-        "bytes_per_minute": round(backend.last_upload_bytes / minutes),
-        "kib_per_minute": round(backend.last_upload_bytes / minutes / 1024, 1),
+        "bytes_per_minute": round(backend.last_stats.upload_bytes / minutes),
+        "kib_per_minute": round(backend.last_stats.upload_bytes / minutes / 1024, 1),
         "wall_seconds": round(wall, 2),
         "x_realtime": round(minutes * 60 / wall, 1),
         "rss_baseline_mib": round(memory.baseline / MiB, 1),

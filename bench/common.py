@@ -12,9 +12,9 @@ from psycopg2 import sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from vidscribe.local.embedded import start_embedded_postgres  # noqa: E402
-from vidscribe.models import DecodedAudio, Segment, Transcript  # noqa: E402
-from vidscribe.store import PostgresStore  # noqa: E402
+from tests.support.database import PostgresUnderTest
+from vidscribe.local.embedded import start_embedded_postgres
+from vidscribe.models import DecodedAudio, Segment, Transcript
 
 AUDIO = DecodedAudio(np.zeros(16_000, dtype=np.float32), source_bytes=1)
 
@@ -55,7 +55,7 @@ def create_database(admin: str, name: str) -> str:
     conn.close()
     base, _, query = admin.partition("?")
     url = f"{base.rpartition('/')[0]}/{name}" + (f"?{query}" if query else "")
-    store = PostgresStore(url)
+    store = PostgresUnderTest(url)
     store.migrate()
     store.close()
     return url

@@ -29,7 +29,7 @@ import av
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.support.media_factory import move_index_to_front  # noqa: E402  (qt-faststart in Python)
+from tests.support.media_factory import move_index_to_front
 
 ROOT = Path(__file__).resolve().parent.parent
 WIDTH, HEIGHT, FPS = 64, 48, 5
@@ -37,41 +37,41 @@ WIDTH, HEIGHT, FPS = 64, 48, 5
 # id, sentence, container, file suffix, PyAV format, video codec, video options, audio codec,
 # audio rate, audio layout, audio bit rate, MP4 index at the front?
 CLIPS = [
-    dict(
-        id="sample-bakery",
-        text="Every morning the baker opens his little shop at six and sells warm bread to the whole street.",
-        container="mp4", suffix=".mp4", format="mp4", faststart=True,
-        video="libx264", video_options={"crf": "38", "preset": "medium", "threads": "1"},
-        audio="aac", rate=44_100, layout="stereo", bitrate=64_000,
-    ),
-    dict(
-        id="sample-train",
-        text="Our train to the mountains leaves at noon, so please pack a warm coat and strong boots.",
-        container="webm", suffix=".webm", format="webm", faststart=False,
-        video="libvpx", video_options={"threads": "1", "deadline": "good", "crf": "40", "b": "50k"},
-        audio="libopus", rate=48_000, layout="mono", bitrate=32_000,
-    ),
-    dict(
-        id="sample-library",
-        text="The city library will be closed on Monday while the painters finish the new reading room.",
-        container="mkv", suffix=".mkv", format="matroska", faststart=False,
-        video="libx264", video_options={"crf": "38", "preset": "medium", "threads": "1"},
-        audio="libmp3lame", rate=22_050, layout="mono", bitrate=32_000,
-    ),
-    dict(
-        id="sample-garden",
-        text="She planted tomatoes, beans and tall sunflowers in the garden behind the old stone house.",
-        container="mp3", suffix=".mp3", format="mp3", faststart=False,
-        video=None, video_options={},
-        audio="libmp3lame", rate=22_050, layout="mono", bitrate=32_000,
-    ),
-    dict(
-        id="sample-lights",
-        text="Remember to switch off the lights and lock the front door before you go to bed.",
-        container="mp4", suffix=".mp4", format="mp4", faststart=False,
-        video="libx264", video_options={"crf": "38", "preset": "medium", "threads": "1"},
-        audio="aac", rate=16_000, layout="mono", bitrate=32_000,
-    ),
+    {
+        "id": "sample-bakery",
+        "text": "Every morning the baker opens his little shop at six and sells warm bread to the whole street.",
+        "container": "mp4", "suffix": ".mp4", "format": "mp4", "faststart": True,
+        "video": "libx264", "video_options": {"crf": "38", "preset": "medium", "threads": "1"},
+        "audio": "aac", "rate": 44_100, "layout": "stereo", "bitrate": 64_000,
+    },
+    {
+        "id": "sample-train",
+        "text": "Our train to the mountains leaves at noon, so please pack a warm coat and strong boots.",
+        "container": "webm", "suffix": ".webm", "format": "webm", "faststart": False,
+        "video": "libvpx", "video_options": {"threads": "1", "deadline": "good", "crf": "40", "b": "50k"},
+        "audio": "libopus", "rate": 48_000, "layout": "mono", "bitrate": 32_000,
+    },
+    {
+        "id": "sample-library",
+        "text": "The city library will be closed on Monday while the painters finish the new reading room.",
+        "container": "mkv", "suffix": ".mkv", "format": "matroska", "faststart": False,
+        "video": "libx264", "video_options": {"crf": "38", "preset": "medium", "threads": "1"},
+        "audio": "libmp3lame", "rate": 22_050, "layout": "mono", "bitrate": 32_000,
+    },
+    {
+        "id": "sample-garden",
+        "text": "She planted tomatoes, beans and tall sunflowers in the garden behind the old stone house.",
+        "container": "mp3", "suffix": ".mp3", "format": "mp3", "faststart": False,
+        "video": None, "video_options": {},
+        "audio": "libmp3lame", "rate": 22_050, "layout": "mono", "bitrate": 32_000,
+    },
+    {
+        "id": "sample-lights",
+        "text": "Remember to switch off the lights and lock the front door before you go to bed.",
+        "container": "mp4", "suffix": ".mp4", "format": "mp4", "faststart": False,
+        "video": "libx264", "video_options": {"crf": "38", "preset": "medium", "threads": "1"},
+        "audio": "aac", "rate": 16_000, "layout": "mono", "bitrate": 32_000,
+    },
 ]
 
 

@@ -18,10 +18,11 @@ import pytest
 from psycopg2 import sql
 from pydantic import SecretStr
 
+from tests.support.database import PostgresUnderTest
+from tests.support.queues import unique_queue_name
+from vidscribe.adapters.sqs import SqsQueue, create_queue_pair, sqs_client
 from vidscribe.config import Settings
 from vidscribe.local.embedded import MotoSqsServer, start_embedded_postgres
-from vidscribe.queue import SqsQueue, create_queue_pair, sqs_client, unique_queue_name
-from vidscribe.store import PostgresStore
 
 LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -61,7 +62,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with conn.cursor() as cur:
         cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     url = _with_dbname(admin, name)
-    store = PostgresStore(url)
+    store = PostgresUnderTest(url)
     store.migrate()
     store.close()
     try:
@@ -73,10 +74,10 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture()
-def store(database_url: str) -> Iterator[PostgresStore]:
+def store(database_url: str) -> Iterator[PostgresUnderTest]:
     """A store over empty tables."""
-    store = PostgresStore(database_url)
-    store._run(lambda cur: cur.execute("TRUNCATE videos, transcripts, video_jobs, failures RESTART IDENTITY"))
+    store = PostgresUnderTest(database_url)
+    store.execute("TRUNCATE videos, transcripts, video_jobs, failures RESTART IDENTITY")
     try:
         yield store
     finally:
@@ -123,6 +124,6 @@ def local_model_settings() -> Settings:
 @pytest.fixture(scope="session")
 def local_backend(local_model_settings: Settings):
     """The real tiny.en model, loaded once for the whole session."""
-    from vidscribe.backends.local import LocalWhisperBackend
+    from vidscribe.adapters.backends.local_whisper import LocalWhisperBackend
 
     return LocalWhisperBackend(local_model_settings)

@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
+from .contract import VIDEOS_TABLE_PATTERN
 from .errors import ConfigurationError
 
 
@@ -22,7 +23,7 @@ class Settings(BaseModel):
     database_url: SecretStr | None = Field(None, alias="DATABASE_URL")
     # In AWS the URL lives in Secrets Manager; the stack passes the secret's ARN, never the value.
     database_secret_arn: str | None = Field(None, alias="DATABASE_SECRET_ARN")
-    videos_table: str = Field("videos", alias="VIDEOS_TABLE", pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
+    videos_table: str = Field("videos", alias="VIDEOS_TABLE", pattern=VIDEOS_TABLE_PATTERN)
     queue_url: str | None = Field(None, alias="QUEUE_URL")
     dlq_url: str | None = Field(None, alias="DLQ_URL")
     aws_endpoint_url: str | None = Field(None, alias="AWS_ENDPOINT_URL")
@@ -74,12 +75,12 @@ class Settings(BaseModel):
     fetch_interval_seconds: float = Field(60, alias="FETCH_INTERVAL_SECONDS", gt=0)
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> "Settings":
+    def from_env(cls, environ: Mapping[str, str] | None = None, /, **overrides: object) -> Settings:
         env = dict(os.environ if environ is None else environ)
         if "AWS_REGION" not in env and env.get("AWS_DEFAULT_REGION"):
             env["AWS_REGION"] = env["AWS_DEFAULT_REGION"]
         # Empty strings mean "unset", as in most shells' `FOO= command`.
-        data = {k: v for k, v in env.items() if v != ""}
+        data: dict[str, object] = {k: v for k, v in env.items() if v != ""}
         data.update({k: v for k, v in overrides.items() if v is not None})
         try:
             return cls.model_validate(data)
@@ -89,5 +90,5 @@ class Settings(BaseModel):
             )
             raise ConfigurationError(f"invalid configuration: {problems}") from None
 
-    def replace(self, **changes: object) -> "Settings":
+    def replace(self, **changes: object) -> Settings:
         return self.model_copy(update=changes)

@@ -28,6 +28,10 @@ class ConfigurationError(VidscribeError):
     """The environment does not describe a usable configuration."""
 
 
+class OperatorError(VidscribeError):
+    """An operator's request that cannot be carried out as asked (the command line says why)."""
+
+
 # --- fetching the media --------------------------------------------------------------------------
 class UrlRejected(VidscribeError):
     """The URL is not allowed: not http(s), or it points at a private, loopback or link-local address."""

@@ -1,8 +1,7 @@
 """Render a transcript as plain text, JSON, SubRip (.srt) or WebVTT (.vtt).
 
-Inputs are a :class:`~vidscribe.models.Transcript`, a mapping shaped like one (what the store returns
-from its JSON column: ``{"text", "segments": [{"start", "end", "text"}], ...}``) or any object with
-those attributes. Segments may be :class:`~vidscribe.models.Segment` objects or mappings.
+Input: a :class:`~vidscribe.models.Transcript`, as a backend produced it or as the store returned it
+(whose times may be NaN where a stored value was unreadable).
 
 Subtitle cues are made well-formed whatever the backend returned, with the smallest changes that
 work, all in whole milliseconds:
@@ -23,7 +22,7 @@ from __future__ import annotations
 import json
 import math
 import textwrap
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,12 +35,6 @@ MAX_CUE_SECONDS = 7.0
 MIN_CUE_SECONDS = 0.5
 
 FORMATS = ("txt", "json", "srt", "vtt")
-CONTENT_TYPES = {
-    "txt": "text/plain; charset=utf-8",
-    "json": "application/json",
-    "srt": "application/x-subrip; charset=utf-8",
-    "vtt": "text/vtt; charset=utf-8",
-}
 
 
 @dataclass(frozen=True)
@@ -51,75 +44,41 @@ class Cue:
     lines: tuple[str, ...]
 
 
-# --- reading transcript-like values --------------------------------------------------------------
-def _get(obj: Any, name: str, default: Any = None) -> Any:
-    if isinstance(obj, Mapping):
-        return obj.get(name, default)
-    return getattr(obj, name, default)
+def _text_of(transcript: Transcript) -> str:
+    text = transcript.text
+    if not text.strip() and transcript.segments:
+        text = " ".join(s.text.strip() for s in transcript.segments)
+    return " ".join(text.split())
 
 
-def _segments_of(transcript_like: Any) -> list[Any]:
-    segments = _get(transcript_like, "segments")
-    if isinstance(segments, str):  # a JSON column handed over undecoded
-        segments = json.loads(segments)
-    return list(segments or [])
-
-
-def _segment_dict(segment: Any) -> dict[str, Any]:
-    if isinstance(segment, Segment):
-        return segment.to_dict()
-    return {
-        "start": _number(_get(segment, "start")),
-        "end": _number(_get(segment, "end")),
-        "text": str(_get(segment, "text", "") or ""),
-    }
-
-
-def _number(value: Any) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return math.nan
-    return number
-
-
-def _text_of(transcript_like: Any) -> str:
-    text = _get(transcript_like, "text")
-    if text is None or (not str(text).strip() and _segments_of(transcript_like)):
-        text = " ".join(str(_segment_dict(s)["text"]).strip() for s in _segments_of(transcript_like))
-    return " ".join(str(text).split()) if text else ""
-
-
-def _json_seconds(value: Any) -> float | None:
-    number = _number(value)
-    return round(number, 3) if math.isfinite(number) else None  # NaN is not JSON
+def _json_seconds(value: float | None) -> float | None:
+    if value is None or not math.isfinite(value):
+        return None  # NaN is not JSON
+    return round(value, 3)
 
 
 # --- txt and json --------------------------------------------------------------------------------
-def to_txt(transcript_like: Any) -> str:
+def to_txt(transcript: Transcript) -> str:
     """Plain text, one line per segment as Whisper's own ``.txt`` writer does (whitespace collapsed);
     the whole text on one line when there are no segments; empty string when there is no text."""
-    lines = [" ".join(str(_segment_dict(s)["text"]).split()) for s in _segments_of(transcript_like)]
-    lines = [line for line in lines if line] or [_text_of(transcript_like)]
+    lines = [" ".join(s.text.split()) for s in transcript.segments]
+    lines = [line for line in lines if line] or [_text_of(transcript)]
     return "".join(f"{line}\n" for line in lines if line)
 
 
-def to_json(transcript_like: Any) -> str:
+def to_json(transcript: Transcript) -> str:
     """A JSON document: video_id (when known), text, language, duration, backend, model and segments
     (seconds, 3 decimals)."""
-    duration = _get(transcript_like, "duration")
-    document: dict[str, Any] = {} if _get(transcript_like, "video_id") is None else {
-        "video_id": _get(transcript_like, "video_id")
-    }
+    document: dict[str, Any] = {} if transcript.video_id is None else {"video_id": transcript.video_id}
     document |= {
-        "text": _text_of(transcript_like),
-        "language": _get(transcript_like, "language"),
-        "duration": _json_seconds(duration) if duration is not None else None,
-        "backend": _get(transcript_like, "backend"),
-        "model": _get(transcript_like, "model"),
+        "text": _text_of(transcript),
+        "language": transcript.language,
+        "duration": _json_seconds(transcript.duration),
+        "backend": transcript.backend,
+        "model": transcript.model,
         "segments": [
-            {"start": _json_seconds(d["start"]), "end": _json_seconds(d["end"]), "text": d["text"].strip()}
-            for d in map(_segment_dict, _segments_of(transcript_like))
+            {"start": _json_seconds(s.start), "end": _json_seconds(s.end), "text": s.text.strip()}
+            for s in transcript.segments
         ],
     }
     return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
@@ -127,7 +86,7 @@ def to_json(transcript_like: Any) -> str:
 
 # --- cues ----------------------------------------------------------------------------------------
 def _to_ms(seconds: float) -> int | None:
-    if seconds is None or not math.isfinite(seconds):
+    if not math.isfinite(seconds):
         return None
     return max(0, int(round(seconds * 1000)))
 
@@ -142,9 +101,9 @@ def _balanced_lines(text: str) -> tuple[str, ...]:
         if char != " ":
             continue
         first, second = text[:index], text[index + 1 :]
-        if len(first) <= MAX_LINE_CHARS and len(second) <= MAX_LINE_CHARS:
-            if best is None or max(map(len, (first, second))) < max(map(len, best)):
-                best = (first, second)
+        fits = len(first) <= MAX_LINE_CHARS and len(second) <= MAX_LINE_CHARS
+        if fits and (best is None or max(len(first), len(second)) < max(map(len, best))):
+            best = (first, second)
     if best is not None:
         return best
     return tuple(_wrap(text, MAX_LINE_CHARS))
@@ -188,18 +147,17 @@ def _split_text(text: str, duration_ms: int) -> list[str]:
     return out
 
 
-def build_cues(segments: Iterable[Any]) -> list[Cue]:
+def build_cues(segments: Iterable[Segment]) -> list[Cue]:
     """Well-formed, ordered cues from raw segments (see the module docstring for the rules)."""
     raw: list[tuple[int, int | None, str]] = []
     previous_start = 0
     for segment in segments:
-        data = _segment_dict(segment)
-        text = " ".join(data["text"].split())
+        text = " ".join(segment.text.split())
         if not text:
             continue
-        start = _to_ms(data["start"])
+        start = _to_ms(segment.start)
         start = previous_start if start is None else max(start, previous_start)
-        end = _to_ms(data["end"])
+        end = _to_ms(segment.end)
         raw.append((start, end, text))
         previous_start = start
 
@@ -242,18 +200,12 @@ def _timestamp(ms: int, separator: str) -> str:
     return f"{hours:02d}:{minutes:02d}:{seconds:02d}{separator}{millis:03d}"
 
 
-def _segment_list(segments_or_transcript: Any) -> Sequence[Any]:
-    if isinstance(segments_or_transcript, (Transcript, Mapping)) or hasattr(segments_or_transcript, "segments"):
-        return _segments_of(segments_or_transcript)
-    return list(segments_or_transcript or [])
-
-
-def to_srt(segments: Any) -> str:
+def to_srt(segments: Sequence[Segment]) -> str:
     """SubRip: numbered cues from 1, ``HH:MM:SS,mmm --> HH:MM:SS,mmm``, a blank line after each.
-    Accepts a list of segments (or a transcript-like value); no segments gives an empty string."""
+    No segments gives an empty string."""
     blocks = [
         f"{index}\n{_timestamp(cue.start_ms, ',')} --> {_timestamp(cue.end_ms, ',')}\n" + "\n".join(cue.lines) + "\n"
-        for index, cue in enumerate(build_cues(_segment_list(segments)), start=1)
+        for index, cue in enumerate(build_cues(segments), start=1)
     ]
     return "\n".join(blocks)
 
@@ -262,27 +214,27 @@ def _vtt_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def to_vtt(segments: Any) -> str:
+def to_vtt(segments: Sequence[Segment]) -> str:
     """WebVTT: a ``WEBVTT`` header, then ``HH:MM:SS.mmm --> HH:MM:SS.mmm`` cues separated by blank
     lines (cue text escaped, so ``-->``, ``<`` and ``&`` in speech cannot break the file)."""
     blocks = [
         f"{_timestamp(cue.start_ms, '.')} --> {_timestamp(cue.end_ms, '.')}\n"
         + "\n".join(_vtt_escape(line) for line in cue.lines)
         + "\n"
-        for cue in build_cues(_segment_list(segments))
+        for cue in build_cues(segments)
     ]
     return "WEBVTT\n" + "".join("\n" + block for block in blocks)
 
 
-def render(transcript_like: Any, fmt: str) -> str:
+def render(transcript: Transcript, fmt: str) -> str:
     """Render in one of ``txt``, ``json``, ``srt``, ``vtt`` (case-insensitive)."""
     kind = (fmt or "").lower().lstrip(".")
     if kind == "txt":
-        return to_txt(transcript_like)
+        return to_txt(transcript)
     if kind == "json":
-        return to_json(transcript_like)
+        return to_json(transcript)
     if kind == "srt":
-        return to_srt(_segments_of(transcript_like))
+        return to_srt(transcript.segments)
     if kind == "vtt":
-        return to_vtt(_segments_of(transcript_like))
+        return to_vtt(transcript.segments)
     raise ValueError(f"unknown transcript format {fmt!r}; expected one of {', '.join(FORMATS)}")

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import enum
 import json
+import math
 import unicodedata
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -63,7 +65,7 @@ class VideoMessage(BaseModel):
         return value
 
     @classmethod
-    def parse(cls, body: str) -> "VideoMessage":
+    def parse(cls, body: str) -> VideoMessage:
         """Parse a raw message body, raising MalformedMessage with a readable reason."""
         try:
             data = json.loads(body)
@@ -106,25 +108,52 @@ class Segment:
     def to_dict(self) -> dict[str, Any]:
         return {"start": round(self.start, 3), "end": round(self.end, 3), "text": self.text}
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Segment:
+        """A segment from its stored JSON form; an unreadable time becomes NaN (the exports repair it)."""
+        return cls(start=_seconds(data.get("start")), end=_seconds(data.get("end")), text=str(data.get("text") or ""))
+
+
+def _seconds(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
 
 @dataclass(frozen=True)
 class Transcript:
+    """A transcript, as a backend produces it and as the store returns it (then with ``video_id``
+    and ``created_at``): the one type the store, the CLI and the exports share."""
+
     text: str
     segments: list[Segment]
     language: str | None
     duration: float
     backend: str
     model: str
+    video_id: str | None = None
+    created_at: datetime | None = None
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Transcript:
+        """A transcript from a mapping shaped like one (``segments`` as dicts or as a JSON string)."""
+        segments = data.get("segments") or []
+        if isinstance(segments, str):
+            segments = json.loads(segments)
+        return cls(
+            text=str(data.get("text") or ""),
+            segments=[s if isinstance(s, Segment) else Segment.from_dict(s) for s in segments],
+            language=data.get("language"),
+            duration=_seconds(data.get("duration")),
+            backend=str(data.get("backend") or ""),
+            model=str(data.get("model") or ""),
+            video_id=data.get("video_id"),
+            created_at=data.get("created_at"),
+        )
 
 
-class JobState(str, enum.Enum):
-    QUEUED = "queued"
-    PROCESSING = "processing"
-    DONE = "done"
-    FAILED = "failed"
-
-
-class ClaimOutcome(str, enum.Enum):
+class ClaimOutcome(enum.StrEnum):
     CLAIMED = "claimed"  # this worker owns the video now
     ALREADY_DONE = "already_done"  # a transcript exists: skip
     IN_FLIGHT = "in_flight"  # another worker holds a live lease: skip this duplicate delivery
@@ -138,6 +167,30 @@ class Claim:
     attempts: int = 0
 
 
+class JobError(NamedTuple):
+    """What a video's job row remembers of its latest failed attempt."""
+
+    error_type: str | None
+    message: str | None
+    attempts: int
+
+
+@dataclass(frozen=True)
+class PendingVideo:
+    """A video the fetcher reserved for the queue."""
+
+    video_id: str
+    url: str
+
+
+@dataclass(frozen=True)
+class ReceivedMessage:
+    message_id: str
+    receipt_handle: str
+    body: str
+    receive_count: int
+
+
 @dataclass(frozen=True)
 class FailureRecord:
     id: int
@@ -148,15 +201,3 @@ class FailureRecord:
     failed_at: datetime
     original_message: str | None
     resolved_at: datetime | None = None
-
-
-@dataclass
-class RunSummary:
-    """What one run did, for the CLI's report."""
-
-    transcribed: int = 0
-    skipped: int = 0
-    failed: int = 0
-    audio_seconds: float = 0.0
-    wall_seconds: float = 0.0
-    failures_by_type: dict[str, int] = field(default_factory=dict)

@@ -14,8 +14,12 @@ import warnings
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 
-SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "vidscribe")
-NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Vidscribe")
+from .contract import METRICS_NAMESPACE, SERVICE_NAME, MetricName
+
+__all__ = ["MetricName", "logger", "metrics", "tracer"]
+
+SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", SERVICE_NAME)
+NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", METRICS_NAMESPACE)
 
 # An invocation that skipped everything has no metrics to publish; that is not worth a warning.
 warnings.filterwarnings("ignore", message="No application metrics to publish")
@@ -23,14 +27,3 @@ warnings.filterwarnings("ignore", message="No application metrics to publish")
 logger = Logger(service=SERVICE, logger_handler=logging.StreamHandler(sys.stderr))
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 tracer = Tracer(service=SERVICE)
-
-
-class MetricName:
-    TRANSCRIBED = "VideosTranscribed"
-    SKIPPED = "VideosSkipped"
-    FAILED = "VideosFailed"
-    AUDIO_SECONDS = "AudioSeconds"
-    BYTES_STREAMED = "BytesStreamed"
-    LATENCY = "TranscriptionLatency"
-    FAILURE_RECORDS = "FailureRecords"
-    ENQUEUED = "VideosEnqueued"

@@ -1,89 +1,150 @@
 """The seams of the core: what the workflow needs from a queue, a store, a media source and a backend.
 
-Adapters: ``queue.SqsQueue``, ``store.PostgresStore``, ``media.HttpMediaSource``,
-``backends.local.LocalWhisperBackend`` / ``backends.openai_backend.OpenAIBackend``.
+Each protocol declares exactly the calls the workflow (``vidscribe.workflow``) makes, and mypy holds
+every adapter to it (``vidscribe.services`` is typed against these protocols):
+
+- ``Queue``, ``PolledQueue``: ``adapters.sqs.SqsQueue``
+- ``Store``: ``adapters.postgres.PostgresStore``; ``Reports``: ``adapters.postgres.PostgresReports``
+- ``MediaSource``: ``adapters.media.HttpMediaSource``
+- ``TranscriptionBackend``: ``adapters.backends.LocalWhisperBackend`` / ``OpenAIBackend``
+
 Unit tests use small fakes of these protocols; integration tests use the real adapters.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from datetime import datetime
+from typing import Any, Protocol
 
-from .models import Claim, DecodedAudio, FailureRecord, Transcript
-
-
-@dataclass(frozen=True)
-class ReceivedMessage:
-    message_id: str
-    receipt_handle: str
-    body: str
-    receive_count: int
+from .contract import MAX_ATTEMPTS
+from .models import Claim, DecodedAudio, FailureRecord, JobError, PendingVideo, ReceivedMessage, Transcript
 
 
 class Queue(Protocol):
-    url: str
+    """What the workflow does with the work queue."""
 
     def send(self, bodies: Sequence[str]) -> int:
         """Send message bodies (batched); returns how many were accepted."""
+        ...
+
+    def change_visibility(self, receipt_handle: str, seconds: int) -> None:
+        """Make a received message visible again after ``seconds`` (the retry backoff)."""
+        ...
+
+    def depth(self) -> tuple[int, int]:
+        """(visible, in flight) approximate message counts."""
+        ...
+
+
+class PolledQueue(Queue, Protocol):
+    """A queue an event source polls: what Lambda's SQS event source (and the local runtime's
+    emulation of it) does besides the workflow's calls."""
 
     def receive(self, max_messages: int = 1, wait_seconds: int = 0) -> list[ReceivedMessage]: ...
 
     def delete(self, receipt_handles: Sequence[str]) -> None: ...
 
-    def change_visibility(self, receipt_handle: str, seconds: int) -> None: ...
-
-    def depth(self) -> tuple[int, int]:
-        """(visible, in flight) approximate message counts."""
-
-
-@dataclass(frozen=True)
-class PendingVideo:
-    video_id: str
-    url: str
+    def arn(self) -> str: ...
 
 
 class Store(Protocol):
-    def migrate(self) -> list[str]: ...
+    """Videos and their job state: what the fetcher, the transcriber, the dead-letter recorder and
+    the operator's use cases read and write."""
 
-    def add_videos(self, rows: Iterable[tuple[str, str]]) -> int: ...
+    # --- videos ------------------------------------------------------------------------------------
+    def add_videos(self, rows: Iterable[tuple[str, str]], *, update_urls: bool = False) -> int:
+        """Insert (id, url) rows; returns how many were inserted (or changed, with ``update_urls``)."""
+        ...
 
     def video_url(self, video_id: str) -> str | None: ...
 
+    def has_transcript(self, video_id: str) -> bool: ...
+
+    # --- the fetcher -------------------------------------------------------------------------------
     def reserve_pending(self, limit: int, queued_lease_seconds: int) -> list[PendingVideo]:
         """Pick videos with no transcript and no live job, mark them queued, return them.
         Concurrent callers never get the same video."""
+        ...
 
     def release_reservation(self, video_ids: Sequence[str]) -> None:
         """Undo reserve_pending for videos that could not be sent to the queue."""
+        ...
 
-    def mark_queued(self, video_id: str, url: str | None, queued_lease_seconds: int) -> None:
-        """Record a hand-enqueued video as queued (so the fetcher does not queue it again)."""
+    def forget_queued(self) -> int:
+        """The queue was replaced by an empty one: every queued job becomes eligible again."""
+        ...
 
-    def claim(self, video_id: str, url: str | None, processing_lease_seconds: int) -> Claim: ...
+    # --- the transcriber ---------------------------------------------------------------------------
+    def claim(
+        self, video_id: str, url: str | None, processing_lease_seconds: int, max_attempts: int = MAX_ATTEMPTS
+    ) -> Claim:
+        """Take ownership of a video for one attempt (see ``ClaimOutcome`` for why it may not)."""
+        ...
 
-    def save_transcript(self, video_id: str, transcript: Transcript) -> None: ...
+    def save_transcript(self, video_id: str, transcript: Transcript) -> bool:
+        """Store the transcript and mark the job done; False if another worker stored one first."""
+        ...
 
-    def release_for_retry(self, video_id: str, error_type: str, message: str, retry_after_seconds: int) -> None: ...
+    def release_for_retry(self, video_id: str, error_type: str, message: str, queued_lease_seconds: int) -> None:
+        """After a failed attempt: the job is queued again (its message comes back) for at most
+        ``queued_lease_seconds``, with the error kept."""
+        ...
 
+    def in_flight(self, video_id: str) -> bool:
+        """Whether a worker holds a live processing lease on the video right now."""
+        ...
+
+    # --- failures ----------------------------------------------------------------------------------
     def record_failure(
         self, video_id: str | None, error_type: str, message: str, attempts: int | None, original_message: str | None
-    ) -> int: ...
+    ) -> int:
+        """Write the persistent failure record (one open record per video); returns its id."""
+        ...
 
-    def job_error(self, video_id: str) -> tuple[str | None, str | None, int]:
-        """(last error type, last error message, attempts) of a video's job."""
+    def job_error(self, video_id: str) -> JobError:
+        """The last error and the attempts of a video's job."""
+        ...
+
+    # --- the operator ------------------------------------------------------------------------------
+    def mark_queued(self, video_id: str, url: str | None, queued_lease_seconds: int) -> None:
+        """Record a hand-enqueued video as queued (so the fetcher does not queue it again)."""
+        ...
+
+    def failed_video_ids(self, error_type: str | None = None) -> list[tuple[str, str | None]]:
+        """(video id, url) of the videos with an open failure record, optionally of one type."""
+        ...
+
+
+class Reports(Protocol):
+    """What the command line reads to report on the pipeline."""
+
+    def now(self) -> datetime:
+        """The database's clock, so that reports never compare two machines' clocks."""
+        ...
+
+    def status(self) -> dict[str, Any]: ...
+
+    def run_report(self, since: datetime) -> dict[str, Any]: ...
 
     def failures(self, include_resolved: bool = False) -> list[FailureRecord]: ...
+
+    def transcript(self, video_id: str) -> Transcript | None: ...
+
+    def transcripts(self, video_ids: Sequence[str] | None = None) -> list[Transcript]: ...
 
 
 class MediaSource(Protocol):
     def fetch_audio(self, url: str) -> DecodedAudio:
         """Stream the media at ``url`` and return its audio track as 16 kHz mono samples."""
+        ...
 
 
 class TranscriptionBackend(Protocol):
-    name: str
-    model: str
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def model(self) -> str: ...
 
     def transcribe(self, audio: DecodedAudio) -> Transcript: ...

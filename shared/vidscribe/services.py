@@ -2,20 +2,21 @@
 
 Handlers call ``get_services()``; each adapter is built on first use, so the fetcher never loads a
 model and the DLQ consumer never opens a media session. Tests and the local runtime install their
-own instance with ``use_services``.
+own instance with ``use_services``. Every adapter is typed as the port it fills.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
+from .adapters.postgres import Database, PostgresReports, PostgresStore
+from .adapters.sqs import SqsQueue, sqs_client
 from .config import Settings
 from .errors import ConfigurationError
-from .ports import MediaSource, TranscriptionBackend
-from .queue import SqsQueue, sqs_client
-from .store import PostgresStore
+from .ports import MediaSource, PolledQueue, Reports, Store, TranscriptionBackend
+from .workflow import DeadLetterRecorder, Fetcher, Transcriber
 
 T = TypeVar("T")
 
@@ -45,7 +46,8 @@ def openai_api_key(settings: Settings) -> str | None:
 
 class Services:
     def __init__(self, settings: Settings, **adapters: Any) -> None:
-        """``adapters`` (store, queue, dlq, media, backend) replace the ones built from settings."""
+        """``adapters`` (database, store, reports, queue, dlq, media, backend) replace the ones
+        built from settings."""
         self.settings = settings
         self._built: dict[str, Any] = dict(adapters)
         self._lock = threading.RLock()
@@ -55,25 +57,30 @@ class Services:
         with self._lock:
             if name not in self._built:
                 self._built[name] = build()
-            return self._built[name]
+            return cast(T, self._built[name])
 
+    # --- adapters ----------------------------------------------------------------------------------
     @property
-    def store(self) -> PostgresStore:
+    def database(self) -> Database:
         return self._once(
-            "store",
-            lambda: PostgresStore(
-                database_url(self.settings),
-                videos_table=self.settings.videos_table,
-                max_connections=self.settings.max_workers + 4,
-            ),
+            "database",
+            lambda: Database(database_url(self.settings), max_connections=self.settings.max_workers + 4),
         )
 
     @property
-    def queue(self) -> SqsQueue:
+    def store(self) -> Store:
+        return self._once("store", lambda: PostgresStore(self.database, videos_table=self.settings.videos_table))
+
+    @property
+    def reports(self) -> Reports:
+        return self._once("reports", lambda: PostgresReports(self.database, videos_table=self.settings.videos_table))
+
+    @property
+    def queue(self) -> PolledQueue:
         return self._once("queue", lambda: SqsQueue(self._sqs(), _required(self.settings.queue_url, "QUEUE_URL")))
 
     @property
-    def dlq(self) -> SqsQueue:
+    def dlq(self) -> PolledQueue:
         return self._once("dlq", lambda: SqsQueue(self._sqs(), _required(self.settings.dlq_url, "DLQ_URL")))
 
     def _sqs(self) -> Any:
@@ -81,22 +88,33 @@ class Services:
 
     @property
     def media(self) -> MediaSource:
-        from .media import HttpMediaSource
+        from .adapters.media import HttpMediaSource
 
         return self._once("media", lambda: HttpMediaSource(self.settings))
 
     @property
     def backend(self) -> TranscriptionBackend:
-        from .backends import build_backend
+        from .adapters.backends import build_backend
 
         return self._once(
             "backend", lambda: build_backend(self.settings, openai_api_key=openai_api_key(self.settings))
         )
 
+    # --- the workflow, wired -----------------------------------------------------------------------
+    def fetcher(self) -> Fetcher:
+        return Fetcher(self.settings, self.store, self.queue)
+
+    def transcriber(self) -> Transcriber:
+        return Transcriber(self.settings, self.store, self.queue, self.media, self.backend)
+
+    def dead_letters(self) -> DeadLetterRecorder:
+        return DeadLetterRecorder(self.store)
+
     def close(self) -> None:
-        store = self._built.pop("store", None)
-        if store is not None:
-            store.close()
+        with self._lock:
+            database = self._built.pop("database", None)
+        if database is not None:
+            database.close()
 
 
 def _required(value: str | None, name: str) -> str:

@@ -56,17 +56,17 @@ from tests.support.bad_inputs import (
     install_canary,
     install_public_media,
 )
+from tests.support.database import PostgresUnderTest
 from tests.support.media_server import FaultyMediaServer
-from vidscribe import urlguard
+from vidscribe.adapters.media import urlguard
+from vidscribe.adapters.sqs import SqsQueue
 from vidscribe.cli import main
 from vidscribe.config import Settings
 from vidscribe.local import media_server as media_server_module
 from vidscribe.local.runtime import LocalRuntime, RuntimeReport
+from vidscribe.local.samples import load_manifest, samples_dir
 from vidscribe.observability import logger, metrics
-from vidscribe.queue import SqsQueue
-from vidscribe.samples import load_manifest, samples_dir
 from vidscribe.services import Services, use_services
-from vidscribe.store import PostgresStore
 
 PUBLIC_STANDIN = "127.0.0.3"
 DB_PASSWORD = "DbPassMarker5e1d"
@@ -297,7 +297,7 @@ def corpus_settings(settings: Settings, secrets: dict[str, str]) -> Settings:
 
 def test_the_bad_input_corpus_ends_in_expected_outcomes(
     corpus_settings: Settings,
-    store: PostgresStore,
+    store: PostgresUnderTest,
     queue: SqsQueue,
     dlq: SqsQueue,
     local_backend,
@@ -424,8 +424,8 @@ def _is_json_object(line: str) -> bool:
 # --- the command line ----------------------------------------------------------------------------------------
 @pytest.fixture()
 def cli_env(
-    monkeypatch: pytest.MonkeyPatch, settings: Settings, store: PostgresStore, secrets: dict[str, str]
-) -> PostgresStore:
+    monkeypatch: pytest.MonkeyPatch, settings: Settings, store: PostgresUnderTest, secrets: dict[str, str]
+) -> PostgresUnderTest:
     """The CLI's environment: the test database (with a password), the test's queues, the guard on."""
     for name in ("ALLOW_PRIVATE_URLS", "TRANSCRIBER", "OPENAI_BASE_URL", "MAX_WORKERS"):
         monkeypatch.delenv(name, raising=False)
@@ -439,7 +439,7 @@ def cli_env(
 
 @pytest.mark.parametrize("case", by_kind(ENQUEUE), ids=lambda c: c.name)
 def test_enqueue_refuses_at_once(
-    case: BadInput, cli_env: PostgresStore, queue: SqsQueue, servers: Servers, secrets, logs_to_capfd
+    case: BadInput, cli_env: PostgresUnderTest, queue: SqsQueue, servers: Servers, secrets, logs_to_capfd
 ) -> None:
     # Given a video id and URL that must not be queued
     url = case.body(servers.world)
@@ -502,7 +502,7 @@ def test_transcribe_obeys_the_guard(
 
 
 def test_run_obeys_the_guard(
-    cli_env: PostgresStore, monkeypatch, servers: Servers, public_standin, secrets, logs_to_capfd
+    cli_env: PostgresUnderTest, monkeypatch, servers: Servers, public_standin, secrets, logs_to_capfd
 ) -> None:
     # Given videos whose URLs (from the table) point at forbidden addresses, directly or by redirect,
     # and an OpenAI-compatible endpoint that is a canary: whatever reached the model would show there
@@ -531,7 +531,7 @@ def test_run_obeys_the_guard(
 
 
 # --- inputs that once exposed bugs outside the message model ------------------------------------------------
-def _run_rows(settings: Settings, store: PostgresStore, backend, rows: dict[str, str]):
+def _run_rows(settings: Settings, store: PostgresUnderTest, backend, rows: dict[str, str]):
     store.add_videos(list(rows.items()))
     services = Services(settings, backend=CountingBackend(backend))
     try:
@@ -542,7 +542,7 @@ def _run_rows(settings: Settings, store: PostgresStore, backend, rows: dict[str,
 
 
 def test_unusable_ids_in_the_videos_table_do_not_stop_the_fetcher(
-    corpus_settings: Settings, store: PostgresStore, queue, dlq, local_backend, servers: Servers, public_standin,
+    corpus_settings: Settings, store: PostgresUnderTest, queue, dlq, local_backend, servers: Servers, public_standin,
     logs_to_capfd,
 ) -> None:
     # Given a videos table (perhaps a view over an existing table) with ids the message schema refuses
@@ -565,7 +565,7 @@ def test_unusable_ids_in_the_videos_table_do_not_stop_the_fetcher(
 
 
 def test_an_id_with_surrounding_spaces_keeps_its_identity(
-    corpus_settings: Settings, store: PostgresStore, queue, dlq, local_backend, servers: Servers, public_standin,
+    corpus_settings: Settings, store: PostgresUnderTest, queue, dlq, local_backend, servers: Servers, public_standin,
     logs_to_capfd,
 ) -> None:
     # Given a row whose id has surrounding spaces (ids are opaque: " row-padded " is not "row-padded")
@@ -582,7 +582,7 @@ def test_an_id_with_surrounding_spaces_keeps_its_identity(
 
 
 def test_a_raw_nul_body_from_a_lenient_endpoint_is_recorded(
-    corpus_settings: Settings, store: PostgresStore, queue: SqsQueue, dlq: SqsQueue, local_backend, logs_to_capfd,
+    corpus_settings: Settings, store: PostgresUnderTest, queue: SqsQueue, dlq: SqsQueue, local_backend, logs_to_capfd,
 ) -> None:
     # Given a body with a raw NUL character: real SQS refuses it, the embedded endpoint (moto) does not
     body = '{"video_id": "nul-\x00-raw"}'

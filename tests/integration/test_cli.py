@@ -8,18 +8,18 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.database import PostgresUnderTest
 from tests.support.media_server import FaultyMediaServer
 from tests.support.text import word_error_rate
 from vidscribe.cli import main
-from vidscribe.samples import load_manifest, samples_dir
-from vidscribe.store import PostgresStore
+from vidscribe.local.samples import load_manifest, samples_dir
 
 MANIFEST = load_manifest()
 SRT_CUE = re.compile(r"^\d+\n\d\d:\d\d:\d\d,\d{3} --> \d\d:\d\d:\d\d,\d{3}\n.+", re.S)
 
 
 @pytest.fixture()
-def env(monkeypatch: pytest.MonkeyPatch, database_url: str, store: PostgresStore) -> PostgresStore:
+def env(monkeypatch: pytest.MonkeyPatch, database_url: str, store: PostgresUnderTest) -> PostgresUnderTest:
     """The CLI's environment: the test database, no queue (the embedded endpoint), fast retries."""
     for name in ("QUEUE_URL", "DLQ_URL", "AWS_ENDPOINT_URL", "TRANSCRIBER", "MAX_WORKERS"):
         monkeypatch.delenv(name, raising=False)

@@ -59,6 +59,7 @@ import pytest
 from pydantic import SecretStr
 
 import vidscribe.errors
+from tests.support.database import PostgresUnderTest
 from tests.support.faults import (
     FaultyTranscriptionServer,
     PrivatePostgres,
@@ -70,10 +71,10 @@ from tests.support.faults import (
 )
 from tests.support.media_factory import make_noise_video, make_video
 from tests.support.media_server import FaultyMediaServer
+from tests.support.queues import unique_queue_name
+from vidscribe.adapters.sqs import SqsQueue, create_queue_pair, sqs_client
 from vidscribe.config import Settings
 from vidscribe.models import VideoMessage
-from vidscribe.queue import SqsQueue, create_queue_pair, sqs_client, unique_queue_name
-from vidscribe.store import PostgresStore
 
 pytestmark = pytest.mark.slow
 
@@ -145,7 +146,8 @@ RETRY_PENDING_PER_CATEGORY = 3  # ... and of videos waiting for their retry (per
 
 # Error types of the product's vocabulary; anything else in a worker's log is infrastructure.
 PRODUCT_ERRORS = {
-    name for name, obj in vars(vidscribe.errors).items()
+    name
+    for name, obj in vars(vidscribe.errors).items()
     if isinstance(obj, type) and issubclass(obj, vidscribe.errors.VidscribeError)
 }
 
@@ -290,7 +292,7 @@ def send_by_hand(queue: SqsQueue, media: FaultyMediaServer, ids: list[str], copi
     # Copies are spread out (a b c ... a b c), so a later copy tends to meet its video further along.
     bodies = [VideoMessage(video_id=vid, url=media.url(f"{vid}.mp4")).body() for _ in range(copies) for vid in ids]
     assert queue.send(bodies) == len(bodies)
-    log.update({vid: copies for vid in ids})
+    log.update(dict.fromkeys(ids, copies))
 
 
 def drive(
@@ -369,7 +371,9 @@ def drive(
                     break
                 while time.monotonic() < deadline and sum(queue.depth()) + sum(dlq.depth()) == 0:
                     live_leases = query(
-                        db, "SELECT count(*) FROM video_jobs WHERE state IN ('queued', 'processing') AND lease_expires_at > now()"
+                        db,
+                        "SELECT count(*) FROM video_jobs"
+                        " WHERE state IN ('queued', 'processing') AND lease_expires_at > now()",
                     )[0][0]
                     if live_leases == 0:
                         break
@@ -380,7 +384,10 @@ def drive(
             done = query(db, "SELECT count(*) FROM transcripts")[0][0]
             # Duplicates of videos waiting for their retry (failed once, message not back yet).
             waiting = [
-                r[0] for r in query(db, "SELECT video_id FROM video_jobs WHERE state = 'queued' AND attempts = 1 ORDER BY video_id")
+                r[0]
+                for r in query(
+                    db, "SELECT video_id FROM video_jobs WHERE state = 'queued' AND attempts = 1 ORDER BY video_id"
+                )
             ]
             fresh = []
             for vid in waiting:
@@ -395,13 +402,21 @@ def drive(
                 run.retry_pending.update(fresh)
             # Duplicates, wave 2: videos already transcribed, and videos queued but not yet claimed.
             if not wave2_sent and done >= 0.25 * expected_transcripts:
-                finished = [r[0] for r in query(db, "SELECT video_id FROM transcripts ORDER BY video_id") if r[0] != model.victim]
+                finished = [
+                    r[0]
+                    for r in query(db, "SELECT video_id FROM transcripts ORDER BY video_id")
+                    if r[0] != model.victim
+                ]
                 queued = [
                     r[0]
-                    for r in query(db, "SELECT video_id FROM video_jobs WHERE state = 'queued' AND attempts = 0 ORDER BY video_id")
+                    for r in query(
+                        db, "SELECT video_id FROM video_jobs WHERE state = 'queued' AND attempts = 0 ORDER BY video_id"
+                    )
                 ]
                 run.wave2_done = set(rng.sample(finished, min(WAVE2_DONE, len(finished))))
-                candidates = sorted(q for q in queued if q not in run.wave2_done and q not in run.hand_messages and q != model.victim)
+                candidates = sorted(
+                    q for q in queued if q not in run.wave2_done and q not in run.hand_messages and q != model.victim
+                )
                 run.wave2_queued = set(candidates[:WAVE2_QUEUED])
                 send_by_hand(queue, media, sorted(run.wave2_done | run.wave2_queued), 1, run.hand_messages)
                 wave2_sent = True
@@ -445,7 +460,7 @@ def restart_mid_transcription(run: RunLog, model, postgres: PrivatePostgres, sta
         # Every held worker now has its answer and goes on to save into a database that is away.
         if not model.wait_gate_answered(20):
             run.problems.append("the uploads held at the outage were never answered")
-        if OUTAGE_SECONDS > time.monotonic() - down_since:
+        if time.monotonic() - down_since < OUTAGE_SECONDS:
             time.sleep(OUTAGE_SECONDS - (time.monotonic() - down_since))  # the outage's length
     finally:
         postgres.start_again()
@@ -464,7 +479,7 @@ def test_every_video_ends_in_exactly_one_known_state_under_faults(
     test_started = time.monotonic()
     # Given a database of our own with the videos, and a queue pair with short timeouts
     db = private_postgres.create_database("vidscribe_faults")
-    store = PostgresStore(db)
+    store = PostgresUnderTest(db)
     try:
         store.migrate()
         store.add_videos([(v.id, media.url(v.name)) for v in videos])
@@ -472,7 +487,9 @@ def test_every_video_ends_in_exactly_one_known_state_under_faults(
         store.close()
     base = Settings.from_env({}, AWS_ENDPOINT_URL=sqs_server.endpoint_url, AWS_REGION="us-east-1")
     client = sqs_client(base)
-    queue_url, dlq_url = create_queue_pair(client, unique_queue_name("faults"), visibility_timeout=VISIBILITY_TIMEOUT_SECONDS)
+    queue_url, dlq_url = create_queue_pair(
+        client, unique_queue_name("faults"), visibility_timeout=VISIBILITY_TIMEOUT_SECONDS
+    )
     client.set_queue_attributes(QueueUrl=dlq_url, Attributes={"VisibilityTimeout": str(DLQ_VISIBILITY_TIMEOUT_SECONDS)})
     settings = base.replace(queue_url=queue_url, dlq_url=dlq_url, database_url=SecretStr(db))
     queue, dlq = SqsQueue(client, queue_url), SqsQueue(client, dlq_url)
@@ -481,17 +498,30 @@ def test_every_video_ends_in_exactly_one_known_state_under_faults(
 
     # When worker processes drain the queue while every fault strikes
     run = drive(
-        db=db, settings=settings, videos=videos, media=media, model=model, postgres=private_postgres,
-        queue=queue, dlq=dlq, log_dir=log_dir,
+        db=db,
+        settings=settings,
+        videos=videos,
+        media=media,
+        model=model,
+        postgres=private_postgres,
+        queue=queue,
+        dlq=dlq,
+        log_dir=log_dir,
     )
     problems = list(run.problems)
 
     # Then: what ended up where
     transcripts = {r[0]: r[1] for r in query(db, "SELECT video_id, text FROM transcripts")}
-    jobs = {r[0]: (r[1], r[2], r[3]) for r in query(db, "SELECT video_id, state, attempts, last_error_type FROM video_jobs")}
-    stuck = query(db, "SELECT video_id, state, lease_expires_at <= now() FROM video_jobs WHERE state IN ('queued', 'processing')")
+    jobs = {
+        r[0]: (r[1], r[2], r[3]) for r in query(db, "SELECT video_id, state, attempts, last_error_type FROM video_jobs")
+    }
+    stuck = query(
+        db, "SELECT video_id, state, lease_expires_at <= now() FROM video_jobs WHERE state IN ('queued', 'processing')"
+    )
     failure_rows = query(
-        db, "SELECT video_id, error_type, attempts, resolved_at IS NULL, original_message, resolution FROM failures ORDER BY id"
+        db,
+        "SELECT video_id, error_type, attempts, resolved_at IS NULL, original_message, resolution"
+        " FROM failures ORDER BY id",
     )
     open_failures: dict[str, list[tuple[str, int, str]]] = defaultdict(list)
     resolved_failures: dict[str, list[tuple[str, str]]] = defaultdict(list)  # history: (type, resolution)
@@ -552,7 +582,9 @@ def test_every_video_ends_in_exactly_one_known_state_under_faults(
         if calls > 2:
             problems.append(f"{where}: sent to the model {calls} times (at most twice)")
         if attempts > 2 or any(f[1] > 2 for f in fails):
-            problems.append(f"{where}: {attempts} attempts, failure records {[(f[0], f[1]) for f in fails]} (one retry at most)")
+            problems.append(
+                f"{where}: {attempts} attempts, failure records {[(f[0], f[1]) for f in fails]} (one retry at most)"
+            )
         if has_transcript and transcripts[v.id] != v.text:
             problems.append(f"{where}: the transcript {transcripts[v.id]!r} is not this video's ({v.text!r})")
         if has_transcript and (job is None or job[0] != "done"):
@@ -561,11 +593,17 @@ def test_every_video_ends_in_exactly_one_known_state_under_faults(
             problems.append(f"{where}: a failure record but job {job}")
         for error_type, resolution in resolved_failures.get(v.id, []):
             # History is kept: a record resolved by a later success, or replaced by a newer failure.
-            if resolution == "transcribed" and not has_transcript or resolution == "superseded" and not fails:
-                problems.append(f"{where}: a failure record resolved as {resolution!r} ({error_type}), but the video has {'a transcript' if has_transcript else 'no transcript'}")
+            if (resolution == "transcribed" and not has_transcript) or (resolution == "superseded" and not fails):
+                problems.append(
+                    f"{where}: a failure record resolved as {resolution!r} ({error_type}), "
+                    f"but the video has {'a transcript' if has_transcript else 'no transcript'}"
+                )
             if v.id not in disrupted:
-                problems.append(f"{where}: a failure record ({error_type}) later resolved as {resolution!r}: recorded while it was not final")
-        for error_type, _, original in fails:
+                problems.append(
+                    f"{where}: a failure record ({error_type}) later resolved as {resolution!r}: "
+                    "recorded while it was not final"
+                )
+        for _error_type, _, original in fails:
             try:
                 if json.loads(original or "").get("video_id") != v.id:
                     problems.append(f"{where}: the failure record keeps another message: {original!r}")
@@ -580,12 +618,17 @@ def test_every_video_ends_in_exactly_one_known_state_under_faults(
             continue
         # the exact outcome, for every video the outage did not touch
         if e.error_type is None and not has_transcript:
-            problems.append(f"{where}: expected a transcript, got {[(f[0], f[1]) for f in fails] or 'nothing'} (job {job})")
+            problems.append(
+                f"{where}: expected a transcript, got {[(f[0], f[1]) for f in fails] or 'nothing'} (job {job})"
+            )
         if e.error_type is not None:
             if has_transcript:
                 problems.append(f"{where}: expected a {e.error_type} failure record, got a transcript")
             elif fails and (fails[0][0], fails[0][1]) != (e.error_type, e.attempts):
-                problems.append(f"{where}: failure record {fails[0][0]} with {fails[0][1]} attempts, expected {e.error_type} with {e.attempts}")
+                problems.append(
+                    f"{where}: failure record {fails[0][0]} with {fails[0][1]} attempts, "
+                    f"expected {e.error_type} with {e.attempts}"
+                )
         if attempts != e.attempts and attempts <= 2:
             problems.append(f"{where}: {attempts} attempts, expected {e.attempts}")
         if calls != e.calls and calls <= 2:
@@ -604,10 +647,14 @@ def test_every_video_ends_in_exactly_one_known_state_under_faults(
             continue
         # Messages known to exist beyond the one that claimed it: the copies sent by hand, plus
         # the fetcher's own message for a wave-2 video that wave 1 did not cover.
-        known = run.hand_messages[v.id] + (1 if v.id in (run.wave2_done | run.wave2_queued) and v.id not in run.wave1 else 0)
+        known = run.hand_messages[v.id] + (
+            1 if v.id in (run.wave2_done | run.wave2_queued) and v.id not in run.wave1 else 0
+        )
         min_dropped[v.id] = known - 1
         if skipped[v.id] < known - 1:
-            problems.append(f"{v.id} ({v.category}): {skipped[v.id]} duplicate deliveries dropped, expected at least {known - 1}")
+            problems.append(
+                f"{v.id} ({v.category}): {skipped[v.id]} duplicate deliveries dropped, expected at least {known - 1}"
+            )
 
     # The accounting table: exact expectations for the videos the outage did not touch.
     calm = [v for v in videos if v.id not in disrupted]
@@ -616,16 +663,38 @@ def test_every_video_ends_in_exactly_one_known_state_under_faults(
     rows: list[tuple[str, object, object]] = [
         ("videos", N_VIDEOS, len(videos)),
         ("  not touched by the outage", "", len(calm)),
-        ("    transcribed", sum(1 for v in calm if v.expect.error_type is None), sum(1 for v in calm if v.id in transcripts)),
-        ("    failed (open failure records)", sum(exp_by_type.values()), sum(len(open_failures.get(v.id, [])) for v in calm)),
+        (
+            "    transcribed",
+            sum(1 for v in calm if v.expect.error_type is None),
+            sum(1 for v in calm if v.id in transcripts),
+        ),
+        (
+            "    failed (open failure records)",
+            sum(exp_by_type.values()),
+            sum(len(open_failures.get(v.id, [])) for v in calm),
+        ),
     ]
     for error_type in sorted(set(exp_by_type) | set(act_by_type)):
         n = next((e.attempts for e in EXPECTED.values() if e.error_type == error_type), "?")
-        rows.append((f"      {error_type} ({n} attempt{'' if n == 1 else 's'})", exp_by_type[error_type], act_by_type[error_type]))
+        rows.append(
+            (
+                f"      {error_type} ({n} attempt{'' if n == 1 else 's'})",
+                exp_by_type[error_type],
+                act_by_type[error_type],
+            )
+        )
     rows += [
-        ("    retried (2 attempts)", sum(1 for v in calm if v.expect.attempts == 2), sum(1 for v in calm if jobs.get(v.id, ("", 0))[1] >= 2)),
+        (
+            "    retried (2 attempts)",
+            sum(1 for v in calm if v.expect.attempts == 2),
+            sum(1 for v in calm if jobs.get(v.id, ("", 0))[1] >= 2),
+        ),
         ("    backend calls", sum(v.expect.calls for v in calm), sum(model.calls.get(v.id, 0) for v in calm)),
-        ("      videos sent twice", sum(1 for v in calm if v.expect.calls == 2), sum(1 for v in calm if model.calls.get(v.id, 0) == 2)),
+        (
+            "      videos sent twice",
+            sum(1 for v in calm if v.expect.calls == 2),
+            sum(1 for v in calm if model.calls.get(v.id, 0) == 2),
+        ),
     ]
     d_transcribed = sum(1 for vid in disrupted if vid in transcripts)
     d_failed = Counter(open_failures[vid][0][0] for vid in disrupted if open_failures.get(vid))
@@ -635,10 +704,17 @@ def test_every_video_ends_in_exactly_one_known_state_under_faults(
         ("    transcribed", "", d_transcribed),
         ("    failed", "", ", ".join(f"{k} {n}" for k, n in sorted(d_failed.items())) or "0"),
         ("    backend calls", "", sum(model.calls.get(vid, 0) for vid in disrupted)),
-        ("    retry spent by the outage", "", sum(
-            1 for vid in disrupted
-            if open_failures.get(vid) and open_failures[vid][0][1] < EXPECTED[category_of[vid]].attempts + (EXPECTED[category_of[vid]].error_type is None)
-        )),
+        (
+            "    retry spent by the outage",
+            "",
+            sum(
+                1
+                for vid in disrupted
+                if open_failures.get(vid)
+                and open_failures[vid][0][1]
+                < EXPECTED[category_of[vid]].attempts + (EXPECTED[category_of[vid]].error_type is None)
+            ),
+        ),
         ("all videos", "", ""),
         ("  transcribed / failed", "", f"{len(transcripts)} / {sum(len(f) for f in open_failures.values())}"),
         ("  neither or both", 0, sum(1 for v in videos if (v.id in transcripts) == bool(open_failures.get(v.id)))),
@@ -678,7 +754,11 @@ def test_every_video_ends_in_exactly_one_known_state_under_faults(
     lines.append(f"  failed attempts by error type (worker logs): {dict(failed_attempts)}")
     lines.append(f"  uploads by worker: {dict(model.calls_by_worker)}")
     for vid in sorted(disrupted):
-        outcome = "transcript" if vid in transcripts else ", ".join(f"{t} ({n} attempts)" for t, n, _ in open_failures.get(vid, []))
+        outcome = (
+            "transcript"
+            if vid in transcripts
+            else ", ".join(f"{t} ({n} attempts)" for t, n, _ in open_failures.get(vid, []))
+        )
         how = "held mid-upload" if vid in held else "a delivery failed on " + "/".join(sorted(infra_errors[vid]))
         lines.append(
             f"  disrupted {vid} ({category_of[vid]}): {how}; ended as {outcome or 'nothing'}, "

@@ -14,8 +14,8 @@ import re
 
 import psycopg2
 
+from tests.support.database import PostgresUnderTest
 from tests.support.sql_capture import statement_of
-from vidscribe.store import PostgresStore
 
 
 def reserve_pending_statement(database_url: str, limit: int) -> str:
@@ -23,7 +23,7 @@ def reserve_pending_statement(database_url: str, limit: int) -> str:
 
 
 def test_selection_is_answered_from_indexes_when_most_videos_are_transcribed(
-    store: PostgresStore, database_url: str
+    store: PostgresUnderTest, database_url: str
 ) -> None:
     # Given 3,000 videos, 2,700 of them transcribed with a done job, 100 queued with a live lease,
     # and the statistics up to date

@@ -14,8 +14,8 @@ from functions.fetcher.app import handler as fetcher_handler
 from functions.transcriber.app import handler as transcriber_handler
 from tests.support.backends import CountingBackend
 from tests.support.media_server import FaultyMediaServer
-from vidscribe.local.runtime import LocalLambdaContext
-from vidscribe.samples import load_manifest, samples_dir
+from vidscribe.local.lambda_emulation import LocalLambdaContext
+from vidscribe.local.samples import load_manifest, samples_dir
 from vidscribe.services import Services, use_services
 
 FUNCTIONS = Path(__file__).resolve().parents[2] / "functions"

@@ -15,8 +15,11 @@ import numpy as np
 import pytest
 import requests
 
-from tests.support.media_factory import make_noise_video, make_video, mp4_index_at_end, probe_duration
+from tests.support.media_factory import make_noise_video, make_video, probe_duration
 from tests.support.media_server import FaultyMediaServer
+from vidscribe.adapters.media import HttpMediaSource, HttpRangeReader, decode_audio, make_session, open_local_audio
+from vidscribe.adapters.media.formats import mp4_index_at_end
+from vidscribe.adapters.media.urlguard import check_url
 from vidscribe.config import Settings
 from vidscribe.errors import (
     FetchError,
@@ -30,10 +33,8 @@ from vidscribe.errors import (
     UrlRejected,
 )
 from vidscribe.local.media_server import MediaServer, parse_range
-from vidscribe.media import HttpMediaSource, HttpRangeReader, decode_audio, make_session, open_local_audio
+from vidscribe.local.samples import ENV_VAR, load_manifest, sample_path, samples_dir
 from vidscribe.models import SAMPLE_RATE
-from vidscribe.samples import ENV_VAR, load_manifest, sample_path, samples_dir
-from vidscribe.urlguard import check_url
 
 MiB = 1024 * 1024
 

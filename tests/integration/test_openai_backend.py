@@ -14,7 +14,8 @@ import openai
 import pytest
 
 from tests.support.openai_server import OpenAITranscriptionServer
-from vidscribe.backends.openai_backend import OpenAIBackend, normalize_language
+from vidscribe.adapters.backends.languages import normalize_language
+from vidscribe.adapters.backends.openai_backend import OpenAIBackend
 from vidscribe.config import Settings
 from vidscribe.errors import BackendPermanent, BackendTransient, ConfigurationError, NoSpeechDecoded
 from vidscribe.models import SAMPLE_RATE, DecodedAudio
@@ -84,15 +85,15 @@ def test_whisper_chunks_are_stitched_with_offset_segments(server):
     # and the segments land where the tones were planted, in order, across chunk boundaries
     assert transcript.text == EXPECTED_TEXT
     assert [s.text for s in transcript.segments] == [f"tone {hz} Hz" for _, _, hz in TONES]
-    for segment, (start, end, _) in zip(transcript.segments, TONES):
+    for segment, (start, end, _) in zip(transcript.segments, TONES, strict=True):
         assert segment.start == pytest.approx(start, abs=0.05)
         assert segment.end == pytest.approx(end, abs=0.05)
     assert transcript.duration == pytest.approx(TOTAL_SECONDS)
     assert transcript.language == "en"  # whisper-1 says "english"
     assert (transcript.backend, transcript.model) == ("openai", "whisper-1")
     # and the figures for the metrics match what the server received
-    assert backend.last_chunk_count == 4
-    assert backend.last_upload_bytes == sum(r.size for r in uploads)
+    assert backend.last_stats.chunks == 4
+    assert backend.last_stats.upload_bytes == sum(r.size for r in uploads)
 
 
 @pytest.mark.parametrize("parallel", [1, 2, 3])

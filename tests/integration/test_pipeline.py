@@ -13,14 +13,14 @@ from collections.abc import Iterator
 import pytest
 
 from tests.support.backends import CountingBackend
+from tests.support.database import PostgresUnderTest
 from tests.support.media_server import FaultyMediaServer
 from tests.support.text import word_error_rate
 from vidscribe.config import Settings
 from vidscribe.local.runtime import LocalRuntime
+from vidscribe.local.samples import load_manifest, samples_dir
 from vidscribe.models import ClaimOutcome, VideoMessage
-from vidscribe.samples import load_manifest, samples_dir
 from vidscribe.services import Services, use_services
-from vidscribe.store import PostgresStore
 from vidscribe.workflow import Outcome, Transcriber
 
 MANIFEST = load_manifest()
@@ -38,7 +38,7 @@ def backend(local_backend) -> CountingBackend:
 
 
 @pytest.fixture()
-def services(settings: Settings, store: PostgresStore, backend: CountingBackend) -> Iterator[Services]:
+def services(settings: Settings, store: PostgresUnderTest, backend: CountingBackend) -> Iterator[Services]:
     services = Services(settings, backend=backend)
     try:
         yield services
@@ -47,7 +47,7 @@ def services(settings: Settings, store: PostgresStore, backend: CountingBackend)
         services.close()
 
 
-def add_samples(store: PostgresStore, media: FaultyMediaServer, count: int | None = None) -> list[dict]:
+def add_samples(store: PostgresUnderTest, media: FaultyMediaServer, count: int | None = None) -> list[dict]:
     samples = MANIFEST[:count] if count else MANIFEST
     store.add_videos([(s["id"], media.url(s["file"])) for s in samples])
     return samples
@@ -72,7 +72,7 @@ def test_full_flow_transcribes_every_sample_once(services, store, media, backend
         assert word_error_rate(sample["text"], t.text) < 0.35, (sample["text"], t.text)
         assert t.backend == "local" and t.model == "tiny.en" and t.language == "en"
         assert t.duration > 1.0
-        assert t.segments and all(s["end"] > s["start"] for s in t.segments)
+        assert t.segments and all(s.end > s.start for s in t.segments)
     assert store.failures() == []
     assert backend.calls == len(samples)
     assert report.transcriber_max_concurrency <= services.settings.max_workers

@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import json
 import os
@@ -67,7 +68,10 @@ def _postgres_bin_dirs() -> list[Path]:
     dirs = []
     if os.environ.get("PG_BIN"):
         dirs.append(Path(os.environ["PG_BIN"]))
-    dirs += [Path(p) for p in sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(p.split("/")[-2]), reverse=True)]
+    dirs += [
+        Path(p)
+        for p in sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(p.split("/")[-2]), reverse=True)
+    ]
     try:
         import pgserver
 
@@ -130,7 +134,7 @@ class PrivatePostgres:
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
         )
 
-    def start(self) -> "PrivatePostgres":
+    def start(self) -> PrivatePostgres:
         self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8")
         self._run("pg_ctl", "-D", str(self.data), "-o", self._options(), "-l", str(self.log), "-w", "start")
         return self
@@ -138,7 +142,9 @@ class PrivatePostgres:
     def restart(self) -> float:
         """``pg_ctl restart -m fast``: every session is terminated. Returns the seconds it took."""
         started = time.monotonic()
-        self._run("pg_ctl", "-D", str(self.data), "-o", self._options(), "-l", str(self.log), "-m", "fast", "-w", "restart")
+        self._run(
+            "pg_ctl", "-D", str(self.data), "-o", self._options(), "-l", str(self.log), "-m", "fast", "-w", "restart"
+        )
         self.restarts += 1
         return time.monotonic() - started
 
@@ -153,10 +159,8 @@ class PrivatePostgres:
 
     def stop(self) -> None:
         if self.data.exists():
-            try:
+            with contextlib.suppress(Exception):
                 self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop", timeout=30)
-            except Exception:
-                pass
         shutil.rmtree(self.root, ignore_errors=True)
 
     def create_database(self, name: str) -> str:
@@ -198,16 +202,15 @@ def query(url: str, statement: str, params: Any = None, *, attempts: int = 50) -
 class _AttributingHandler(_Handler):
     worker_tag: str | None = None
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         # Each worker process gets its own base URL (.../w<k>/v1): the tag says who sent an upload.
         match = re.match(r"^/([a-z]+\d+)(/v1/.*)$", self.path)
         if match:
             self.worker_tag, self.path = match.group(1), match.group(2)
         self.gated = False
-        try:
+        # The worker may be killed while we hold its request: nobody is left to answer then.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             super().do_POST()
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the worker was killed while we held its request: nobody is left to answer
         if self.gated:
             self.app._gate_answered()  # type: ignore[attr-defined]
 
@@ -244,7 +247,7 @@ class FaultyTranscriptionServer(OpenAITranscriptionServer):
         self.gate_answered = 0  # held uploads whose answer has been sent since the gate opened
         self.hold_timeout = 120.0
 
-    def start(self) -> "FaultyTranscriptionServer":
+    def start(self) -> FaultyTranscriptionServer:
         from http.server import ThreadingHTTPServer
 
         handler = type("Handler", (_AttributingHandler,), {"app": self})
@@ -333,8 +336,9 @@ class FaultyTranscriptionServer(OpenAITranscriptionServer):
             self._victim_release.wait(self.hold_timeout)
             raise _Reply(503, "the worker that sent this was killed", type_="server_error")
         if fail_now:
-            raise _Reply(503, "The server had an error while processing your request. Sorry about that!",
-                         type_="server_error")
+            raise _Reply(
+                503, "The server had an error while processing your request. Sorry about that!", type_="server_error"
+            )
         if video in self.reject_always:
             raise _Reply(400, "Audio file might be corrupted or unsupported", code="invalid_value", param="file")
         return answer
@@ -385,12 +389,14 @@ class WorkerProcess:
         records = []
         for line in self.stderr_path.read_text(errors="replace").splitlines():
             if line.startswith("{"):
-                try:
+                with contextlib.suppress(ValueError):
                     records.append(json.loads(line))
-                except ValueError:
-                    pass
         return records
 
     def stray_lines(self) -> list[str]:
         """stderr lines that are not JSON log records (tracebacks, the CLI's one-line errors)."""
-        return [line for line in self.stderr_path.read_text(errors="replace").splitlines() if line and not line.startswith("{")]
+        return [
+            line
+            for line in self.stderr_path.read_text(errors="replace").splitlines()
+            if line and not line.startswith("{")
+        ]

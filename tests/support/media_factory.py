@@ -21,6 +21,8 @@ from typing import BinaryIO
 import av
 import numpy as np
 
+from vidscribe.adapters.media.formats import mp4_index_at_end
+
 RATE = 16_000
 
 # container -> (PyAV format name, default video codec, default audio codec)
@@ -45,8 +47,8 @@ def tone(seconds: float, freq: float = 440.0, *, rate: int = RATE, amplitude: fl
 
 def load_sample_audio(sample_id: str | None = None) -> np.ndarray:
     """The 16 kHz mono samples of a bundled sample (the first one by default): real speech."""
-    from vidscribe.media import open_local_audio
-    from vidscribe.samples import load_manifest, samples_dir
+    from vidscribe.adapters.media import open_local_audio
+    from vidscribe.local.samples import load_manifest, samples_dir
 
     entries = load_manifest()
     entry = next(e for e in entries if sample_id in (None, e["id"]))
@@ -307,14 +309,6 @@ def make_noise_video(total_bytes: int, seconds: float, *, faststart: bool = Fals
     write_noise_video(buf, total_bytes=total_bytes, seconds=seconds, faststart=False, **kwargs)
     data = buf.getvalue()
     return move_index_to_front(data) if faststart else data
-
-
-def mp4_index_at_end(data: bytes) -> bool:
-    """Whether an MP4's top-level ``mdat`` box comes before its ``moov`` box."""
-    for _off, _size, kind, _header in _boxes(data, 0, len(data)):
-        if kind in (b"moov", b"mdat"):
-            return kind == b"mdat"
-    raise ValueError("no moov or mdat box found")
 
 
 def probe_duration(data: bytes | str | os.PathLike) -> float:

@@ -77,8 +77,16 @@ class _Fault:
 class _Reply(Exception):
     """Raised inside the handler to answer with an error."""
 
-    def __init__(self, status: int, message: str, *, type_: str = "invalid_request_error",
-                 code: str | None = None, param: str | None = None, headers: dict[str, str] | None = None):
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        type_: str = "invalid_request_error",
+        code: str | None = None,
+        param: str | None = None,
+        headers: dict[str, str] | None = None,
+    ):
         super().__init__(message)
         self.status = status
         self.body = {"error": {"message": message, "type": type_, "param": param, "code": code}}
@@ -114,7 +122,7 @@ class OpenAITranscriptionServer:
         self._thread: threading.Thread | None = None
 
     # --- lifecycle -------------------------------------------------------------------------------
-    def start(self) -> "OpenAITranscriptionServer":
+    def start(self) -> OpenAITranscriptionServer:
         handler = type("Handler", (_Handler,), {"app": self})
         self._httpd = ThreadingHTTPServer((self._host, 0), handler)
         self._httpd.daemon_threads = True
@@ -131,7 +139,7 @@ class OpenAITranscriptionServer:
             self._thread.join(timeout=5)
             self._thread = None
 
-    def __enter__(self) -> "OpenAITranscriptionServer":
+    def __enter__(self) -> OpenAITranscriptionServer:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:
@@ -354,11 +362,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         self._read_body()
-        self._send(404, {"error": {"message": "Not found", "type": "invalid_request_error", "param": None, "code": None}})
+        self._send(
+            404, {"error": {"message": "Not found", "type": "invalid_request_error", "param": None, "code": None}}
+        )
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         app = self.app
         app._enter()
         record: dict[str, Any] = {"path": self.path, "status": 500, "authorized": False}
@@ -369,8 +379,18 @@ class _Handler(BaseHTTPRequestHandler):
         except _Reply as reply:
             status, payload, headers = reply.status, reply.body, reply.headers
         except Exception as exc:  # a bug in the fake: say so loudly, as a 500
-            status, payload, headers = 500, {"error": {"message": f"fake server error: {exc!r}", "type": "server_error",
-                                                        "param": None, "code": None}}, {}
+            status, payload, headers = (
+                500,
+                {
+                    "error": {
+                        "message": f"fake server error: {exc!r}",
+                        "type": "server_error",
+                        "param": None,
+                        "code": None,
+                    }
+                },
+                {},
+            )
         finally:
             app._leave()
         record["status"] = status
@@ -385,12 +405,19 @@ class _Handler(BaseHTTPRequestHandler):
         presented = auth[7:] if auth.lower().startswith("bearer ") else ""
         if presented != app.api_key:
             # Echo the whole presented key: the client must never let it reach its own errors.
-            raise _Reply(401, f"Incorrect API key provided: {presented}. You can find your API key at "
-                              "https://platform.openai.com/account/api-keys.", code="invalid_api_key")
+            raise _Reply(
+                401,
+                f"Incorrect API key provided: {presented}. You can find your API key at "
+                "https://platform.openai.com/account/api-keys.",
+                code="invalid_api_key",
+            )
         record["authorized"] = True
         if len(body) > app.max_upload_bytes:
-            raise _Reply(413, f"Maximum content size limit ({app.max_upload_bytes}) exceeded ({len(body)} bytes read)",
-                         type_="server_error")
+            raise _Reply(
+                413,
+                f"Maximum content size limit ({app.max_upload_bytes}) exceeded ({len(body)} bytes read)",
+                type_="server_error",
+            )
         fields, files = _parse_multipart(self.headers.get("Content-Type") or "", body)
         record["fields"] = fields
         record["model"] = (fields.get("model") or [None])[0]
@@ -412,26 +439,43 @@ class _Handler(BaseHTTPRequestHandler):
         if not model:
             raise _Reply(400, "you must provide a model parameter", param="model")
         if model not in app.models:
-            raise _Reply(404, f"The model `{model}` does not exist or you do not have access to it.",
-                         code="model_not_found")
+            raise _Reply(
+                404, f"The model `{model}` does not exist or you do not have access to it.", code="model_not_found"
+            )
         response_format = record["response_format"]
         if response_format not in ("json", "text", "verbose_json", "srt", "vtt"):
-            raise _Reply(400, f"'{response_format}' is not one of ['json', 'text', 'srt', 'verbose_json', 'vtt']",
-                         param="response_format")
+            raise _Reply(
+                400,
+                f"'{response_format}' is not one of ['json', 'text', 'srt', 'verbose_json', 'vtt']",
+                param="response_format",
+            )
         if model.startswith("gpt-") and response_format not in ("json", "text"):
-            raise _Reply(400, f"response_format '{response_format}' is not compatible with model '{model}'. "
-                              "Use 'json' or 'text' instead.", param="response_format", code="unsupported_value")
+            raise _Reply(
+                400,
+                f"response_format '{response_format}' is not compatible with model '{model}'. "
+                "Use 'json' or 'text' instead.",
+                param="response_format",
+                code="unsupported_value",
+            )
         filename = record["filename"] or ""
         extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
         if extension not in SUPPORTED_EXTENSIONS:
-            raise _Reply(400, f"Invalid file format. Supported formats: {list(SUPPORTED_EXTENSIONS)}",
-                         param="file", code="invalid_value")
+            raise _Reply(
+                400,
+                f"Invalid file format. Supported formats: {list(SUPPORTED_EXTENSIONS)}",
+                param="file",
+                code="invalid_value",
+            )
         samples = _decode(files["file"][2])
         duration = samples.size / SAMPLE_RATE
         record["duration"] = duration
         if duration < 0.1:
-            raise _Reply(400, "Audio file is too short. Minimum audio length is 0.1 seconds.",
-                         param="file", code="audio_too_short")
+            raise _Reply(
+                400,
+                "Audio file is too short. Minimum audio length is 0.1 seconds.",
+                param="file",
+                code="audio_too_short",
+            )
 
         sounds = _sounds(samples)
         text = " ".join(label for _, _, label in sounds)
@@ -441,29 +485,52 @@ class _Handler(BaseHTTPRequestHandler):
             return 200, {"text": text, "usage": {"type": "duration", "seconds": int(np.ceil(duration))}}, {}
         language = record["language"]
         segments = [
-            {"id": i, "seek": 0, "start": round(start, 2), "end": round(end, 2), "text": f" {label}",
-             "tokens": [], "temperature": 0.0, "avg_logprob": -0.2, "compression_ratio": 1.0,
-             "no_speech_prob": 0.01}
+            {
+                "id": i,
+                "seek": 0,
+                "start": round(start, 2),
+                "end": round(end, 2),
+                "text": f" {label}",
+                "tokens": [],
+                "temperature": 0.0,
+                "avg_logprob": -0.2,
+                "compression_ratio": 1.0,
+                "no_speech_prob": 0.01,
+            }
             for i, (start, end, label) in enumerate(sounds)
         ]
-        return 200, {
-            "task": "transcribe",
-            "language": LANGUAGE_NAMES.get(language or "en", language),
-            "duration": round(duration, 2),
-            "text": text,
-            "segments": segments,
-        }, {}
+        return (
+            200,
+            {
+                "task": "transcribe",
+                "language": LANGUAGE_NAMES.get(language or "en", language),
+                "duration": round(duration, 2),
+                "text": text,
+                "segments": segments,
+            },
+            {},
+        )
 
 
 def _fault_reply(fault: _Fault, retry_after_ms: int | None) -> _Reply:
     headers = {"retry-after-ms": str(retry_after_ms)} if retry_after_ms is not None else {}
     status = fault.status
     if status == 429:
-        return _Reply(429, fault.message or "Rate limit reached for requests", type_="requests",
-                      code=fault.code or "rate_limit_exceeded", headers=headers)
+        return _Reply(
+            429,
+            fault.message or "Rate limit reached for requests",
+            type_="requests",
+            code=fault.code or "rate_limit_exceeded",
+            headers=headers,
+        )
     if status == 401:
         return _Reply(401, fault.message or "Incorrect API key provided.", code=fault.code or "invalid_api_key")
     if status >= 500:
-        return _Reply(status, fault.message or "The server had an error while processing your request. Sorry about that!",
-                      type_="server_error", code=fault.code, headers=headers)
+        return _Reply(
+            status,
+            fault.message or "The server had an error while processing your request. Sorry about that!",
+            type_="server_error",
+            code=fault.code,
+            headers=headers,
+        )
     return _Reply(status, fault.message or f"Scripted error {status}", code=fault.code)

@@ -7,7 +7,7 @@ from typing import Any
 
 import psycopg2.extensions
 
-from vidscribe.store import PostgresStore
+from tests.support.database import PostgresUnderTest
 
 
 class _Captured(Exception):
@@ -25,9 +25,9 @@ class _CaptureConnection(psycopg2.extensions.connection):
         return super().cursor(*args, **kwargs)
 
 
-def statement_of(database_url: str, call: Callable[[PostgresStore], Any]) -> str:
+def statement_of(database_url: str, call: Callable[[PostgresUnderTest], Any]) -> str:
     """The SQL text (parameters bound) of the first statement ``call`` makes on a store; nothing runs."""
-    store = PostgresStore(database_url, connection_factory=_CaptureConnection)
+    store = PostgresUnderTest(database_url, connection_factory=_CaptureConnection)
     try:
         call(store)
     except _Captured as captured:

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import io
+from itertools import pairwise
 
 import av
 import numpy as np
 import pytest
 
-from vidscribe.audio_encode import (
+from tests.support.audio import decoded_duration
+from vidscribe.adapters.backends.audio_encode import (
     FORMATS,
-    decoded_duration,
     encode_audio,
     encode_within_limit,
     max_chunk_samples,
@@ -106,7 +107,7 @@ def test_plan_chunks_respects_the_bounds_and_covers_everything():
     for max_seconds in (10, 17, 60):
         spans = plan_chunks(samples, max_chunk_seconds=max_seconds)
         assert spans[0][0] == 0 and spans[-1][1] == samples.size
-        assert all(a[1] == b[0] for a, b in zip(spans, spans[1:])), "contiguous"
+        assert all(a[1] == b[0] for a, b in pairwise(spans)), "contiguous"
         assert all(0 < end - start <= max_seconds * SR for start, end in spans)
         # every cut but the last is in the final 10% of the allowed length
         assert all(end - start >= 0.9 * max_seconds * SR - 1 for start, end in spans[:-1])
@@ -142,6 +143,6 @@ def test_encode_within_limit_splits_what_turns_out_too_large():
     # Then it is split into pieces that each fit, covering the span contiguously
     assert len(pieces) >= 4
     assert pieces[0][0] == 0 and pieces[-1][1] == tone.size
-    assert all(a[1] == b[0] for a, b in zip(pieces, pieces[1:]))
+    assert all(a[1] == b[0] for a, b in pairwise(pieces))
     assert all(len(data) <= 40_000 for _, _, data in pieces)
     assert sum(decoded_duration(data) for _, _, data in pieces) == pytest.approx(30.0, abs=0.05 * len(pieces))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from vidscribe.config import Settings
-from vidscribe.errors import ConfigurationError, MalformedMessage, describe, FetchError, NotMedia
+from vidscribe.errors import ConfigurationError, FetchError, MalformedMessage, NotMedia, describe
 from vidscribe.models import VideoMessage
 
 

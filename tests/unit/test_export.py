@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from itertools import pairwise
 
 import pytest
 
@@ -98,7 +99,7 @@ def test_long_segment_is_split_at_word_boundaries_with_time_shared_by_characters
     assert_well_formed(cues)
     assert len(cues) >= 3
     assert cues[0][0] == 10.0 and cues[-1][1] == 30.0
-    assert all(later[0] == earlier[1] for earlier, later in zip(cues, cues[1:])), "pieces are contiguous"
+    assert all(later[0] == earlier[1] for earlier, later in pairwise(cues)), "pieces are contiguous"
     assert all(end - start <= MAX_CUE_SECONDS + 0.5 for start, end, _ in cues)
     assert words_of(cues) == LONG_TEXT.split()
     # Time is proportional to characters: the longest piece gets the most time.
@@ -156,14 +157,14 @@ def test_zero_negative_and_backwards_segments_are_fixed_minimally():
 
 
 def test_dict_segments_from_the_store_and_render_dispatch():
-    stored = {
+    stored = Transcript.from_dict({
         "text": "one two",
         "segments": [{"start": 0, "end": 1.2, "text": "one"}, {"start": 1.2, "end": 2, "text": "two"}],
         "language": "en",
         "duration": 2.0,
         "backend": "openai",
         "model": "whisper-1",
-    }
+    })
     assert render(stored, "txt") == "one\ntwo\n"  # one line per segment
     assert json.loads(render(stored, "json"))["segments"][1] == {"start": 1.2, "end": 2.0, "text": "two"}
     assert_well_formed(parse_srt(render(stored, "srt")))
@@ -194,7 +195,7 @@ def test_json_and_txt_of_a_transcript():
         duration=2.0, backend="openai", model="whisper-1",
     )
     assert to_txt(transcript) == "Hello world.\n"
-    assert to_txt({"text": " just   text ", "segments": []}) == "just text\n"
+    assert to_txt(Transcript.from_dict({"text": " just   text ", "segments": []})) == "just text\n"
     document = json.loads(to_json(transcript))
     assert document["segments"] == [{"start": 0.123, "end": 1.988, "text": "Hello world."}]
     assert document["model"] == "whisper-1" and document["language"] == "en"

@@ -6,8 +6,8 @@ import ipaddress
 
 import pytest
 
+from vidscribe.adapters.media.urlguard import check_redirect, check_url, forbidden_reason, redact
 from vidscribe.errors import UrlRejected
-from vidscribe.urlguard import check_redirect, check_url, forbidden_reason, redact
 
 
 @pytest.mark.parametrize(

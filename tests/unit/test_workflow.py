@@ -9,8 +9,7 @@ import pytest
 
 from vidscribe.config import Settings
 from vidscribe.errors import BackendTransient, FetchError, FetchRefused, NotMedia
-from vidscribe.models import Claim, ClaimOutcome, DecodedAudio, Segment, Transcript, VideoMessage
-from vidscribe.ports import PendingVideo
+from vidscribe.models import Claim, ClaimOutcome, DecodedAudio, PendingVideo, Segment, Transcript, VideoMessage
 from vidscribe.workflow import AttemptFailed, DeadLetterRecorder, Fetcher, Outcome, Transcriber
 
 SETTINGS = Settings.from_env({}, RETRY_BACKOFF_SECONDS=7, QUEUE_HIGH_WATER=5, FETCH_BATCH_SIZE=3)
@@ -43,7 +42,7 @@ class FakeStore:
         self.failures.append((video_id, error_type, attempts, original))
         return len(self.failures)
 
-    def release_for_retry(self, video_id, error_type, message, retry_after):
+    def release_for_retry(self, video_id, error_type, message, queued_lease_seconds):
         self.released.append((video_id, error_type))
 
     def reserve_pending(self, limit, lease):

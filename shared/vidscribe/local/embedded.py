@@ -65,7 +65,7 @@ class MotoSqsServer:
         self.endpoint_url = f"http://127.0.0.1:{self.port}"
         self._process: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout: float = 30.0) -> "MotoSqsServer":
+    def start(self, timeout: float = 30.0) -> MotoSqsServer:
         try:
             import moto.server  # noqa: F401
         except ImportError:
@@ -90,10 +90,6 @@ class MotoSqsServer:
         self.stop()
         raise ConfigurationError(f"the local SQS endpoint did not start within {timeout:.0f} s")
 
-    def reset(self) -> None:
-        """Wipe every queue (between tests)."""
-        requests.post(f"{self.endpoint_url}/moto-api/reset", timeout=10)
-
     def stop(self) -> None:
         if self._process and self._process.poll() is None:
             self._process.terminate()
@@ -104,7 +100,7 @@ class MotoSqsServer:
                 self._process.wait()
         self._process = None
 
-    def __enter__(self) -> "MotoSqsServer":
+    def __enter__(self) -> MotoSqsServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

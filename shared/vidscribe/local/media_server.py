@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import quote, unquote, urlsplit
 
 CHUNK = 64 * 1024
@@ -82,7 +82,7 @@ class FileResource:
                 yield data
 
 
-def parse_range(header: str | None, size: int) -> tuple[int, int] | None | str:
+def parse_range(header: str | None, size: int) -> tuple[int, int] | str | None:
     """A ``Range`` header against a resource of ``size`` bytes.
 
     Returns (first, last) inclusive for a satisfiable single range, ``"unsatisfiable"`` for 416,
@@ -119,24 +119,24 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: a Range reader makes many requests
     disable_nagle_algorithm = True  # or each small response waits ~40 ms for a delayed ACK
     timeout = 60  # an idle keep-alive connection is closed after this long
-    server: "_Server"
+    server: _Server
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_GET(self) -> None:
         self.server.media._handle(self, head_only=False)
 
-    def do_HEAD(self) -> None:  # noqa: N802
+    def do_HEAD(self) -> None:
         self.server.media._handle(self, head_only=True)
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         pass  # quiet: the tests and the demo print what matters themselves
 
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
-    media: "MediaServer"
+    media: MediaServer
 
-    def handle_error(self, request, client_address) -> None:  # type: ignore[override]
+    def handle_error(self, request: Any, client_address: Any) -> None:
         pass  # a client hanging up mid-body is normal for a media server; do not print tracebacks
 
 
@@ -159,7 +159,7 @@ class MediaServer:
         self.stopping = threading.Event()  # set by stop(); slow responses wait on it
 
     # --- lifecycle -------------------------------------------------------------------------------
-    def start(self) -> "MediaServer":
+    def start(self) -> MediaServer:
         if self._httpd is not None:
             return self
         self.stopping.clear()
@@ -184,7 +184,7 @@ class MediaServer:
             self._thread.join(timeout=5)
             self._thread = None
 
-    def __enter__(self) -> "MediaServer":
+    def __enter__(self) -> MediaServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -271,7 +271,7 @@ class MediaServer:
         size = resource.size
         ranges = self.ranges_enabled(name)
         wanted = parse_range(handler.headers.get("Range"), size) if ranges else None
-        if wanted == "unsatisfiable":
+        if isinstance(wanted, str):  # "unsatisfiable"
             handler.send_response(HTTPStatus.REQUESTED_RANGE_NOT_SATISFIABLE)
             handler.send_header("Content-Range", f"bytes */{size}")
             handler.send_header("Accept-Ranges", "bytes")

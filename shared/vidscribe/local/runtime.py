@@ -10,98 +10,16 @@ with ``once``.
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
-from aws_lambda_powertools.metrics.functions import is_metrics_disabled
-
-from ..observability import logger, metrics
-from ..ports import ReceivedMessage
-from ..queue import SqsQueue
+from ..models import ReceivedMessage
+from ..observability import logger
+from ..ports import PolledQueue
 from ..services import Services, use_services
-
-Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
-
-
-class LocalLambdaContext:
-    """The attributes of a Lambda context that Powertools and the handlers read."""
-
-    def __init__(self, function_name: str, timeout_seconds: int = 900, memory_mb: int = 3008) -> None:
-        self.function_name = function_name
-        self.function_version = "$LATEST"
-        self.memory_limit_in_mb = memory_mb
-        self.invoked_function_arn = f"arn:aws:lambda:local:000000000000:function:{function_name}"
-        self.aws_request_id = str(uuid.uuid4())
-        self.log_group_name = f"/aws/lambda/{function_name}"
-        self.log_stream_name = "local"
-        self._deadline = time.monotonic() + timeout_seconds
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
-
-
-def invoke(handler: Handler, event: dict[str, Any], function_name: str) -> dict[str, Any]:
-    """Call a handler as Lambda would, with a fresh context.
-
-    In AWS each function has its own process; here the three share one logger, whose Lambda
-    context keys are process-wide, so this thread's invocation sets its own (thread-local) ones.
-    """
-    context = LocalLambdaContext(function_name)
-    logger.thread_safe_append_keys(function_name=function_name, function_request_id=context.aws_request_id)
-    try:
-        return handler(event, context)
-    finally:
-        logger.thread_safe_remove_keys(["function_name", "function_request_id"])
-        if is_metrics_disabled():
-            # Powertools keeps disabled metrics instead of flushing them, and prints them once a
-            # metric holds 100 values: drop them, or they end up in the CLI's output.
-            metrics.clear_metrics()
-
-
-def sqs_event(messages: list[ReceivedMessage], queue_arn: str, region: str) -> dict[str, Any]:
-    """An SQS event exactly as Lambda's event source mapping delivers it."""
-    now_ms = str(int(time.time() * 1000))
-    return {
-        "Records": [
-            {
-                "messageId": m.message_id,
-                "receiptHandle": m.receipt_handle,
-                "body": m.body,
-                "attributes": {
-                    "ApproximateReceiveCount": str(m.receive_count),
-                    "SentTimestamp": now_ms,
-                    "SenderId": "local",
-                    "ApproximateFirstReceiveTimestamp": now_ms,
-                },
-                "messageAttributes": {},
-                "md5OfBody": hashlib.md5(m.body.encode(), usedforsecurity=False).hexdigest(),
-                "eventSource": "aws:sqs",
-                "eventSourceARN": queue_arn,
-                "awsRegion": region,
-            }
-            for m in messages
-        ]
-    }
-
-
-def scheduled_event(region: str) -> dict[str, Any]:
-    """An EventBridge scheduled event, as the fetcher receives it in AWS."""
-    return {
-        "version": "0",
-        "id": str(uuid.uuid4()),
-        "detail-type": "Scheduled Event",
-        "source": "aws.events",
-        "account": "000000000000",
-        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "region": region,
-        "resources": ["arn:aws:events:local:000000000000:rule/vidscribe-fetch"],
-        "detail": {},
-    }
+from .lambda_emulation import Handler, invoke, scheduled_event, sqs_event
 
 
 @dataclass
@@ -109,7 +27,6 @@ class WorkerStats:
     invocations: int = 0
     records: int = 0
     record_failures: int = 0
-    handler_errors: int = 0
     busy: int = 0
     max_busy: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -121,7 +38,7 @@ class EventSourcePoller:
     def __init__(
         self,
         name: str,
-        queue: SqsQueue,
+        queue: PolledQueue,
         handler: Handler,
         *,
         region: str,
@@ -177,8 +94,6 @@ class EventSourcePoller:
             except Exception as exc:
                 # As in Lambda: a handler that raises fails the whole batch; the messages come back.
                 logger.exception("handler raised", extra={"queue": self.name, "error": str(exc)})
-                with self.stats.lock:
-                    self.stats.handler_errors += 1
                 return
             failed = {item["itemIdentifier"] for item in (response or {}).get("batchItemFailures", [])}
             done = [m.receipt_handle for m in messages if m.message_id not in failed]

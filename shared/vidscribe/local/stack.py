@@ -8,8 +8,9 @@ from contextlib import contextmanager
 
 from pydantic import SecretStr
 
+from ..adapters.sqs import create_queue_pair, sqs_client
 from ..config import Settings
-from ..queue import create_queue_pair, sqs_client
+from ..errors import ConfigurationError
 from .embedded import MotoSqsServer, start_embedded_postgres, vidscribe_home
 
 LOCAL_QUEUE_NAME = "vidscribe"
@@ -33,8 +34,6 @@ def with_queues(settings: Settings) -> Iterator[tuple[Settings, bool]]:
     """
     if settings.queue_url:
         if not settings.dlq_url:
-            from ..errors import ConfigurationError
-
             raise ConfigurationError("QUEUE_URL is set but DLQ_URL is not: the DLQ consumer needs both")
         yield settings, False
         return

@@ -2,7 +2,7 @@
 
 What happens to one video's audio:
 
-1. The 16 kHz samples are cut into chunks (:func:`vidscribe.audio_encode.plan_chunks`): at most
+1. The 16 kHz samples are cut into chunks (:func:`.audio_encode.plan_chunks`): at most
    ``OPENAI_CHUNK_SECONDS`` long (and at most what the model accepts), at most ~24 MiB once encoded,
    cut at a quiet moment near each chunk's end.
 2. Each chunk is encoded in memory as Opus in Ogg (~150-165 KiB per minute; MP3 where the FFmpeg
@@ -22,33 +22,30 @@ Response formats, by model:
   cover the whole text, so subtitles and "where in the video" stay roughly usable. (With the default
   20-minute chunks a one-hour video has three segments.)
 
-Errors become the pipeline's vocabulary: rate limits (except an exhausted quota), timeouts,
-connection failures and 5xx are :class:`BackendTransient` (the message gets its one redelivery);
-authentication, permission, invalid requests, unknown models, oversized or undecodable files are
-:class:`BackendPermanent`. Messages carry the API's own explanation, with the API key scrubbed out.
+Errors become the pipeline's vocabulary (:mod:`.openai_errors`), with the API key scrubbed out.
 """
 
 from __future__ import annotations
 
-import re
 import threading
-from collections.abc import Callable
-from concurrent.futures import FIRST_EXCEPTION, CancelledError, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from ..audio_encode import (
+from ...config import Settings
+from ...errors import ConfigurationError, NoSpeechDecoded
+from ...models import SAMPLE_RATE, DecodedAudio, Segment, Transcript
+from .audio_encode import (
     DEFAULT_MAX_UPLOAD_BYTES,
     OPENAI_MAX_UPLOAD_BYTES,
     encode_within_limit,
     plan_chunks,
     resolve_format,
 )
-from ..config import Settings
-from ..errors import BackendPermanent, BackendTransient, ConfigurationError, NoSpeechDecoded
-from ..models import SAMPLE_RATE, DecodedAudio, Segment, Transcript
+from .fan_out import map_failing_fast
+from .languages import normalize_language
+from .openai_errors import classify_error
 
 #: OpenAI refuses audio shorter than this ("Minimum audio length is 0.1 seconds").
 MIN_AUDIO_SECONDS = 0.1
@@ -60,36 +57,6 @@ _MODEL_MAX_SECONDS: tuple[tuple[str, float], ...] = (
     ("gpt-4o-transcribe-diarize", 1390.0),
     ("gpt-", 1490.0),
 )
-
-# Whisper's language table (ISO 639-1 code -> the name whisper-1's verbose_json reports), used to
-# store a code ("en") whichever way the API spells the language.
-_WHISPER_LANGUAGES = (
-    "en english zh chinese de german es spanish ru russian ko korean fr french ja japanese "
-    "pt portuguese tr turkish pl polish ca catalan nl dutch ar arabic sv swedish it italian "
-    "id indonesian hi hindi fi finnish vi vietnamese he hebrew uk ukrainian el greek ms malay "
-    "cs czech ro romanian da danish hu hungarian ta tamil no norwegian th thai ur urdu "
-    "hr croatian bg bulgarian lt lithuanian la latin mi maori ml malayalam cy welsh sk slovak "
-    "te telugu fa persian lv latvian bn bengali sr serbian az azerbaijani sl slovenian "
-    "kn kannada et estonian mk macedonian br breton eu basque is icelandic hy armenian "
-    "ne nepali mn mongolian bs bosnian kk kazakh sq albanian sw swahili gl galician mr marathi "
-    "pa punjabi si sinhala km khmer sn shona yo yoruba so somali af afrikaans oc occitan "
-    "ka georgian be belarusian tg tajik sd sindhi gu gujarati am amharic yi yiddish lo lao "
-    "uz uzbek fo faroese ht haitian_creole ps pashto tk turkmen nn nynorsk mt maltese "
-    "sa sanskrit lb luxembourgish my myanmar bo tibetan tl tagalog mg malagasy as assamese "
-    "tt tatar haw hawaiian ln lingala ha hausa ba bashkir jw javanese su sundanese yue cantonese"
-).split()
-LANGUAGE_CODES: dict[str, str] = {
-    name.replace("_", " "): code for code, name in zip(_WHISPER_LANGUAGES[::2], _WHISPER_LANGUAGES[1::2])
-}
-LANGUAGE_CODES.update({"burmese": "my", "castilian": "es", "flemish": "nl", "mandarin": "zh", "valencian": "ca"})
-
-
-def normalize_language(language: str | None) -> str | None:
-    """``"english"``/``"English"``/``"en"`` -> ``"en"``; unknown values are kept, lower-cased."""
-    if not language or not str(language).strip():
-        return None
-    value = str(language).strip().lower()
-    return LANGUAGE_CODES.get(value, value)
 
 
 def uses_verbose_json(model: str) -> bool:
@@ -103,64 +70,6 @@ def model_max_seconds(model: str) -> float | None:
         if name.startswith(prefix):
             return seconds
     return None
-
-
-# --- errors --------------------------------------------------------------------------------------
-_KEY_PATTERN = re.compile(r"\b(sk-[A-Za-z0-9_\-*]{3,})")
-
-
-def _scrub(text: str, secrets: tuple[str, ...]) -> str:
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "***")
-    # The API echoes a masked key in 401s ("sk-proj-****abcd"): drop that too.
-    return _KEY_PATTERN.sub("sk-***", text)
-
-
-def _api_message(exc: Any) -> str:
-    body = getattr(exc, "body", None)
-    if isinstance(body, dict) and body.get("message"):
-        return str(body["message"])
-    if isinstance(body, str) and body.strip():
-        return body.strip()[:500]
-    return str(getattr(exc, "message", None) or exc)
-
-
-def classify_error(exc: BaseException, *, secrets: tuple[str, ...] = ()) -> Exception:
-    """Map an OpenAI SDK exception to BackendTransient / BackendPermanent (others pass through).
-
-    The result's message names the status, the API's error type/code and its explanation, and
-    never contains the API key."""
-    import openai
-
-    if not isinstance(exc, openai.OpenAIError):
-        return exc  # type: ignore[return-value]
-    if isinstance(exc, openai.APITimeoutError):
-        return BackendTransient(f"OpenAI request timed out: {_scrub(str(exc), secrets)}")
-    if isinstance(exc, openai.APIConnectionError):
-        cause = exc.__cause__
-        detail = f" ({type(cause).__name__}: {cause})" if cause else ""
-        return BackendTransient(_scrub(f"could not reach the OpenAI API: {exc}{detail}", secrets))
-    if isinstance(exc, openai.APIStatusError):
-        status = exc.status_code
-        kind = " ".join(str(x) for x in (getattr(exc, "type", None), getattr(exc, "code", None)) if x)
-        request_id = getattr(exc, "request_id", None)
-        text = f"OpenAI API {status}{f' {kind}' if kind else ''}: {_api_message(exc)}"
-        if request_id:
-            text += f" (request id {request_id})"
-        text = _scrub(text, secrets)
-        if isinstance(exc, openai.RateLimitError):
-            # An exhausted quota is a 429 too, but no retry a few seconds later can fix it.
-            if getattr(exc, "code", None) == "insufficient_quota":
-                return BackendPermanent(text)
-            return BackendTransient(text)
-        if isinstance(exc, openai.InternalServerError) or status in (408, 409) or status >= 500:
-            return BackendTransient(text)
-        # 400 BadRequest, 401 Authentication, 403 PermissionDenied, 404 NotFound, 413, 415,
-        # 422 UnprocessableEntity and any other 4xx: the same request will fail the same way.
-        return BackendPermanent(text)
-    # A response the SDK could not parse, or another client-side failure: treat as a server fault.
-    return BackendTransient(_scrub(f"OpenAI client error {type(exc).__name__}: {exc}", secrets))
 
 
 # --- the backend ---------------------------------------------------------------------------------
@@ -224,30 +133,16 @@ class OpenAIBackend:
                 timeout=settings.openai_timeout_seconds,
             )
         self._client = client
-        self._lock = threading.Lock()
         self._last = threading.local()
-        self.total_upload_bytes = 0
-        self.total_chunks = 0
-        self.total_requests = 0
 
     def __repr__(self) -> str:  # never show the key
         return f"OpenAIBackend(model={self.model!r}, base_url={self.settings.openai_base_url!r})"
 
     # The figures of the latest transcribe() call made by *this thread* (a backend shared by
-    # several worker threads keeps each thread's own last figures); totals are across threads.
+    # several worker threads keeps each thread's own last figures).
     @property
     def last_stats(self) -> UploadStats | None:
         return getattr(self._last, "stats", None)
-
-    @property
-    def last_upload_bytes(self) -> int:
-        stats = self.last_stats
-        return stats.upload_bytes if stats else 0
-
-    @property
-    def last_chunk_count(self) -> int:
-        stats = self.last_stats
-        return stats.chunks if stats else 0
 
     @property
     def verbose(self) -> bool:
@@ -290,7 +185,7 @@ class OpenAIBackend:
         if workers <= 1:
             nested = [task(i, span) for i, span in enumerate(spans)]
         else:
-            nested = _map_failing_fast(task, list(enumerate(spans)), workers)
+            nested = map_failing_fast(task, list(enumerate(spans)), workers)
         results = [piece for pieces in nested for piece in pieces]
         stats = UploadStats(
             upload_bytes=sum(r.upload_bytes for r in results),
@@ -298,9 +193,6 @@ class OpenAIBackend:
             audio_seconds=samples.size / SAMPLE_RATE,
         )
         self._last.stats = stats
-        with self._lock:
-            self.total_upload_bytes += stats.upload_bytes
-            self.total_chunks += stats.chunks
         return results
 
     def _transcribe_span(self, samples: np.ndarray, index: int, start: int, end: int) -> list[_ChunkResult]:
@@ -320,11 +212,9 @@ class OpenAIBackend:
             request["language"] = self.settings.language
         if "diarize" in self.model.lower():
             request["chunking_strategy"] = "auto"  # required by the diarizing model above 30 s
-        with self._lock:
-            self.total_requests += 1
         try:
             response = self._client.audio.transcriptions.create(**request)
-        except Exception as exc:  # noqa: BLE001 - classified, re-raised
+        except Exception as exc:
             error = classify_error(exc, secrets=self._secrets)
             if error is exc:
                 raise
@@ -396,36 +286,3 @@ def _field(obj: Any, name: str) -> Any:
         if isinstance(extra, dict):
             value = extra.get(name)
     return value
-
-
-def _map_failing_fast(fn: Callable[..., Any], items: list[tuple[Any, ...]], workers: int) -> list[Any]:
-    """``[fn(*item) for item in items]`` on ``workers`` threads, results in order. After the first
-    failure no further item starts (no point paying for chunks of a transcript that will not be
-    stored); the earliest failing item's exception is raised."""
-    stop = threading.Event()
-
-    def guarded(*item: Any) -> Any:
-        if stop.is_set():
-            raise CancelledError()
-        try:
-            return fn(*item)
-        except BaseException:
-            stop.set()
-            raise
-
-    executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="openai-chunk")
-    try:
-        futures: list[Future[Any]] = [executor.submit(guarded, *item) for item in items]
-        wait(futures, return_when=FIRST_EXCEPTION)
-        if stop.is_set():
-            for future in futures:
-                future.cancel()
-            wait(futures)  # let the uploads in flight finish before reporting
-            for future in futures:
-                if not future.cancelled():
-                    error = future.exception()
-                    if error is not None and not isinstance(error, CancelledError):
-                        raise error
-        return [future.result() for future in futures]
-    finally:
-        executor.shutdown(wait=True, cancel_futures=True)

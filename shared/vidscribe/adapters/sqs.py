@@ -1,17 +1,17 @@
-"""SQS adapter for the Queue port (boto3; any SQS-compatible endpoint through AWS_ENDPOINT_URL)."""
+"""SQS adapter for the Queue and PolledQueue ports (boto3; any SQS-compatible endpoint through AWS_ENDPOINT_URL)."""
 
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Sequence
 from typing import Any
 
 import boto3
 from botocore.config import Config
 
-from .config import Settings
-from .ports import ReceivedMessage
+from ..config import Settings
+from ..contract import MAX_RECEIVE_COUNT
+from ..models import ReceivedMessage
 
 SQS_BATCH_LIMIT = 10  # SendMessageBatch / DeleteMessageBatch take at most ten entries
 
@@ -77,12 +77,13 @@ class SqsQueue:
         return int(attrs["ApproximateNumberOfMessages"]), int(attrs["ApproximateNumberOfMessagesNotVisible"])
 
     def arn(self) -> str:
-        return self.client.get_queue_attributes(QueueUrl=self.url, AttributeNames=["QueueArn"])["Attributes"][
-            "QueueArn"
-        ]
+        attributes = self.client.get_queue_attributes(QueueUrl=self.url, AttributeNames=["QueueArn"])["Attributes"]
+        return str(attributes["QueueArn"])
 
 
-def create_queue_pair(client: Any, name: str, *, visibility_timeout: int, max_receive_count: int = 2) -> tuple[str, str]:
+def create_queue_pair(
+    client: Any, name: str, *, visibility_timeout: int, max_receive_count: int = MAX_RECEIVE_COUNT
+) -> tuple[str, str]:
     """Create (or find) a main queue and its dead-letter queue with redrive; returns (queue url, dlq url).
 
     Used by the local runtime and the tests; in AWS the CDK stack creates the queues.
@@ -99,7 +100,3 @@ def create_queue_pair(client: Any, name: str, *, visibility_timeout: int, max_re
         },
     )["QueueUrl"]
     return queue_url, dlq_url
-
-
-def unique_queue_name(prefix: str = "vidscribe") -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"

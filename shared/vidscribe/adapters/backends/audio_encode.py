@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import av
 import numpy as np
 
-from .models import SAMPLE_RATE
+from ...models import SAMPLE_RATE
 
 MiB = 1024 * 1024
 #: OpenAI's hard limit per uploaded file.
@@ -103,6 +103,7 @@ def encode_audio(samples: np.ndarray, *, fmt: str = "ogg", bit_rate: int | None 
     buffer = io.BytesIO()
     with av.open(buffer, mode="w", format=spec.name) as container:
         stream = container.add_stream(spec.codec, rate=SAMPLE_RATE, layout="mono")
+        assert isinstance(stream, av.AudioStream)  # an audio codec gives an audio stream
         rate = bit_rate if bit_rate is not None else spec.bit_rate
         if rate:
             stream.bit_rate = rate
@@ -222,14 +223,3 @@ def encode_within_limit(
     return encode_within_limit(samples, start, cut, fmt=fmt, max_bytes=max_bytes) + encode_within_limit(
         samples, cut, end, fmt=fmt, max_bytes=max_bytes
     )
-
-
-def decoded_duration(data: bytes) -> float:
-    """Seconds of audio in an encoded file, by decoding it (for tests, benchmarks and checks)."""
-    samples = 0
-    rate = SAMPLE_RATE
-    with av.open(io.BytesIO(data), mode="r") as container:
-        for frame in container.decode(audio=0):
-            samples += frame.samples
-            rate = frame.sample_rate
-    return samples / rate

@@ -1,165 +1,36 @@
-"""PostgreSQL adapter for the Store port: videos, job state, transcripts and failure records.
+"""PostgreSQL adapter for the Store port: videos and their job state, transcripts, failure records.
 
+This is where a transcript is written (``save_transcript``) and where a job's state and lease change.
 Every statement is parameterised; the one identifier that comes from configuration (VIDEOS_TABLE) is
-validated by Settings and quoted with psycopg2.sql. Each method is one short transaction on a pooled
-connection. When the connection is lost (a server restart, a network blip) every idle connection is
-dropped and the call is tried again on a fresh one, for a few seconds, so that a database that goes
-away for a moment costs a short wait, not an attempt or a worker.
+validated by Settings and quoted with psycopg2.sql. Each method is one short transaction
+(``Database.run``).
 """
 
 from __future__ import annotations
 
 import json
-import threading
-import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import datetime
-from importlib import resources
-from typing import Any, TypeVar
+from collections.abc import Iterable, Sequence
 
-import psycopg2
 import psycopg2.extras
 from psycopg2 import sql
-from psycopg2.extensions import TRANSACTION_STATUS_IDLE
+from psycopg2.extensions import cursor
 
-from .models import Claim, ClaimOutcome, FailureRecord, Transcript
-from .ports import PendingVideo
+from ...contract import MAX_ATTEMPTS
+from ...models import Claim, ClaimOutcome, JobError, PendingVideo, Transcript
+from .database import Database, fetch_one
 
-T = TypeVar("T")
-
-_CONNECTION_LOST = (psycopg2.OperationalError, psycopg2.InterfaceError)
-# Waits before each new try after a lost connection: about 7.5 s in all, enough for a restart.
-_RECONNECT_DELAYS = (0.0, 0.5, 1.0, 2.0, 4.0)
+MAX_ERROR_CHARS = 4000  # a failure's message as stored; the rest of a long one says nothing new
 
 
-class ConnectionPool:
-    """At most ``size`` connections, idle ones kept for reuse; a caller waits for a free one.
-
-    psycopg2's own pools close every returned connection beyond ``minconn`` and raise instead of
-    waiting when all are busy, which is neither what a long-lived worker nor a Lambda wants.
-    """
-
-    def __init__(self, dsn: str, size: int, connection_factory: Any = None) -> None:
-        self._dsn = dsn
-        self._factory = {"connection_factory": connection_factory} if connection_factory else {}
-        self._idle: list[Any] = []
-        self._lock = threading.Lock()
-        self._slots = threading.BoundedSemaphore(size)
-
-    def get(self) -> Any:
-        if not self._slots.acquire(timeout=60):
-            raise psycopg2.OperationalError("no database connection became free within 60 s")
-        with self._lock:
-            conn = self._idle.pop() if self._idle else None
-        if conn is not None:
-            return conn
-        try:
-            return psycopg2.connect(self._dsn, connect_timeout=10, **self._factory)
-        except BaseException:
-            self._slots.release()
-            raise
-
-    def put(self, conn: Any, *, broken: bool) -> None:
-        try:
-            if broken or conn.closed:
-                conn.close()
-                # One dead connection usually means the server restarted: the idle ones are dead too.
-                self.clear()
-            elif conn.info.transaction_status != TRANSACTION_STATUS_IDLE:
-                conn.close()
-            else:
-                with self._lock:
-                    self._idle.append(conn)
-        finally:
-            self._slots.release()
-
-    def clear(self) -> None:
-        with self._lock:
-            idle, self._idle = self._idle, []
-        for conn in idle:
-            conn.close()
-
-
-@dataclass(frozen=True)
-class StoredTranscript:
-    video_id: str
-    text: str
-    segments: list[dict[str, Any]]
-    language: str | None
-    duration: float
-    backend: str
-    model: str
-    created_at: datetime
+def videos_identifier(videos_table: str) -> sql.Identifier:
+    """The VIDEOS_TABLE name (``table`` or ``schema.table``), quoted as an identifier."""
+    return sql.Identifier(*videos_table.split("."))
 
 
 class PostgresStore:
-    def __init__(
-        self, dsn: str, *, videos_table: str = "videos", max_connections: int = 8, connection_factory: Any = None
-    ) -> None:
-        """``connection_factory``: a psycopg2 connection class, for instrumentation (benchmarks)."""
-        self._pool = ConnectionPool(dsn, max_connections, connection_factory)
-        self._videos = sql.Identifier(*videos_table.split("."))
-
-    def close(self) -> None:
-        self._pool.clear()
-
-    # --- plumbing --------------------------------------------------------------------------------
-    @contextmanager
-    def _cursor(self) -> Iterator[psycopg2.extensions.cursor]:
-        conn = self._pool.get()
-        broken = False
-        try:
-            with conn:  # commits on success, rolls back on error
-                with conn.cursor() as cur:
-                    yield cur
-        except _CONNECTION_LOST:
-            broken = True
-            raise
-        finally:
-            self._pool.put(conn, broken=broken)
-
-    def _run(self, work: Callable[[psycopg2.extensions.cursor], T]) -> T:
-        for delay in _RECONNECT_DELAYS[:-1]:
-            if delay:
-                time.sleep(delay)
-            try:
-                with self._cursor() as cur:
-                    return work(cur)
-            except _CONNECTION_LOST:
-                continue
-        time.sleep(_RECONNECT_DELAYS[-1])
-        with self._cursor() as cur:
-            return work(cur)
-
-    # --- schema ------------------------------------------------------------------------------------
-    def migrate(self) -> list[str]:
-        """Apply the SQL files in vidscribe/migrations that have not run yet; return their names."""
-        files = sorted(
-            (f for f in resources.files("vidscribe.migrations").iterdir() if f.name.endswith(".sql")),
-            key=lambda f: f.name,
-        )
-
-        def work(cur: Any) -> list[str]:
-            # One migrator at a time, even when several processes start together.
-            cur.execute("SELECT pg_advisory_xact_lock(hashtext('vidscribe.migrate'))")
-            cur.execute(
-                "CREATE TABLE IF NOT EXISTS vidscribe_migrations ("
-                " name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
-            )
-            cur.execute("SELECT name FROM vidscribe_migrations")
-            done = {row[0] for row in cur.fetchall()}
-            applied = []
-            for f in files:
-                if f.name in done:
-                    continue
-                cur.execute(f.read_text())
-                cur.execute("INSERT INTO vidscribe_migrations (name) VALUES (%s)", (f.name,))
-                applied.append(f.name)
-            return applied
-
-        return self._run(work)
+    def __init__(self, database: Database, *, videos_table: str = "videos") -> None:
+        self._db = database
+        self._videos = videos_identifier(videos_table)
 
     # --- videos ------------------------------------------------------------------------------------
     def add_videos(self, rows: Iterable[tuple[str, str]], *, update_urls: bool = False) -> int:
@@ -170,25 +41,25 @@ class PostgresStore:
         rows = list(rows)
         if not rows:
             return 0
-        conflict = (
+        conflict = sql.SQL(
             "DO UPDATE SET url = EXCLUDED.url WHERE v.url IS DISTINCT FROM EXCLUDED.url"
             if update_urls
             else "DO NOTHING"
         )
-        query = sql.SQL("INSERT INTO {table} AS v (id, url) VALUES %s ON CONFLICT (id) " + conflict + " RETURNING id").format(
-            table=self._videos
+        query = sql.SQL("INSERT INTO {table} AS v (id, url) VALUES %s ON CONFLICT (id) {conflict} RETURNING id").format(
+            table=self._videos, conflict=conflict
         )
 
-        def work(cur: Any) -> int:
+        def work(cur: cursor) -> int:
             inserted = psycopg2.extras.execute_values(cur, query, rows, page_size=1000, fetch=True)
             return len(inserted)
 
-        return self._run(work)
+        return self._db.run(work)
 
     def video_url(self, video_id: str) -> str | None:
         query = sql.SQL("SELECT url FROM {} WHERE id::text = %s").format(self._videos)
 
-        def work(cur: Any) -> str | None:
+        def work(cur: cursor) -> str | None:
             cur.execute(query, (video_id,))
             row = cur.fetchone()
             if row is None:
@@ -196,7 +67,7 @@ class PostgresStore:
                 row = cur.fetchone()
             return row[0] if row else None
 
-        return self._run(work)
+        return self._db.run(work)
 
     # --- the fetcher's side ------------------------------------------------------------------------
     def reserve_pending(self, limit: int, queued_lease_seconds: int) -> list[PendingVideo]:
@@ -250,16 +121,16 @@ class PostgresStore:
             """
         ).format(videos=self._videos)
 
-        def work(cur: Any) -> list[PendingVideo]:
+        def work(cur: cursor) -> list[PendingVideo]:
             cur.execute(query, {"limit": limit, "lease": queued_lease_seconds})
             return [PendingVideo(video_id=r[0], url=r[1]) for r in cur.fetchall()]
 
-        return self._run(work)
+        return self._db.run(work)
 
     def release_reservation(self, video_ids: Sequence[str]) -> None:
         if not video_ids:
             return
-        self._run(
+        self._db.run(
             lambda cur: cur.execute(
                 "UPDATE video_jobs SET lease_expires_at = now(), updated_at = now()"
                 " WHERE video_id = ANY(%s) AND state = 'queued'",
@@ -271,18 +142,18 @@ class PostgresStore:
         """The queue was replaced by an empty one (the embedded endpoint keeps nothing across runs):
         every queued or processing job becomes eligible for the fetcher again. Returns how many."""
 
-        def work(cur: Any) -> int:
+        def work(cur: cursor) -> int:
             cur.execute(
                 "UPDATE video_jobs SET lease_expires_at = now(), updated_at = now()"
                 " WHERE state IN ('queued', 'processing') AND lease_expires_at > now()"
             )
             return cur.rowcount
 
-        return self._run(work)
+        return self._db.run(work)
 
     def mark_queued(self, video_id: str, url: str | None, queued_lease_seconds: int) -> None:
         """A video enqueued by hand (or by retry-failed): queued now, attempts counted afresh."""
-        self._run(
+        self._db.run(
             lambda cur: cur.execute(
                 """
                 INSERT INTO video_jobs AS j (video_id, url, state, lease_expires_at)
@@ -297,11 +168,13 @@ class PostgresStore:
         )
 
     # --- the transcriber's side --------------------------------------------------------------------
-    def claim(self, video_id: str, url: str | None, processing_lease_seconds: int, max_attempts: int = 2) -> Claim:
+    def claim(
+        self, video_id: str, url: str | None, processing_lease_seconds: int, max_attempts: int = MAX_ATTEMPTS
+    ) -> Claim:
         """Take ownership of a video for one attempt, unless it is done, failed, owned by a live
         lease, or has used up its ``max_attempts`` (a duplicate delivery or a crash spent them)."""
 
-        def work(cur: Any) -> Claim:
+        def work(cur: cursor) -> Claim:
             cur.execute("SELECT 1 FROM transcripts WHERE video_id = %s", (video_id,))
             if cur.fetchone():
                 return Claim(ClaimOutcome.ALREADY_DONE)
@@ -325,7 +198,7 @@ class PostgresStore:
             cur.execute(
                 "SELECT state, attempts, lease_expires_at > now() FROM video_jobs WHERE video_id = %s", (video_id,)
             )
-            state, attempts, lease_live = cur.fetchone()
+            state, attempts, lease_live = fetch_one(cur)
             if state == "done":
                 return Claim(ClaimOutcome.ALREADY_DONE, attempts=attempts)
             if state == "failed":
@@ -334,12 +207,12 @@ class PostgresStore:
                 return Claim(ClaimOutcome.IN_FLIGHT, attempts=attempts)
             return Claim(ClaimOutcome.EXHAUSTED, attempts=attempts)
 
-        return self._run(work)
+        return self._db.run(work)
 
     def save_transcript(self, video_id: str, transcript: Transcript) -> bool:
         """Store the transcript and mark the job done; False if another worker stored one first."""
 
-        def work(cur: Any) -> bool:
+        def work(cur: cursor) -> bool:
             cur.execute(
                 """
                 INSERT INTO transcripts (video_id, text, segments, language, duration_seconds, backend, model)
@@ -370,14 +243,14 @@ class PostgresStore:
             )
             return inserted
 
-        return self._run(work)
+        return self._db.run(work)
 
-    def release_for_retry(self, video_id: str, error_type: str, message: str, retry_after_seconds: int) -> None:
+    def release_for_retry(self, video_id: str, error_type: str, message: str, queued_lease_seconds: int) -> None:
         """After a failed attempt: back to queued (its message will come back), with the error kept.
 
         The lease covers the wait for redelivery so the fetcher does not queue the video again meanwhile.
         """
-        self._run(
+        self._db.run(
             lambda cur: cur.execute(
                 """
                 UPDATE video_jobs
@@ -385,7 +258,7 @@ class PostgresStore:
                     lease_expires_at = now() + make_interval(secs => %s), updated_at = now()
                 WHERE video_id = %s AND state = 'processing'
                 """,
-                (error_type, message[:4000], retry_after_seconds, video_id),
+                (error_type, message[:MAX_ERROR_CHARS], queued_lease_seconds, video_id),
             )
         )
 
@@ -403,11 +276,11 @@ class PostgresStore:
         """
 
         # PostgreSQL text cannot hold NUL; a lenient endpoint may deliver one in a body.
-        message = message.replace("\x00", "\\u0000")
+        message = message.replace("\x00", "\\u0000")[:MAX_ERROR_CHARS]
         if original_message is not None:
             original_message = original_message.replace("\x00", "\\u0000")
 
-        def work(cur: Any) -> int:
+        def work(cur: cursor) -> int:
             count = attempts
             if video_id is not None:
                 cur.execute(
@@ -417,7 +290,7 @@ class PostgresStore:
                     WHERE video_id = %s AND state <> 'done'
                     RETURNING attempts
                     """,
-                    (error_type, message[:4000], video_id),
+                    (error_type, message, video_id),
                 )
                 row = cur.fetchone()
                 if count is None:
@@ -430,7 +303,7 @@ class PostgresStore:
                       AND (error_type, message, attempts, original_message)
                           IS DISTINCT FROM (%s, %s, %s, %s)
                     """,
-                    (video_id, error_type, message[:4000], count or 0, original_message),
+                    (video_id, error_type, message, count or 0, original_message),
                 )
             cur.execute(
                 """
@@ -439,113 +312,50 @@ class PostgresStore:
                 ON CONFLICT (video_id) WHERE resolved_at IS NULL AND video_id IS NOT NULL DO NOTHING
                 RETURNING id
                 """,
-                (video_id, error_type, message[:4000], count or 0, original_message),
+                (video_id, error_type, message, count or 0, original_message),
             )
             row = cur.fetchone()
             if row:
-                return row[0]
+                return int(row[0])
             cur.execute("SELECT id FROM failures WHERE video_id = %s AND resolved_at IS NULL", (video_id,))
-            return cur.fetchone()[0]
+            return int(fetch_one(cur)[0])
 
-        return self._run(work)
+        return self._db.run(work)
 
     def in_flight(self, video_id: str) -> bool:
         """Whether a worker holds a live processing lease on the video right now."""
 
-        def work(cur: Any) -> bool:
+        def work(cur: cursor) -> bool:
             cur.execute(
                 "SELECT 1 FROM video_jobs WHERE video_id = %s AND state = 'processing' AND lease_expires_at > now()",
                 (video_id,),
             )
             return cur.fetchone() is not None
 
-        return self._run(work)
+        return self._db.run(work)
 
-    def job_error(self, video_id: str) -> tuple[str | None, str | None, int]:
-        def work(cur: Any) -> tuple[str | None, str | None, int]:
+    def job_error(self, video_id: str) -> JobError:
+        def work(cur: cursor) -> JobError:
             cur.execute(
                 "SELECT last_error_type, last_error, attempts FROM video_jobs WHERE video_id = %s", (video_id,)
             )
             row = cur.fetchone()
-            return (row[0], row[1], row[2]) if row else (None, None, 0)
+            return JobError(row[0], row[1], row[2]) if row else JobError(None, None, 0)
 
-        return self._run(work)
+        return self._db.run(work)
 
     def has_transcript(self, video_id: str) -> bool:
-        def work(cur: Any) -> bool:
+        def work(cur: cursor) -> bool:
             cur.execute("SELECT 1 FROM transcripts WHERE video_id = %s", (video_id,))
             return cur.fetchone() is not None
 
-        return self._run(work)
+        return self._db.run(work)
 
-    # --- reading, for the CLI ----------------------------------------------------------------------
-    def transcript(self, video_id: str) -> StoredTranscript | None:
-        def work(cur: Any) -> StoredTranscript | None:
-            cur.execute(
-                "SELECT video_id, text, segments, language, duration_seconds, backend, model, created_at"
-                " FROM transcripts WHERE video_id = %s",
-                (video_id,),
-            )
-            row = cur.fetchone()
-            return StoredTranscript(*row) if row else None
-
-        return self._run(work)
-
-    def transcripts(self, video_ids: Sequence[str] | None = None) -> list[StoredTranscript]:
-        def work(cur: Any) -> list[StoredTranscript]:
-            cols = "video_id, text, segments, language, duration_seconds, backend, model, created_at"
-            if video_ids is None:
-                cur.execute(f"SELECT {cols} FROM transcripts ORDER BY video_id")
-            else:
-                cur.execute(
-                    f"SELECT {cols} FROM transcripts WHERE video_id = ANY(%s) ORDER BY video_id", (list(video_ids),)
-                )
-            return [StoredTranscript(*row) for row in cur.fetchall()]
-
-        return self._run(work)
-
-    def now(self) -> datetime:
-        """The database's clock, so that run reports never compare two machines' clocks."""
-
-        def work(cur: Any) -> datetime:
-            cur.execute("SELECT now()")
-            return cur.fetchone()[0]
-
-        return self._run(work)
-
-    def run_report(self, since: datetime) -> dict[str, Any]:
-        """What happened since ``since``: transcripts written (and their audio), failures recorded."""
-
-        def work(cur: Any) -> dict[str, Any]:
-            cur.execute(
-                "SELECT count(*), coalesce(sum(duration_seconds), 0) FROM transcripts WHERE created_at >= %s",
-                (since,),
-            )
-            transcribed, audio = cur.fetchone()
-            cur.execute(
-                "SELECT error_type, count(*) FROM failures WHERE failed_at >= %s GROUP BY error_type ORDER BY 1",
-                (since,),
-            )
-            failed = dict(cur.fetchall())
-            return {"transcribed": transcribed, "audio_seconds": float(audio), "failed": failed}
-
-        return self._run(work)
-
-    def failures(self, include_resolved: bool = False) -> list[FailureRecord]:
-        def work(cur: Any) -> list[FailureRecord]:
-            cur.execute(
-                "SELECT id, video_id, error_type, message, attempts, failed_at, original_message, resolved_at"
-                " FROM failures WHERE %s OR resolved_at IS NULL ORDER BY id",
-                (include_resolved,),
-            )
-            return [FailureRecord(*row) for row in cur.fetchall()]
-
-        return self._run(work)
-
+    # --- the operator ------------------------------------------------------------------------------
     def failed_video_ids(self, error_type: str | None = None) -> list[tuple[str, str | None]]:
         """(video id, url) of the videos with an open failure record, optionally of one error type."""
 
-        def work(cur: Any) -> list[tuple[str, str | None]]:
+        def work(cur: cursor) -> list[tuple[str, str | None]]:
             cur.execute(
                 """
                 SELECT f.video_id, j.url FROM failures f LEFT JOIN video_jobs j USING (video_id)
@@ -557,57 +367,4 @@ class PostgresStore:
             )
             return [(r[0], r[1]) for r in cur.fetchall()]
 
-        return self._run(work)
-
-    def status(self) -> dict[str, Any]:
-        """Counts by state, the oldest in-flight job, and open failures by type."""
-        videos_query = sql.SQL(
-            """
-            SELECT count(*),
-                   count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM transcripts t WHERE t.video_id = v.id::text))
-            FROM {} v
-            """
-        ).format(self._videos)
-
-        def work(cur: Any) -> dict[str, Any]:
-            cur.execute(videos_query)
-            total, untranscribed = cur.fetchone()
-            cur.execute("SELECT count(*) FROM transcripts")
-            (transcripts,) = cur.fetchone()
-            cur.execute(
-                "SELECT state, count(*), count(*) FILTER (WHERE lease_expires_at <= now())"
-                " FROM video_jobs GROUP BY state"
-            )
-            jobs = {state: {"count": n, "lease_expired": expired} for state, n, expired in cur.fetchall()}
-            cur.execute(
-                """
-                SELECT video_id, state, attempts, updated_at, lease_expires_at FROM video_jobs
-                WHERE state IN ('queued', 'processing') ORDER BY updated_at LIMIT 1
-                """
-            )
-            row = cur.fetchone()
-            oldest = (
-                {
-                    "video_id": row[0],
-                    "state": row[1],
-                    "attempts": row[2],
-                    "since": row[3].isoformat(),
-                    "lease_expires_at": row[4].isoformat() if row[4] else None,
-                }
-                if row
-                else None
-            )
-            cur.execute(
-                "SELECT error_type, count(*) FROM failures WHERE resolved_at IS NULL GROUP BY error_type ORDER BY 1"
-            )
-            failures = dict(cur.fetchall())
-            return {
-                "videos": total,
-                "untranscribed": untranscribed,
-                "transcripts": transcripts,
-                "jobs": {s: jobs.get(s, {"count": 0, "lease_expired": 0}) for s in ("queued", "processing", "done", "failed")},
-                "oldest_in_flight": oldest,
-                "open_failures": failures,
-            }
-
-        return self._run(work)
+        return self._db.run(work)

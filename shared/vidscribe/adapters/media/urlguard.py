@@ -23,13 +23,15 @@ from __future__ import annotations
 import ipaddress
 import socket
 from collections.abc import Callable
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-from .errors import UrlRejected
+from ...errors import UrlRejected
+from ...redaction import redact
 
 ALLOWED_SCHEMES = ("http", "https")
 
@@ -37,20 +39,6 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 _SHARED_V4 = ipaddress.IPv4Network("100.64.0.0/10")  # carrier-grade NAT (RFC 6598)
-
-
-def redact(url: str) -> str:
-    """The URL without credentials, query or fragment: safe for messages and logs (a presigned
-    URL's signature lives in its query string)."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        if ":" in host:
-            host = f"[{host}]"
-        netloc = f"{host}:{parts.port}" if parts.port else host
-        return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
-    except ValueError:
-        return "<unparseable url>"
 
 
 def forbidden_reason(ip: IPAddress) -> str | None:
@@ -176,14 +164,14 @@ def _check_peer(sock: socket.socket, host: str) -> None:
 
 
 class _GuardedHTTPConnection(HTTPConnection):
-    def _new_conn(self):  # type: ignore[override]
+    def _new_conn(self) -> socket.socket:
         sock = super()._new_conn()
         _check_peer(sock, self.host)
         return sock
 
 
 class _GuardedHTTPSConnection(HTTPSConnection):
-    def _new_conn(self):  # type: ignore[override]
+    def _new_conn(self) -> socket.socket:
         sock = super()._new_conn()  # TLS is set up after this, on the checked socket
         _check_peer(sock, self.host)
         return sock
@@ -204,7 +192,7 @@ class GuardedHTTPAdapter(HTTPAdapter):
     disable ``trust_env`` so that no proxy stands between the check and the server.
     """
 
-    def init_poolmanager(self, *args, **kwargs):  # type: ignore[override]
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
         self.poolmanager.pool_classes_by_scheme = {
             "http": _GuardedHTTPConnectionPool,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from ..config import Settings
-from ..errors import ConfigurationError, NoSpeechDecoded
-from ..models import DecodedAudio, Segment, Transcript
+from ...config import Settings
+from ...errors import ConfigurationError, NoSpeechDecoded
+from ...models import DecodedAudio, Segment, Transcript
 
 _models: dict[tuple[str, int, int], Any] = {}
 _models_lock = threading.Lock()

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from ..config import Settings
-from ..ports import TranscriptionBackend
+from ...config import Settings
+from ...ports import TranscriptionBackend
 
 
 def build_backend(settings: Settings, *, openai_api_key: str | None = None) -> TranscriptionBackend:
     """The backend named by TRANSCRIBER. Imports are deferred so each Lambda loads only what it uses."""
     if settings.transcriber == "local":
-        from .local import LocalWhisperBackend
+        from .local_whisper import LocalWhisperBackend
 
         return LocalWhisperBackend(settings)
     from .openai_backend import OpenAIBackend

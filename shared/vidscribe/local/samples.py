@@ -17,11 +17,11 @@ ENV_VAR = "VIDSCRIBE_SAMPLES_DIR"
 
 def samples_dir() -> Path:
     """The samples folder: ``$VIDSCRIBE_SAMPLES_DIR`` if set, else ``<repo>/samples`` (found from
-    this package's location, ``shared/vidscribe/../../samples``)."""
+    this package's location, ``shared/vidscribe/local/../../../samples``)."""
     override = os.environ.get(ENV_VAR)
     if override:
         return Path(override).expanduser().resolve()
-    return (Path(__file__).resolve().parent.parent.parent / "samples").resolve()
+    return (Path(__file__).resolve().parents[3] / "samples").resolve()
 
 
 def load_manifest() -> list[dict[str, Any]]:
@@ -40,4 +40,4 @@ def load_manifest() -> list[dict[str, Any]]:
 
 def sample_path(entry: dict[str, Any]) -> Path:
     """The file of one manifest entry."""
-    return samples_dir() / entry["file"]
+    return samples_dir() / str(entry["file"])

@@ -1,0 +1,134 @@
+"""PostgreSQL connections: a small pool, and short transactions that ride out a server restart.
+
+Each unit of work is one transaction on a pooled connection. When the connection is lost (a server
+restart, a network blip) every idle connection is dropped and the work is tried again on a fresh
+one, for a few seconds, so that a database that goes away for a moment costs a short wait, not an
+attempt or a worker.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any, TypeVar
+
+import psycopg2
+from psycopg2.extensions import TRANSACTION_STATUS_IDLE, connection, cursor
+
+T = TypeVar("T")
+
+_CONNECTION_LOST = (psycopg2.OperationalError, psycopg2.InterfaceError)
+# Waits before each new try after a lost connection: about 7.5 s in all, enough for a restart.
+_RECONNECT_DELAYS = (0.0, 0.5, 1.0, 2.0, 4.0)
+
+
+class ConnectionPool:
+    """At most ``size`` connections, idle ones kept for reuse; a caller waits for a free one.
+
+    Written by hand: psycopg2's own pools close every returned connection beyond ``minconn`` and
+    raise instead of waiting when all are busy, which is neither what a long-lived worker nor a
+    Lambda wants.
+    """
+
+    def __init__(self, dsn: str, size: int, connection_factory: type[connection] | None = None) -> None:
+        self._dsn = dsn
+        self._factory: dict[str, Any] = {"connection_factory": connection_factory} if connection_factory else {}
+        self._idle: list[connection] = []
+        self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(size)
+
+    def get(self) -> connection:
+        if not self._slots.acquire(timeout=60):
+            raise psycopg2.OperationalError("no database connection became free within 60 s")
+        with self._lock:
+            idle = self._idle.pop() if self._idle else None
+        if idle is not None:
+            return idle
+        try:
+            conn: connection = psycopg2.connect(self._dsn, connect_timeout=10, **self._factory)
+            return conn
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def put(self, conn: connection, *, broken: bool) -> None:
+        try:
+            if broken or conn.closed:
+                conn.close()
+                # One dead connection usually means the server restarted: the idle ones are dead too.
+                self.clear()
+            elif conn.info.transaction_status != TRANSACTION_STATUS_IDLE:
+                conn.close()
+            else:
+                with self._lock:
+                    self._idle.append(conn)
+        finally:
+            self._slots.release()
+
+    def clear(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
+
+
+class Database:
+    """One pool for a process; ``run(work)`` is one transaction, retried on a lost connection."""
+
+    def __init__(
+        self, dsn: str, *, max_connections: int = 8, connection_factory: type[connection] | None = None
+    ) -> None:
+        """``connection_factory``: a psycopg2 connection class, for instrumentation (benchmarks)."""
+        self._pool = ConnectionPool(dsn, max_connections, connection_factory)
+
+    def close(self) -> None:
+        self._pool.clear()
+
+    @contextmanager
+    def _cursor(self) -> Iterator[cursor]:
+        conn = self._pool.get()
+        broken = False
+        try:
+            with conn, conn.cursor() as cur:  # commits on success, rolls back on error
+                yield cur
+        except _CONNECTION_LOST:
+            broken = True
+            raise
+        finally:
+            self._pool.put(conn, broken=broken)
+
+    def run(self, work: Callable[[cursor], T]) -> T:
+        """``work(cursor)`` in one transaction; after a lost connection, again on a fresh one."""
+        for delay in _RECONNECT_DELAYS[:-1]:
+            if delay:
+                time.sleep(delay)
+            try:
+                with self._cursor() as cur:
+                    return work(cur)
+            except _CONNECTION_LOST:
+                continue
+        time.sleep(_RECONNECT_DELAYS[-1])
+        with self._cursor() as cur:
+            return work(cur)
+
+    def now(self) -> datetime:
+        """The database's clock, so that reports never compare two machines' clocks."""
+
+        def work(cur: cursor) -> datetime:
+            cur.execute("SELECT now()")
+            row = cur.fetchone()
+            assert row is not None
+            return row[0]  # type: ignore[no-any-return]
+
+        return self.run(work)
+
+
+def fetch_one(cur: cursor) -> tuple[Any, ...]:
+    """The row a statement that always returns one (an aggregate, ``RETURNING``) returned."""
+    row = cur.fetchone()
+    if row is None:
+        raise psycopg2.ProgrammingError("the statement returned no row")
+    return tuple(row)

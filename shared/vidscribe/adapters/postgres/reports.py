@@ -1,0 +1,135 @@
+"""What the command line reads: the pipeline's status, a run's outcomes, failure records, transcripts.
+
+Read-only queries; the job-state writes are the store's (``store.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from psycopg2 import sql
+from psycopg2.extensions import cursor
+
+from ...models import FailureRecord, Transcript
+from .database import Database, fetch_one
+from .store import videos_identifier
+
+_TRANSCRIPTS_QUERY = (
+    "SELECT video_id, text, segments, language, duration_seconds, backend, model, created_at FROM transcripts"
+    " WHERE %(all)s OR video_id = ANY(%(ids)s) ORDER BY video_id"
+)
+
+
+def _transcript(row: tuple[Any, ...]) -> Transcript:
+    video_id, text, segments, language, duration, backend, model, created_at = row
+    return Transcript.from_dict(
+        {"video_id": video_id, "text": text, "segments": segments, "language": language, "duration": duration,
+         "backend": backend, "model": model, "created_at": created_at}
+    )
+
+
+_JOB_STATES = ("queued", "processing", "done", "failed")
+
+
+class PostgresReports:
+    def __init__(self, database: Database, *, videos_table: str = "videos") -> None:
+        self._db = database
+        self._videos = videos_identifier(videos_table)
+
+    def now(self) -> datetime:
+        return self._db.now()
+
+    def transcript(self, video_id: str) -> Transcript | None:
+        found = self.transcripts([video_id])
+        return found[0] if found else None
+
+    def transcripts(self, video_ids: Sequence[str] | None = None) -> list[Transcript]:
+        def work(cur: cursor) -> list[Transcript]:
+            cur.execute(_TRANSCRIPTS_QUERY, {"all": video_ids is None, "ids": list(video_ids or [])})
+            return [_transcript(row) for row in cur.fetchall()]
+
+        return self._db.run(work)
+
+    def run_report(self, since: datetime) -> dict[str, Any]:
+        """What happened since ``since``: transcripts written (and their audio), failures recorded."""
+
+        def work(cur: cursor) -> dict[str, Any]:
+            cur.execute(
+                "SELECT count(*), coalesce(sum(duration_seconds), 0) FROM transcripts WHERE created_at >= %s",
+                (since,),
+            )
+            transcribed, audio = fetch_one(cur)
+            cur.execute(
+                "SELECT error_type, count(*) FROM failures WHERE failed_at >= %s GROUP BY error_type ORDER BY 1",
+                (since,),
+            )
+            failed = dict(cur.fetchall())
+            return {"transcribed": transcribed, "audio_seconds": float(audio), "failed": failed}
+
+        return self._db.run(work)
+
+    def failures(self, include_resolved: bool = False) -> list[FailureRecord]:
+        def work(cur: cursor) -> list[FailureRecord]:
+            cur.execute(
+                "SELECT id, video_id, error_type, message, attempts, failed_at, original_message, resolved_at"
+                " FROM failures WHERE %s OR resolved_at IS NULL ORDER BY id",
+                (include_resolved,),
+            )
+            return [FailureRecord(*row) for row in cur.fetchall()]
+
+        return self._db.run(work)
+
+    def status(self) -> dict[str, Any]:
+        """Counts by state, the oldest in-flight job, and open failures by type."""
+        videos_query = sql.SQL(
+            """
+            SELECT count(*),
+                   count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM transcripts t WHERE t.video_id = v.id::text))
+            FROM {} v
+            """
+        ).format(self._videos)
+
+        def work(cur: cursor) -> dict[str, Any]:
+            cur.execute(videos_query)
+            total, untranscribed = fetch_one(cur)
+            cur.execute("SELECT count(*) FROM transcripts")
+            (transcripts,) = fetch_one(cur)
+            cur.execute(
+                "SELECT state, count(*), count(*) FILTER (WHERE lease_expires_at <= now())"
+                " FROM video_jobs GROUP BY state"
+            )
+            jobs = {state: {"count": n, "lease_expired": expired} for state, n, expired in cur.fetchall()}
+            cur.execute(
+                """
+                SELECT video_id, state, attempts, updated_at, lease_expires_at FROM video_jobs
+                WHERE state IN ('queued', 'processing') ORDER BY updated_at LIMIT 1
+                """
+            )
+            row = cur.fetchone()
+            oldest = (
+                {
+                    "video_id": row[0],
+                    "state": row[1],
+                    "attempts": row[2],
+                    "since": row[3].isoformat(),
+                    "lease_expires_at": row[4].isoformat() if row[4] else None,
+                }
+                if row
+                else None
+            )
+            cur.execute(
+                "SELECT error_type, count(*) FROM failures WHERE resolved_at IS NULL GROUP BY error_type ORDER BY 1"
+            )
+            failures = dict(cur.fetchall())
+            return {
+                "videos": total,
+                "untranscribed": untranscribed,
+                "transcripts": transcripts,
+                "jobs": {s: jobs.get(s, {"count": 0, "lease_expired": 0}) for s in _JOB_STATES},
+                "oldest_in_flight": oldest,
+                "open_failures": failures,
+            }
+
+        return self._db.run(work)

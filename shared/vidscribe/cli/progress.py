@@ -1,0 +1,57 @@
+"""What a run shows a person: one status line while it works, a summary when it is done."""
+
+from __future__ import annotations
+
+import sys
+import time
+from datetime import datetime
+from typing import Any
+
+from ..ports import Queue, Reports
+
+
+class Progress:
+    """One status line on stderr while a run works: rewritten in place on a terminal."""
+
+    def __init__(self, reports: Reports, since: datetime, queue: Queue, total: int | None) -> None:
+        self.reports, self.since, self.queue, self.total = reports, since, queue, total
+        self.tty = sys.stderr.isatty()
+        self.last_line = ""
+        self.last_print = 0.0
+
+    def tick(self) -> None:
+        now = time.monotonic()
+        if not self.tty and now - self.last_print < 5:
+            return
+        try:
+            report = self.reports.run_report(self.since)
+            visible, in_flight = self.queue.depth()
+        except Exception:  # a progress line is never worth failing the run
+            return
+        failed = sum(report["failed"].values())
+        of_total = f"/{self.total}" if self.total is not None else ""
+        line = (
+            f"transcribed {report['transcribed']}{of_total} · failed {failed} · "
+            f"queued {visible} · in flight {in_flight} · audio {report['audio_seconds']:.0f} s"
+        )
+        if line != self.last_line or not self.tty:
+            if self.tty:
+                sys.stderr.write("\r\033[K" + line)
+            else:
+                sys.stderr.write(line + "\n")
+            sys.stderr.flush()
+            self.last_line, self.last_print = line, now
+
+    def done(self) -> None:
+        if self.tty and self.last_line:
+            sys.stderr.write("\n")
+
+
+def print_summary(summary: dict[str, Any]) -> None:
+    print(f"  transcribed   {summary['transcribed']}")
+    print(f"  skipped       {summary['skipped']}  (already had a transcript)")
+    failed = summary["failed"]
+    detail = ", ".join(f"{k}: {v}" for k, v in summary["failed_by_type"].items())
+    print(f"  failed        {failed}" + (f"  ({detail}; see 'vidscribe failures')" if failed else ""))
+    print(f"  audio         {summary['audio_seconds']:.1f} s")
+    print(f"  wall time     {summary['wall_seconds']:.1f} s with {summary['workers']} workers")

@@ -1,0 +1,25 @@
+"""The workflow: where the pipeline's decisions live, one module per use case.
+
+- ``fetching``: what the fetcher queues (only videos with no transcript and no live job);
+- ``transcribing``: when a delivery is skipped, where the retry is decided, when a failure is
+  recorded at once;
+- ``dead_letters``: the failure record of a message that used up its retry;
+- ``operations``: the operator's use cases (enqueue by hand, retry-failed);
+- ``reporting``: the log keys and metrics the SQS handlers report per record.
+"""
+
+from .dead_letters import DeadLetterRecorder
+from .fetching import Fetcher, FetchResult
+from .outcomes import AttemptFailed, Outcome, ProcessResult, message_video_id
+from .transcribing import Transcriber
+
+__all__ = [
+    "AttemptFailed",
+    "DeadLetterRecorder",
+    "FetchResult",
+    "Fetcher",
+    "Outcome",
+    "ProcessResult",
+    "Transcriber",
+    "message_video_id",
+]

@@ -1,0 +1,40 @@
+"""The dead-letter recorder: where a failure record is written for a message that used up its retry."""
+
+from __future__ import annotations
+
+from ..errors import MalformedMessage
+from ..models import VideoMessage
+from ..observability import logger
+from ..ports import Store
+from .outcomes import Outcome, ProcessResult, message_video_id
+
+NO_RECORDED_ERROR = (
+    "the message reached the dead-letter queue with no recorded error: "
+    "the transcriber timed out, crashed or was throttled"
+)
+
+
+class DeadLetterRecorder:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def record(self, body: str, receive_count: int = 0) -> ProcessResult:
+        """Write the persistent failure record for a message that exhausted its retry."""
+        try:
+            video_id = VideoMessage.parse(body).video_id
+        except MalformedMessage as exc:
+            unparsed_id = message_video_id(body)
+            self.store.record_failure(unparsed_id, exc.error_type, str(exc), receive_count, body)
+            return ProcessResult(Outcome.FAILED, unparsed_id, reason=str(exc), error_type=exc.error_type)
+        if self.store.has_transcript(video_id):
+            # A duplicate of this message succeeded: nothing failed.
+            return ProcessResult(Outcome.SKIPPED, video_id, reason="already transcribed")
+        if self.store.in_flight(video_id):
+            # A duplicate is being transcribed right now; its own message reports how that ends.
+            return ProcessResult(Outcome.SKIPPED, video_id, reason="in flight elsewhere")
+        error_type, message, attempts = self.store.job_error(video_id)
+        if error_type is None:
+            error_type, message = "RetriesExhausted", NO_RECORDED_ERROR
+        self.store.record_failure(video_id, error_type, message or error_type, attempts, body)
+        logger.warning("failure recorded", extra={"error_type": error_type, "attempts": attempts})
+        return ProcessResult(Outcome.FAILED, video_id, reason=message or "", error_type=error_type)

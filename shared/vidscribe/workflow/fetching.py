@@ -1,0 +1,61 @@
+"""The fetcher's decisions: which videos are queued, and how many at a time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+
+from ..config import Settings
+from ..errors import MalformedMessage
+from ..models import VideoMessage
+from ..observability import logger
+from ..ports import Queue, Store
+
+DEFAULT_QUEUE_HIGH_WATER = 1000
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    enqueued: int
+    queue_depth: int
+
+
+class Fetcher:
+    def __init__(self, settings: Settings, store: Store, queue: Queue) -> None:
+        self.settings = settings
+        self.store = store
+        self.queue = queue
+
+    def run(self) -> FetchResult:
+        """Queue one batch of videos that need a transcript, topping the queue up to QUEUE_HIGH_WATER.
+
+        Only videos with no transcript and no live job are reserved (the store's ``reserve_pending``),
+        so reruns and concurrent fetchers never queue a video twice."""
+        visible, in_flight = self.queue.depth()
+        room = max(0, (self.settings.queue_high_water or DEFAULT_QUEUE_HIGH_WATER) - visible)
+        limit = min(self.settings.fetch_batch_size, room)
+        if limit == 0:
+            return FetchResult(0, visible)
+        pending = self.store.reserve_pending(limit, self.settings.queued_lease_seconds)
+        bodies: list[str] = []
+        recorded: set[str] = set()
+        sent = 0
+        try:
+            for video in pending:
+                try:
+                    bodies.append(VideoMessage(video_id=video.video_id, url=video.url).body())
+                except ValidationError as exc:
+                    # A row no message can carry (a control character in its id, say): record it
+                    # rather than let it stop the rest of the batch.
+                    problem = MalformedMessage(f"the videos table row cannot be queued: {exc.errors()[0]['msg']}")
+                    self.store.record_failure(video.video_id, problem.error_type, str(problem), 0, None)
+                    recorded.add(video.video_id)
+            sent = self.queue.send(bodies)
+        finally:
+            # Whatever did not reach the queue becomes eligible again at once.
+            unsent = [v.video_id for v in pending if v.video_id not in recorded][sent:]
+            if unsent:
+                self.store.release_reservation(unsent)
+        logger.info("enqueued", extra={"enqueued": sent, "queue_visible": visible, "queue_in_flight": in_flight})
+        return FetchResult(sent, visible + sent)

@@ -1,0 +1,81 @@
+"""The operator's use cases: queue a video by hand, retry what finally failed.
+
+They decide the job's state and lease and what is sent, exactly as the fetcher does for scheduled
+work; the command line only parses arguments and prints the outcome.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Sequence
+
+from ..config import Settings
+from ..errors import OperatorError
+from ..models import VideoMessage
+from ..ports import Queue, Store
+
+
+class UnknownVideo(OperatorError):
+    """A video to queue is not in the videos table and no URL was given."""
+
+
+class NoOpenFailure(OperatorError):
+    """A video to retry has no open failure record."""
+
+
+class Enqueued(enum.StrEnum):
+    ALREADY_DONE = "already_done"  # it has a transcript: nothing to do
+    NEXT_RUN = "next_run"  # no queue to send to: the next run's fetcher picks it up
+    SENT = "sent"
+
+
+def _queued_lease(settings: Settings, queue: Queue | None) -> int:
+    # Without a queue the video must be eligible for the next run's fetcher at once.
+    return settings.queued_lease_seconds if queue is not None else 0
+
+
+def enqueue_video(
+    settings: Settings,
+    store: Store,
+    queue: Queue | None,
+    message: VideoMessage,
+    check_url: Callable[[str], None],
+) -> Enqueued:
+    """Queue one video by hand. ``check_url`` (the URL guard) refuses a forbidden URL at once."""
+    url = message.url or store.video_url(message.video_id)
+    if url is None:
+        raise UnknownVideo(f"video {message.video_id!r} is not in the videos table: give its --url")
+    check_url(url)
+    if store.has_transcript(message.video_id):
+        return Enqueued.ALREADY_DONE
+    store.mark_queued(message.video_id, url, _queued_lease(settings, queue))
+    if queue is None:
+        return Enqueued.NEXT_RUN
+    queue.send([VideoMessage(video_id=message.video_id, url=url).body()])
+    return Enqueued.SENT
+
+
+def retry_failed(
+    settings: Settings,
+    store: Store,
+    queue: Queue | None,
+    video_ids: Sequence[str],
+    *,
+    error_type: str | None = None,
+    every: bool = False,
+) -> list[str]:
+    """Queue failed videos again: those named, or (``every`` / ``error_type``) all with an open
+    failure record. Their records stay open until a retry succeeds. Returns the videos queued."""
+    failed = dict(store.failed_video_ids(error_type))
+    wanted = list(failed) if (every or error_type) and not video_ids else list(video_ids)
+    unknown = [v for v in wanted if v not in failed]
+    if unknown:
+        raise NoOpenFailure(f"no open failure for: {', '.join(unknown)}")
+    bodies = []
+    for video_id in wanted:
+        url = failed[video_id] or store.video_url(video_id)
+        store.mark_queued(video_id, url, _queued_lease(settings, queue))
+        bodies.append(VideoMessage(video_id=video_id, url=url).body())
+    if queue is not None and bodies:
+        queue.send(bodies)
+    return wanted

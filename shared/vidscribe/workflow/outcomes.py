@@ -1,0 +1,50 @@
+"""What handling one message came to, shared by the transcriber and the dead-letter recorder."""
+
+from __future__ import annotations
+
+import enum
+import json
+from dataclasses import dataclass
+
+from ..models import clean_video_id
+
+
+class Outcome(enum.StrEnum):
+    TRANSCRIBED = "transcribed"
+    SKIPPED = "skipped"
+    FAILED = "failed"  # a failure record was written; the message is done with
+    RETRY = "retry"  # the attempt failed; the message comes back once
+
+
+@dataclass(frozen=True)
+class ProcessResult:
+    outcome: Outcome
+    video_id: str | None
+    reason: str = ""
+    error_type: str | None = None
+    audio_seconds: float = 0.0
+    bytes_streamed: int = 0
+    latency_seconds: float = 0.0
+
+
+class AttemptFailed(Exception):
+    """Raised to the batch processor so that the record is reported in batchItemFailures."""
+
+    def __init__(self, result: ProcessResult) -> None:
+        super().__init__(f"{result.error_type}: {result.reason}")
+        self.result = result
+
+
+def message_video_id(body: str) -> str | None:
+    """Best effort: the video id of a message that failed validation, for the failure record."""
+    try:
+        data = json.loads(body)
+    except (TypeError, ValueError, RecursionError):  # RecursionError: "[[[[..." nested too deeply
+        return None
+    value = data.get("video_id") if isinstance(data, dict) else None
+    if not isinstance(value, str):
+        return None
+    try:
+        return clean_video_id(value)  # the same rule as VideoMessage: the id the pipeline would use
+    except ValueError:
+        return None

@@ -1,0 +1,136 @@
+"""The transcriber's decisions: when a delivery is skipped, where the retry is decided.
+
+- A delivery is skipped when its video is done, held by another worker's live lease (SQS delivers
+  at least once), or finally failed (``Transcriber.process``, from the store's ``claim``).
+- A retryable error sends the job back to queued, shortens the message's visibility to the backoff
+  and reports the record as failed, so SQS redelivers it once; the second failure takes it to the
+  dead-letter queue (``Transcriber._retry``).
+- A permanent error, a malformed message or a spent attempt budget writes the failure record at
+  once (``Transcriber._record_now``, ``_record_exhausted``).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import NoReturn
+
+from ..config import Settings
+from ..contract import MAX_ATTEMPTS
+from ..errors import MalformedMessage, describe
+from ..models import ClaimOutcome, VideoMessage
+from ..observability import logger
+from ..ports import MediaSource, Queue, Store, TranscriptionBackend
+from .outcomes import AttemptFailed, Outcome, ProcessResult, message_video_id
+
+_SKIP_REASONS = {
+    ClaimOutcome.ALREADY_DONE: "already transcribed",
+    ClaimOutcome.IN_FLIGHT: "another worker holds this video (duplicate delivery)",
+    ClaimOutcome.FAILED: "finally failed; use 'vidscribe retry-failed' to try again",
+}
+
+
+class Transcriber:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        queue: Queue | None,
+        media: MediaSource,
+        backend: TranscriptionBackend,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.queue = queue
+        self.media = media
+        self.backend = backend
+
+    def process(self, body: str, receipt_handle: str | None = None, receive_count: int = 1) -> ProcessResult:
+        """Handle one queue message. Raises AttemptFailed when the message should come back."""
+        try:
+            message = VideoMessage.parse(body)
+        except MalformedMessage as exc:
+            return self._record_now(message_video_id(body), exc, body, attempts=receive_count)
+
+        video_id = message.video_id
+        try:
+            url = message.url or self.store.video_url(video_id)
+            if url is None:
+                raise MalformedMessage(f"video {video_id!r} is not in the videos table and the message has no url")
+            claim = self.store.claim(video_id, url, self.settings.processing_lease_seconds, MAX_ATTEMPTS)
+        except MalformedMessage as exc:
+            return self._record_now(video_id, exc, body, attempts=receive_count)
+        except Exception as exc:  # the database is unreachable: let the message come back
+            return self._retry(video_id, exc, receipt_handle, release=False)
+
+        if claim.outcome is ClaimOutcome.EXHAUSTED:
+            # Its one retry is spent (a duplicate or a crashed worker used it): record the failure.
+            return self._record_exhausted(video_id, body)
+        if claim.outcome is not ClaimOutcome.CLAIMED:
+            reason = _SKIP_REASONS[claim.outcome]
+            logger.info("skipped", extra={"reason": reason, "outcome": claim.outcome.value})
+            return ProcessResult(Outcome.SKIPPED, video_id, reason=reason)
+
+        started = time.monotonic()
+        try:
+            audio = self.media.fetch_audio(url)  # enforces the size, duration and time limits
+            transcript = self.backend.transcribe(audio)
+            self.store.save_transcript(video_id, transcript)
+        except Exception as exc:
+            if not describe(exc)[2]:  # permanent: a retry cannot help
+                return self._record_now(video_id, exc, body, attempts=claim.attempts)
+            return self._retry(video_id, exc, receipt_handle, release=True)
+        latency = time.monotonic() - started
+        logger.info(
+            "transcribed",
+            extra={
+                "audio_seconds": round(audio.duration, 2),
+                "latency_seconds": round(latency, 2),
+                "attempt": claim.attempts,
+            },
+        )
+        return ProcessResult(
+            Outcome.TRANSCRIBED,
+            video_id,
+            audio_seconds=audio.duration,
+            bytes_streamed=audio.source_bytes,
+            latency_seconds=latency,
+        )
+
+    def _record_now(self, video_id: str | None, exc: Exception, body: str, attempts: int) -> ProcessResult:
+        """A failure a retry cannot fix: write the failure record now and let the message go."""
+        error_type, reason, _ = describe(exc)
+        logger.warning("failed permanently", extra={"error_type": error_type, "error": reason})
+        try:
+            self.store.record_failure(video_id, error_type, reason, attempts, body)
+        except Exception as store_exc:
+            # The database is gone: keep the message. Its redelivery finds the video held until the
+            # lease expires, after which the fetcher queues it again: nothing is lost.
+            logger.warning("could not record the failure", extra={"error": str(store_exc)})
+            raise AttemptFailed(ProcessResult(Outcome.RETRY, video_id, reason=reason, error_type=error_type)) from None
+        return ProcessResult(Outcome.FAILED, video_id, reason=reason, error_type=error_type)
+
+    def _record_exhausted(self, video_id: str, body: str) -> ProcessResult:
+        error_type, message, attempts = self.store.job_error(video_id)
+        error_type = error_type or "RetriesExhausted"
+        message = message or "its attempts were used up by deliveries that never finished"
+        logger.warning("attempts used up", extra={"error_type": error_type, "attempts": attempts})
+        self.store.record_failure(video_id, error_type, message, attempts, body)
+        return ProcessResult(Outcome.FAILED, video_id, reason=message, error_type=error_type)
+
+    def _retry(self, video_id: str, exc: Exception, receipt_handle: str | None, *, release: bool) -> NoReturn:
+        error_type, reason, _ = describe(exc)
+        logger.warning("attempt failed; the message will come back", extra={"error_type": error_type, "error": reason})
+        backoff = self.settings.retry_backoff_seconds
+        if release:
+            try:
+                # Until the redelivery the job counts as queued, so the fetcher leaves it alone.
+                self.store.release_for_retry(video_id, error_type, reason, self.settings.queued_lease_seconds)
+            except Exception as store_exc:  # the lease will expire on its own
+                logger.warning("could not record the failed attempt", extra={"error": str(store_exc)})
+        if self.queue is not None and receipt_handle:
+            try:
+                # Retry after the backoff rather than the full visibility timeout.
+                self.queue.change_visibility(receipt_handle, backoff)
+            except Exception as queue_exc:  # the visibility timeout still brings it back
+                logger.warning("could not shorten the message's visibility", extra={"error": str(queue_exc)})
+        raise AttemptFailed(ProcessResult(Outcome.RETRY, video_id, reason=reason, error_type=error_type))
