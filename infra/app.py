@@ -24,6 +24,8 @@ if __name__ == "__main__":
     here = str(Path(__file__).resolve().parent)
     sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != here]
     sys.path.insert(0, str(REPO_ROOT))
+    # The numbers the stack shares with the core (vidscribe.contract), importable without an install.
+    sys.path.insert(1, str(REPO_ROOT / "shared"))
 
 import aws_cdk as cdk  # noqa: E402
 

@@ -22,6 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from vidscribe.contract import VIDEOS_TABLE_PATTERN
+
 MIN_WORKERS = 2  # SQS event source ScalingConfig.MaximumConcurrency minimum
 MAX_WORKERS = 1000  # SQS event source ScalingConfig.MaximumConcurrency maximum
 LAMBDA_MAX_TIMEOUT = 900
@@ -234,9 +236,7 @@ class StackConfig:
         for s in self.security_group_ids:
             if not re.match(r"^sg-([0-9a-f]{8}|[0-9a-f]{17})$", s):
                 raise ConfigError(f"securityGroupId: {s!r} is not a security group id (sg-xxxxxxxx)")
-        if self.videos_table is not None and not re.match(
-            r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$", self.videos_table
-        ):
+        if self.videos_table is not None and not re.match(VIDEOS_TABLE_PATTERN, self.videos_table):
             raise ConfigError(f"videosTable {self.videos_table!r}: a table or schema.table name")
 
 

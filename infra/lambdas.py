@@ -22,6 +22,7 @@ Least privilege: each function has its own role with exactly
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_ec2 as ec2
@@ -33,9 +34,11 @@ from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from infra.cfn import l1
 from infra.config import ConfigError, StackConfig
 from infra.queues import PipelineQueues
 from infra.secrets import PipelineSecrets
+from vidscribe.contract import METRICS_NAMESPACE, SERVICE_NAME
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RUNTIME = lambda_.Runtime.PYTHON_3_12
@@ -47,8 +50,6 @@ DLQ_CONSUMER_BATCH_SIZE = 10
 DLQ_CONSUMER_MAX_CONCURRENCY = 2  # the minimum; failure records are rare and small
 SECRET_CACHE_SECONDS = 300
 
-POWERTOOLS_SERVICE_NAME = "vidscribe"
-METRICS_NAMESPACE = "Vidscribe"
 
 RUNTIME_REASON = (
     "Pinned to python3.12 on purpose: the dependencies layer is built for exactly this ABI "
@@ -100,7 +101,7 @@ class PipelineFunctions(Construct):
         self._vpc_props = self._network(config)
 
         common = {
-            "POWERTOOLS_SERVICE_NAME": POWERTOOLS_SERVICE_NAME,
+            "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
             "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
             "POWERTOOLS_LOG_LEVEL": config.log_level,
             "LOG_LEVEL": config.log_level,
@@ -210,8 +211,8 @@ class PipelineFunctions(Construct):
         return {"Fetcher": self.fetcher, "Transcriber": self.transcriber, "DlqConsumer": self.dlq_consumer}
 
     # ---------------------------------------------------------------------------------------------
-    def _network(self, config: StackConfig) -> dict:
-        if not config.uses_vpc:
+    def _network(self, config: StackConfig) -> dict[str, Any]:
+        if config.vpc_id is None:
             return {}
         # No lookups (they need AWS credentials at synth time): the ids are taken as given.
         vpc = ec2.Vpc.from_vpc_attributes(
@@ -247,7 +248,7 @@ class PipelineFunctions(Construct):
 
         log_group = logs.LogGroup(self, f"{name}Logs", removal_policy=RemovalPolicy.DESTROY)
         # The L2 only takes the RetentionDays enum; the value was validated against CloudWatch's list.
-        log_group.node.default_child.retention_in_days = config.log_retention_days  # type: ignore[union-attr]
+        l1(log_group, logs.CfnLogGroup).retention_in_days = config.log_retention_days
 
         role = iam.Role(
             self,
@@ -260,7 +261,7 @@ class PipelineFunctions(Construct):
             role.add_managed_policy(
                 iam.ManagedPolicy.from_aws_managed_policy_name("service-role/AWSLambdaVPCAccessExecutionRole")
             )
-            Validations.of(role.node.default_child).acknowledge(
+            Validations.of(l1(role)).acknowledge(
                 Acknowledgment(
                     id="AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
                     "AWSLambdaVPCAccessExecutionRole]",
@@ -290,7 +291,7 @@ class PipelineFunctions(Construct):
         # the X-Ray statement (Resource "*") to the role's default policy, where acknowledging cdk-nag's
         # IAM5[Resource::*] would also hide any future wildcard on a queue or secret. Here the wildcard
         # lives alone in its own policy, and only that policy carries the acknowledgment.
-        fn.node.default_child.tracing_config = lambda_.CfnFunction.TracingConfigProperty(mode="Active")  # type: ignore[union-attr]
+        l1(fn, lambda_.CfnFunction).tracing_config = lambda_.CfnFunction.TracingConfigProperty(mode="Active")
         tracing = iam.Policy(
             self,
             f"{name}TracingPolicy",
@@ -304,14 +305,12 @@ class PipelineFunctions(Construct):
         # Keep exactly the policies, which must exist before Lambda checks the event source's access.
         stack = Stack.of(self)
         policies = [role.node.find_child("DefaultPolicy"), tracing]
-        fn.node.default_child.add_override(  # type: ignore[union-attr]
-            "DependsOn", [stack.get_logical_id(p.node.default_child) for p in policies]
-        )
-        Validations.of(tracing.node.default_child).acknowledge(
+        l1(fn).add_override("DependsOn", [stack.get_logical_id(l1(p)) for p in policies])
+        Validations.of(l1(tracing)).acknowledge(
             Acknowledgment(id="AwsSolutions-IAM5[Resource::*]", reason=XRAY_REASON)
         )
         # On the CfnFunction itself, so the acknowledgment covers nothing else under the construct.
-        Validations.of(fn.node.default_child).acknowledge(
+        Validations.of(l1(fn)).acknowledge(
             Acknowledgment(id="AwsSolutions-L1", reason=RUNTIME_REASON)
         )
         return fn

@@ -22,6 +22,8 @@ it: CloudWatch alarms cannot publish to a topic encrypted with the AWS-managed a
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from aws_cdk import Aws, Duration, RemovalPolicy
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_cloudwatch_actions as cw_actions
@@ -33,22 +35,12 @@ from aws_cdk import aws_sns_subscriptions as subs
 from constructs import Construct
 
 from infra.config import StackConfig
-from infra.lambdas import METRICS_NAMESPACE, POWERTOOLS_SERVICE_NAME, PipelineFunctions
+from infra.lambdas import PipelineFunctions
 from infra.queues import PipelineQueues
+from vidscribe.contract import CUSTOM_METRICS, METRICS_NAMESPACE, SERVICE_NAME, MetricName
 
-# The product's EMF metrics (vidscribe.observability.MetricName; a test keeps the two in step).
-METRIC_TRANSCRIBED = "VideosTranscribed"
-METRIC_SKIPPED = "VideosSkipped"
-METRIC_FAILED = "VideosFailed"
-METRIC_ENQUEUED = "VideosEnqueued"
-METRIC_AUDIO_SECONDS = "AudioSeconds"
-METRIC_BYTES_STREAMED = "BytesStreamed"
-METRIC_LATENCY = "TranscriptionLatency"  # milliseconds
-METRIC_FAILURE_RECORDS = "FailureRecords"
-CUSTOM_METRICS = (
-    METRIC_TRANSCRIBED, METRIC_SKIPPED, METRIC_FAILED, METRIC_ENQUEUED, METRIC_AUDIO_SECONDS,
-    METRIC_BYTES_STREAMED, METRIC_LATENCY, METRIC_FAILURE_RECORDS,
-)
+__all__ = ["CUSTOM_METRICS", "PipelineObservability"]  # CUSTOM_METRICS: the names the dashboard reads
+
 DLQ_AGE_ALARM_SECONDS = 1800
 PERIOD = Duration.minutes(5)
 
@@ -57,7 +49,7 @@ def product_metric(name: str, statistic: str = "Sum", label: str | None = None) 
     return cw.Metric(
         namespace=METRICS_NAMESPACE,
         metric_name=name,
-        dimensions_map={"service": POWERTOOLS_SERVICE_NAME},  # Powertools' default dimension
+        dimensions_map={"service": SERVICE_NAME},  # Powertools' default dimension
         statistic=statistic,
         period=PERIOD,
         label=label,
@@ -132,7 +124,7 @@ class PipelineObservability(Construct):
         )
         self._alarm(
             "FailureRecords",
-            product_metric(METRIC_FAILURE_RECORDS),
+            product_metric(MetricName.FAILURE_RECORDS),
             threshold=0,
             description="Failure records were written: videos failed after their retry, or messages were "
             "malformed. Inspect them with the vidscribe CLI.",
@@ -255,27 +247,27 @@ class PipelineObservability(Construct):
             cw.GraphWidget(
                 title="Videos",
                 left=[
-                    product_metric(METRIC_TRANSCRIBED, label="transcribed"),
-                    product_metric(METRIC_SKIPPED, label="skipped"),
-                    product_metric(METRIC_FAILED, label="failed attempts"),
-                    product_metric(METRIC_FAILURE_RECORDS, label="failure records"),
-                    product_metric(METRIC_ENQUEUED, label="enqueued"),
+                    product_metric(MetricName.TRANSCRIBED, label="transcribed"),
+                    product_metric(MetricName.SKIPPED, label="skipped"),
+                    product_metric(MetricName.FAILED, label="failed attempts"),
+                    product_metric(MetricName.FAILURE_RECORDS, label="failure records"),
+                    product_metric(MetricName.ENQUEUED, label="enqueued"),
                 ],
                 width=6,
             ),
             cw.GraphWidget(
                 title="Audio seconds transcribed",
-                left=[product_metric(METRIC_AUDIO_SECONDS, label="audio seconds")],
+                left=[product_metric(MetricName.AUDIO_SECONDS, label="audio seconds")],
                 width=6,
             ),
             cw.GraphWidget(
                 title="Bytes streamed",
-                left=[product_metric(METRIC_BYTES_STREAMED, label="bytes")],
+                left=[product_metric(MetricName.BYTES_STREAMED, label="bytes")],
                 width=6,
             ),
             cw.GraphWidget(
                 title="Transcription latency (ms)",
-                left=[product_metric(METRIC_LATENCY, statistic=s, label=s) for s in ("p50", "p90", "Maximum")],
+                left=[product_metric(MetricName.LATENCY, statistic=s, label=s) for s in ("p50", "p90", "Maximum")],
                 width=6,
             ),
         )
@@ -299,7 +291,9 @@ class PipelineObservability(Construct):
         return alarm
 
     @staticmethod
-    def _per_function(title: str, fns: dict[str, lambda_.Function], metric) -> cw.GraphWidget:
+    def _per_function(
+        title: str, fns: dict[str, lambda_.Function], metric: Callable[[lambda_.Function], cw.Metric]
+    ) -> cw.GraphWidget:
         return cw.GraphWidget(
             title=title, left=[metric(f).with_(label=name, period=PERIOD) for name, f in fns.items()], width=8
         )

@@ -95,10 +95,23 @@ def pip_install(requirements: Path, target: Path, python: str, constraints: Path
     subprocess.run(cmd, check=True)
 
 
+# The parts of the core that Lambda never runs: the local runtime and embedded servers (with the demo
+# media server and its samples) and the command line. Leaving them out keeps the layer to the code
+# a function can reach, and keeps test hooks off the functions' import path.
+NOT_IN_LAMBDA = ("local", "cli")
+
+
 def copy_core(src: Path, dest: Path) -> None:
     if dest.exists():
         shutil.rmtree(dest)
-    shutil.copytree(src, dest, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo"))
+
+    def ignore(directory: str, names: list[str]) -> set[str]:
+        skipped = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo")(directory, names)
+        if Path(directory).resolve() == src.resolve():
+            skipped |= {name for name in names if name in NOT_IN_LAMBDA}
+        return set(skipped)
+
+    shutil.copytree(src, dest, ignore=ignore)
 
 
 def prune(tree: Path, keep_boto3: bool) -> None:
@@ -151,7 +164,8 @@ def deterministic_zip(src_dir: Path, zip_path: Path) -> None:
 
 SMOKE_MODULES = ("av", "numpy", "openai", "psycopg2", "pydantic", "requests", "aws_lambda_powertools",
                  "aws_lambda_powertools.tracing", "aws_lambda_powertools.utilities.parameters",
-                 "boto3", "vidscribe", "vidscribe.config")
+                 "boto3", "vidscribe", "vidscribe.config", "vidscribe.services",
+                 "vidscribe.adapters.media", "vidscribe.adapters.backends.openai_backend")
 
 
 def smoke_import(python: str, site: Path, runtime_dir: Path | None) -> str:

@@ -17,8 +17,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.config import StackConfig
-
-MAX_RECEIVE_COUNT = 2
+from vidscribe.contract import MAX_RECEIVE_COUNT
 
 
 class PipelineQueues(Construct):

@@ -14,6 +14,7 @@ from aws_cdk import Acknowledgment, Validations
 from aws_cdk import aws_secretsmanager as sm
 from constructs import Construct
 
+from infra.cfn import l1
 from infra.config import StackConfig
 
 ROTATION_REASON = (
@@ -50,7 +51,7 @@ class PipelineSecrets(Construct):
             # No value in the template: Secrets Manager generates a random placeholder at creation.
             generate_secret_string=sm.SecretStringGenerator(exclude_punctuation=True, password_length=32),
         )
-        Validations.of(secret.node.default_child).acknowledge(
+        Validations.of(l1(secret)).acknowledge(
             Acknowledgment(id="AwsSolutions-SMG4", reason=ROTATION_REASON)
         )
         return secret

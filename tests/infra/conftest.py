@@ -16,11 +16,11 @@ import os
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-from pathlib import Path  # noqa: E402
+from pathlib import Path
 
-import pytest  # noqa: E402
+import pytest
 
-from tests.infra.helpers import CUSTOM_CONTEXT, Synth, synthesize  # noqa: E402
+from tests.infra.helpers import CUSTOM_CONTEXT, Synth, synthesize
 
 
 @pytest.fixture(scope="session")

@@ -113,13 +113,33 @@ def test_each_function_ships_its_own_folder_as_the_code_root(synth):
         expected = {
             p.relative_to(source).as_posix()
             for p in source.rglob("*")
-            if p.is_file() and "__pycache__" not in p.parts and p.suffix not in (".pyc", ".md")
+            if p.is_file()
+            and "__pycache__" not in p.parts
+            and p.suffix not in (".pyc", ".md")
             and not {"events", "tests"} & set(p.relative_to(source).parts)
         }
         assert shipped == expected, key
         assert "__init__.py" in shipped
     layer_asset = Path(synth.outdir, staged[synth.props("Layer")["Content"]["S3Key"].removesuffix(".zip")])
     assert (layer_asset / "python" / "vidscribe" / "__init__.py").is_file()  # the layer's python/ at its root
+
+
+def test_the_layer_ships_only_what_lambda_runs(tmp_path):
+    # Given the core copied into a layer the way `make package` does
+    from infra.package_lambdas import copy_core
+
+    core = tmp_path / "vidscribe"
+    copy_core(REPO_ROOT / "shared" / "vidscribe", core)
+    # Then it holds what the handlers import, and neither the local runtime nor the command line
+    needed_files = (
+        "services.py", "contract.py", "workflow/transcribing.py", "adapters/postgres/migrations/001_initial.sql",
+        "adapters/media/source.py", "adapters/backends/openai_backend.py",
+    )
+    for needed in needed_files:
+        assert (core / needed).is_file(), needed
+    assert not (core / "local").exists() and not (core / "cli").exists()
+    assert not list(core.rglob("media_server.py")) and not list(core.rglob("samples.py"))
+    assert not list(core.rglob("__pycache__"))
 
 
 def test_powertools_settings_are_the_same_everywhere(synth):
