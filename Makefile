@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION = 20
 
-.PHONY: install demo test test-unit test-integration test-infra bench samples clean
+.PHONY: install demo test test-unit test-integration test-infra lint bench samples clean
 
 # The virtual environment, rebuilt when the requirements change.
 $(VENV)/.installed: pyproject.toml requirements.txt requirements-dev.txt
@@ -21,6 +21,10 @@ demo: install  ## transcribe the bundled sample videos on the embedded default
 
 test: install  ## the whole suite: unit, integration (real Postgres, SQS endpoint, HTTP media, model) and infra
 	$(PY) -m pytest
+
+lint: install  ## mypy (shared/, functions/, infra/; settings in pyproject.toml) and ruff
+	$(VENV)/bin/mypy
+	$(VENV)/bin/ruff check .
 
 test-unit: install
 	$(PY) -m pytest tests/unit
