@@ -216,7 +216,7 @@ def ids_of(bodies: Sequence[str]) -> list[str]:
 def step_plan(url: str, args: argparse.Namespace) -> None:
     print(f"\n1. the selection's plan: reserve_pending(limit={args.batch}) over {args.rows:,} videos, "
           f"{args.untranscribed:,} untranscribed ({args.layout} layout)")
-    statement = statement_of(url, lambda s: s.reserve_pending(args.batch, 86_400))
+    statement = statement_of(url, lambda s: s.reserve_pending(args.batch, 86_400, queue_url="q"))
     explain(url, statement)  # warm the cache; the second run is the one shown
     plan = explain(url, statement)
     print("   " + "\n   ".join(plan))
@@ -226,7 +226,7 @@ def step_plan(url: str, args: argparse.Namespace) -> None:
     execution = next((line for line in plan if line.startswith("Execution Time")), "")
     print(f"  {execution}")
     if args.batch != 100:
-        small = explain(url, statement_of(url, lambda s: s.reserve_pending(100, 86_400)))
+        small = explain(url, statement_of(url, lambda s: s.reserve_pending(100, 86_400, queue_url="q")))
         found = scans(small)
         execution = next((line for line in small if line.startswith("Execution Time")), "")
         print("  the same at the default FETCH_BATCH_SIZE=100: " + "; ".join(found) + f"; {execution}")

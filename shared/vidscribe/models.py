@@ -165,6 +165,9 @@ class ClaimOutcome(enum.StrEnum):
 class Claim:
     outcome: ClaimOutcome
     attempts: int = 0
+    # CLAIMED only: this claim's number. The worker's writes about its attempt carry it, and apply
+    # only while the job is still under this claim (not after a shutdown or a recovery released it).
+    token: int | None = None
 
 
 class JobError(NamedTuple):
@@ -173,6 +176,14 @@ class JobError(NamedTuple):
     error_type: str | None
     message: str | None
     attempts: int
+
+
+@dataclass(frozen=True)
+class HeldClaim:
+    """A live processing claim and the process that holds it."""
+
+    video_id: str
+    claimed_by: str
 
 
 @dataclass(frozen=True)

@@ -18,11 +18,25 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from .contract import MAX_ATTEMPTS
-from .models import Claim, DecodedAudio, FailureRecord, JobError, PendingVideo, ReceivedMessage, Transcript
+from .models import (
+    Claim,
+    DecodedAudio,
+    FailureRecord,
+    HeldClaim,
+    JobError,
+    PendingVideo,
+    ReceivedMessage,
+    Transcript,
+)
 
 
 class Queue(Protocol):
     """What the workflow does with the work queue."""
+
+    @property
+    def url(self) -> str:
+        """The queue's URL: what a job records as the queue its message is on."""
+        ...
 
     def send(self, bodies: Sequence[str]) -> int:
         """Send message bodies (batched); returns how many were accepted."""
@@ -43,7 +57,9 @@ class PolledQueue(Queue, Protocol):
 
     def receive(self, max_messages: int = 1, wait_seconds: int = 0) -> list[ReceivedMessage]: ...
 
-    def delete(self, receipt_handles: Sequence[str]) -> None: ...
+    def delete(self, receipt_handles: Sequence[str]) -> None:
+        """Delete received messages (what succeeded, or what was sent again as a fresh copy)."""
+        ...
 
     def arn(self) -> str: ...
 
@@ -62,22 +78,25 @@ class Store(Protocol):
     def has_transcript(self, video_id: str) -> bool: ...
 
     # --- the fetcher -------------------------------------------------------------------------------
-    def reserve_pending(self, limit: int, queued_lease_seconds: int) -> list[PendingVideo]:
-        """Pick videos with no transcript and no live job, mark them queued, return them.
-        Concurrent callers never get the same video."""
+    def reserve_pending(self, limit: int, queued_lease_seconds: int, *, queue_url: str) -> list[PendingVideo]:
+        """Pick videos with no transcript and no live job on ``queue_url``, mark them queued there,
+        return them. Concurrent callers never get the same video."""
         ...
 
     def release_reservation(self, video_ids: Sequence[str]) -> None:
         """Undo reserve_pending for videos that could not be sent to the queue."""
         ...
 
-    def forget_queued(self) -> int:
-        """The queue was replaced by an empty one: every queued job becomes eligible again."""
-        ...
-
     # --- the transcriber ---------------------------------------------------------------------------
     def claim(
-        self, video_id: str, url: str | None, processing_lease_seconds: int, max_attempts: int = MAX_ATTEMPTS
+        self,
+        video_id: str,
+        url: str | None,
+        processing_lease_seconds: int,
+        max_attempts: int = MAX_ATTEMPTS,
+        *,
+        queue_url: str | None = None,
+        claimed_by: str | None = None,
     ) -> Claim:
         """Take ownership of a video for one attempt (see ``ClaimOutcome`` for why it may not)."""
         ...
@@ -86,20 +105,41 @@ class Store(Protocol):
         """Store the transcript and mark the job done; False if another worker stored one first."""
         ...
 
-    def release_for_retry(self, video_id: str, error_type: str, message: str, queued_lease_seconds: int) -> None:
+    def release_for_retry(
+        self, video_id: str, error_type: str, message: str, queued_lease_seconds: int, *, claim_token: int | None = None
+    ) -> bool:
         """After a failed attempt: the job is queued again (its message comes back) for at most
-        ``queued_lease_seconds``, with the error kept."""
+        ``queued_lease_seconds``, with the error kept; only while it is under ``claim_token``."""
         ...
 
     def in_flight(self, video_id: str) -> bool:
         """Whether a worker holds a live processing lease on the video right now."""
         ...
 
+    # --- claims that will not finish ---------------------------------------------------------------
+    def release_claim(self, video_id: str, claimed_by: str, queued_lease_seconds: int, *, refund_attempt: bool) -> bool:
+        """Give back ``claimed_by``'s claim of a video: queued again, no claim (a shutdown, a dead
+        process). ``refund_attempt``: the stopped attempt does not count against the budget."""
+        ...
+
+    def held_claims(self, claimed_by_prefix: str) -> list[HeldClaim]:
+        """The live processing claims of the processes whose ``claimed_by`` starts with the prefix."""
+        ...
+
     # --- failures ----------------------------------------------------------------------------------
     def record_failure(
-        self, video_id: str | None, error_type: str, message: str, attempts: int | None, original_message: str | None
-    ) -> int:
-        """Write the persistent failure record (one open record per video); returns its id."""
+        self,
+        video_id: str | None,
+        error_type: str,
+        message: str,
+        attempts: int | None,
+        original_message: str | None,
+        *,
+        claim_token: int | None = None,
+    ) -> int | None:
+        """Write the persistent failure record (one open record per video, describing its latest
+        failure); returns its id, or None when nothing new was recorded (already recorded, or the
+        claim ``claim_token`` was released)."""
         ...
 
     def job_error(self, video_id: str) -> JobError:
@@ -107,8 +147,8 @@ class Store(Protocol):
         ...
 
     # --- the operator ------------------------------------------------------------------------------
-    def mark_queued(self, video_id: str, url: str | None, queued_lease_seconds: int) -> None:
-        """Record a hand-enqueued video as queued (so the fetcher does not queue it again)."""
+    def mark_queued(self, video_id: str, url: str | None, queued_lease_seconds: int, queue_url: str | None) -> None:
+        """Record a hand-enqueued video as queued on ``queue_url`` (None: for the next fetcher)."""
         ...
 
     def failed_video_ids(self, error_type: str | None = None) -> list[tuple[str, str | None]]:

@@ -1,8 +1,31 @@
-"""Keeping secrets out of what is printed, logged and stored."""
+"""Keeping secrets out of what is printed, logged and stored.
+
+Two tools:
+
+- :func:`redact` makes one URL safe to show (no credentials, no query, no fragment);
+- :func:`scrub` makes any text safe to show: every secret registered with :func:`register_secret`
+  (the database password, API keys: :func:`register_settings_secrets` registers those of the
+  configuration), a URL's ``user:password@``, the values of a URL's query string (a presigned URL's
+  signature lives there), ``password=...``-style pairs (a key=value DSN) and bearer tokens are
+  replaced by ``***``. The log formatter, the command line's output and the failure records all go
+  through it, whatever form the secret takes: the database driver echoes parts of a malformed
+  DSN in its errors, and a hand-written message may carry a URL with a token.
+"""
 
 from __future__ import annotations
 
+import os
+import re
+import threading
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
+
+if TYPE_CHECKING:
+    from .config import Settings
+
+MASK = "***"
+_MIN_SECRET_LENGTH = 4  # shorter "secrets" would mask ordinary words
 
 
 def redact(url: str) -> str:
@@ -17,3 +40,110 @@ def redact(url: str) -> str:
         return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
     except ValueError:
         return "<unparseable url>"
+
+
+# --- known secrets ---------------------------------------------------------------------------------
+_secrets: set[str] = set()
+_secrets_lock = threading.Lock()
+_ordered: tuple[str, ...] = ()
+
+
+def register_secret(value: str | None) -> None:
+    """Mask ``value`` wherever :func:`scrub` meets it from now on (for the life of the process)."""
+    global _ordered
+    if not value or len(value) < _MIN_SECRET_LENGTH:
+        return
+    with _secrets_lock:
+        if value in _secrets:
+            return
+        _secrets.add(value)
+        _ordered = tuple(sorted(_secrets, key=len, reverse=True))  # longest first: no partial masks
+
+
+def database_url_secrets(dsn: str) -> list[str]:
+    """What must never be shown of a database URL, whatever its form: the password of a
+    ``postgresql://`` URL or of a key=value DSN; for a string that is neither (garbage), the whole
+    string and anything that looks like ``user:password@`` in it."""
+    found: list[str] = []
+    text = dsn.strip()
+    match = re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", text)
+    if match:
+        try:
+            password = urlsplit(text).password
+        except ValueError:
+            password = None
+        if password:
+            found.append(password)
+        found += [m.group(2) for m in _QUERY_SECRET.finditer(text)]
+    pairs = [m.group(2) for m in _PAIR_SECRET.finditer(text)]
+    found += [p.strip("'\"") for p in pairs]
+    if not match and not re.search(r"(^|\s)\w+\s*=", text):
+        found.append(text)  # neither a URL nor key=value: it may be anything, password included
+    found += [m.group(1) for m in re.finditer(r":([^:/@\s]{1,1024})@", text)]
+    return [s for s in found if s]
+
+
+def register_settings_secrets(settings: Settings) -> None:
+    """Register the secrets of the configuration and of the environment's AWS credentials."""
+    if settings.database_url is not None:
+        for secret in database_url_secrets(settings.database_url.get_secret_value()):
+            register_secret(secret)
+    if settings.openai_api_key is not None:
+        register_secret(settings.openai_api_key.get_secret_value())
+    for name in ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        register_secret(os.environ.get(name))
+
+
+# --- scrubbing -------------------------------------------------------------------------------------
+# Every repetition is bounded, and URLs are looked at one whitespace- or quote-delimited token at a
+# time: scrub() meets 256 KiB message bodies, where a pattern tried at each position and scanning
+# far would take quadratic time.
+_TOKENS = re.compile(r"""([\s"'<>\\]+)""")
+# scheme://user:password@  and  scheme://token@
+_USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.-]{0,31}://)[^/@]{1,1024}@")
+# password=..., token: ..., "api_key": "..." (key=value DSNs, messages, JSON)
+_SECRET_KEYS = (
+    r"password|passwd|pwd|sslpassword|secret|token|api[_-]?key|access[_-]?key|secret[_-]?access[_-]?key"
+    r"|session[_-]?token|signature|x-amz-signature|x-amz-security-token|sig"
+)
+_PAIR_SECRET = re.compile(
+    rf"(?i)\b({_SECRET_KEYS})\s{{0,8}}=\s{{0,8}}('[^']{{0,1024}}'|\"[^\"]{{0,1024}}\"|[^\s&;,]{{1,1024}})"
+)
+_QUERY_SECRET = re.compile(rf"(?i)[?&]({_SECRET_KEYS})=([^&#\s]{{1,4096}})")
+_JSON_SECRET = re.compile(rf"(?i)(\"(?:{_SECRET_KEYS})\"\s{{0,8}}:\s{{0,8}})\"[^\"]{{0,4096}}\"")
+_BEARER = re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]{8,}")
+_API_KEY = re.compile(r"\bsk-[A-Za-z0-9_-]{8,}")
+
+
+def _scrub_url(token: str) -> str:
+    """A token that may be a URL: its userinfo masked, and the values of its query string (the
+    names are kept: they say what was there)."""
+    start = token.find("://")
+    if start < 0:
+        return token
+    token = _USERINFO.sub(rf"\1{MASK}@", token)
+    query_at = token.find("?", start)
+    if query_at < 0:
+        return token
+    query, hash_mark, fragment = token[query_at + 1 :].partition("#")
+    masked = "&".join(
+        f"{name}={MASK}" if sep and value else part
+        for part in query.split("&")
+        for name, sep, value in [part.partition("=")]
+    )
+    return f"{token[: query_at + 1]}{masked}{hash_mark}{fragment}"
+
+
+def scrub(text: str, extra_secrets: Iterable[str] = ()) -> str:
+    """``text`` with every secret it may carry masked (see the module's docstring)."""
+    if not text:
+        return text
+    for secret in (*sorted(extra_secrets, key=len, reverse=True), *_ordered):
+        if secret and len(secret) >= _MIN_SECRET_LENGTH and secret in text:
+            text = text.replace(secret, MASK)
+    if "://" in text:
+        text = "".join(_scrub_url(part) if "://" in part else part for part in _TOKENS.split(text))
+    text = _PAIR_SECRET.sub(rf"\1={MASK}", text)
+    text = _JSON_SECRET.sub(rf'\1"{MASK}"', text)
+    text = _BEARER.sub(rf"\1 {MASK}", text)
+    return _API_KEY.sub(f"sk-{MASK}", text)

@@ -16,6 +16,7 @@ from .adapters.sqs import SqsQueue, sqs_client
 from .config import Settings
 from .errors import ConfigurationError
 from .ports import MediaSource, PolledQueue, Reports, Store, TranscriptionBackend
+from .redaction import register_settings_secrets
 from .workflow import DeadLetterRecorder, Fetcher, Transcriber
 
 T = TypeVar("T")
@@ -51,6 +52,10 @@ class Services:
         self.settings = settings
         self._built: dict[str, Any] = dict(adapters)
         self._lock = threading.RLock()
+        # Who this process's transcribers claim videos as: the local runtime names its process (so
+        # that its claims can be given back at a stop, or after it died); None in Lambda.
+        self.claimed_by: str | None = None
+        register_settings_secrets(settings)  # no log line or error may show them
 
     def _once(self, name: str, build: Callable[[], T]) -> T:
         # Worker threads may ask at the same moment: build each adapter (and load the model) once.
@@ -105,7 +110,9 @@ class Services:
         return Fetcher(self.settings, self.store, self.queue)
 
     def transcriber(self) -> Transcriber:
-        return Transcriber(self.settings, self.store, self.queue, self.media, self.backend)
+        return Transcriber(
+            self.settings, self.store, self.queue, self.media, self.backend, claimed_by=self.claimed_by
+        )
 
     def dead_letters(self) -> DeadLetterRecorder:
         return DeadLetterRecorder(self.store)

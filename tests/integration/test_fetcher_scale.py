@@ -19,13 +19,15 @@ from tests.support.sql_capture import statement_of
 
 
 def reserve_pending_statement(database_url: str, limit: int) -> str:
-    return statement_of(database_url, lambda store: store.reserve_pending(limit, queued_lease_seconds=600))
+    return statement_of(
+        database_url, lambda store: store.reserve_pending(limit, queued_lease_seconds=600, queue_url="q")
+    )
 
 
 def test_selection_is_answered_from_indexes_when_most_videos_are_transcribed(
     store: PostgresUnderTest, database_url: str
 ) -> None:
-    # Given 3,000 videos, 2,700 of them transcribed with a done job, 100 queued with a live lease,
+    # Given 3,000 videos, 2,700 of them transcribed with a done job, 100 queued on this queue with a live lease,
     # and the statistics up to date
     conn = psycopg2.connect(database_url)
     conn.autocommit = True
@@ -40,8 +42,8 @@ def test_selection_is_answered_from_indexes_when_most_videos_are_transcribed(
             f"INSERT INTO video_jobs (video_id, url, state) SELECT {vid}, 'u', 'done' FROM generate_series(0, 2699) i"
         )
         cur.execute(
-            "INSERT INTO video_jobs (video_id, url, state, lease_expires_at)"
-            f" SELECT {vid}, 'u', 'queued', now() + interval '1 hour' FROM generate_series(2700, 2799) i"
+            "INSERT INTO video_jobs (video_id, url, state, lease_expires_at, queue_url)"
+            f" SELECT {vid}, 'u', 'queued', now() + interval '1 hour', 'q' FROM generate_series(2700, 2799) i"
         )
         for table in ("videos", "transcripts", "video_jobs"):
             cur.execute(f"VACUUM (ANALYZE) {table}")
@@ -65,4 +67,4 @@ def test_selection_is_answered_from_indexes_when_most_videos_are_transcribed(
     # and the plan reserved the 200 eligible videos' first 100
     assert re.search(r"Insert on video_jobs .*rows=100 ", plan), plan
     # (and nothing stays reserved: the EXPLAIN ANALYZE was rolled back)
-    assert [v.video_id for v in store.reserve_pending(1, queued_lease_seconds=600)] == ["v02800"]
+    assert [v.video_id for v in store.reserve_pending(1, queued_lease_seconds=600, queue_url="q")] == ["v02800"]

@@ -209,7 +209,7 @@ def test_malformed_messages_become_failure_records(services, store, queue, backe
 def test_hand_injected_message_for_a_known_video(services, store, media, queue, backend) -> None:
     # The url is optional when the video is in the table.
     store.add_videos([("known", media.url(MANIFEST[1]["file"]))])
-    store.mark_queued("known", None, 3600)  # as 'vidscribe enqueue' does, so the fetcher leaves it
+    store.mark_queued("known", None, 3600, queue.url)  # as 'vidscribe enqueue' does, so the fetcher leaves it
     queue.send([VideoMessage(video_id="known").body()])
 
     run_once(services)

@@ -9,8 +9,27 @@ import pytest
 
 from vidscribe.config import Settings
 from vidscribe.errors import BackendTransient, FetchError, FetchRefused, NotMedia
-from vidscribe.models import Claim, ClaimOutcome, DecodedAudio, PendingVideo, Segment, Transcript, VideoMessage
-from vidscribe.workflow import AttemptFailed, DeadLetterRecorder, Fetcher, Outcome, Transcriber
+from vidscribe.models import (
+    Claim,
+    ClaimOutcome,
+    DecodedAudio,
+    HeldClaim,
+    PendingVideo,
+    ReceivedMessage,
+    Segment,
+    Transcript,
+    VideoMessage,
+)
+from vidscribe.workflow import (
+    AttemptFailed,
+    DeadLetterRecorder,
+    Fetcher,
+    Outcome,
+    Transcriber,
+    operations,
+    recover_abandoned,
+    release_unfinished,
+)
 
 SETTINGS = Settings.from_env({}, RETRY_BACKOFF_SECONDS=7, QUEUE_HIGH_WATER=5, FETCH_BATCH_SIZE=3)
 AUDIO = DecodedAudio(np.zeros(16_000 * 2, dtype=np.float32), source_bytes=1234)
@@ -27,27 +46,54 @@ class FakeStore:
     reservations_released: list[str] = field(default_factory=list)
     job: tuple = (None, None, 0)
     transcribed: set[str] = field(default_factory=set)
+    claims: list[dict] = field(default_factory=list)  # the keyword arguments of each claim
+    token_released: bool = False  # the claim was given back while the attempt ran
+    already_recorded: bool = False  # a failure record is open and the job is failed
+    held: list[HeldClaim] = field(default_factory=list)
+    claims_released: list[tuple] = field(default_factory=list)
+    reserved_on: list[str] = field(default_factory=list)
+    added: list[tuple] = field(default_factory=list)
 
     def video_url(self, video_id):
         return self.urls.get(video_id)
 
-    def claim(self, video_id, url, lease, max_attempts):
-        return Claim(self.claim_outcome, attempts=1 if self.claim_outcome is ClaimOutcome.CLAIMED else max_attempts)
+    def claim(self, video_id, url, lease, max_attempts, *, queue_url=None, claimed_by=None):
+        self.claims.append({"queue_url": queue_url, "claimed_by": claimed_by})
+        if self.claim_outcome is ClaimOutcome.CLAIMED:
+            return Claim(self.claim_outcome, attempts=1, token=41)
+        return Claim(self.claim_outcome, attempts=max_attempts)
 
     def save_transcript(self, video_id, transcript):
         self.saved[video_id] = transcript
         return True
 
-    def record_failure(self, video_id, error_type, message, attempts, original):
+    def record_failure(self, video_id, error_type, message, attempts, original, *, claim_token=None):
+        if (claim_token is not None and self.token_released) or self.already_recorded:
+            return None
         self.failures.append((video_id, error_type, attempts, original))
         return len(self.failures)
 
-    def release_for_retry(self, video_id, error_type, message, queued_lease_seconds):
+    def release_for_retry(self, video_id, error_type, message, queued_lease_seconds, *, claim_token=None):
+        if claim_token is not None and self.token_released:
+            return False
         self.released.append((video_id, error_type))
+        return True
 
-    def reserve_pending(self, limit, lease):
+    def release_claim(self, video_id, claimed_by, lease, *, refund_attempt):
+        self.claims_released.append((video_id, claimed_by, refund_attempt))
+        return True
+
+    def held_claims(self, prefix):
+        return [c for c in self.held if c.claimed_by.startswith(prefix)]
+
+    def reserve_pending(self, limit, lease, *, queue_url):
+        self.reserved_on.append(queue_url)
         taken, self.pending = self.pending[:limit], self.pending[limit:]
         return taken
+
+    def add_videos(self, rows, *, update_urls=False):
+        self.added.extend(rows)
+        return len(rows)
 
     def release_reservation(self, ids):
         self.reservations_released.extend(ids)
@@ -69,6 +115,7 @@ class FakeQueue:
     sent: list[str] = field(default_factory=list)
     visibility: list[tuple] = field(default_factory=list)
     refuse_after: int | None = None
+    deleted: list[str] = field(default_factory=list)
 
     def send(self, bodies):
         if self.refuse_after is not None and len(self.sent) + len(bodies) > self.refuse_after:
@@ -81,6 +128,9 @@ class FakeQueue:
 
     def change_visibility(self, handle, seconds):
         self.visibility.append((handle, seconds))
+
+    def delete(self, handles):
+        self.deleted.extend(handles)
 
 
 class FakeMedia:
@@ -240,3 +290,92 @@ def test_dead_letter_of_a_video_in_flight_elsewhere_is_not_recorded() -> None:
     store = FakeStore(claim_outcome=ClaimOutcome.IN_FLIGHT, job=("FetchError", "503", 1))
     result = DeadLetterRecorder(store).record(VideoMessage(video_id="v1").body())
     assert result.outcome is Outcome.SKIPPED and store.failures == []
+
+
+# --- claims, fences and giving work back --------------------------------------------------------------
+def test_the_claim_names_the_queue_and_the_process() -> None:
+    store = FakeStore(urls={"v1": "u"})
+    transcriber = Transcriber(SETTINGS, store, FakeQueue(url="q-url"), FakeMedia(), FakeBackend(), claimed_by="me")
+    transcriber.process(VideoMessage(video_id="v1").body(), "rh")
+    assert store.claims == [{"queue_url": "q-url", "claimed_by": "me"}]
+
+
+def test_fetcher_reserves_for_its_own_queue() -> None:
+    store = FakeStore(pending=[PendingVideo("v0", "u0")])
+    Fetcher(SETTINGS, store, FakeQueue(url="q-url")).run()
+    assert store.reserved_on == ["q-url"]
+
+
+def test_a_failed_attempt_whose_claim_was_released_decides_nothing() -> None:
+    # Given an attempt that fails after a shutdown gave its video back
+    store = FakeStore(urls={"v1": "u"}, token_released=True)
+    transcriber, _, queue = make(store=store, media=FakeMedia(FetchError("503")))
+
+    # When it reports the failure, Then nothing changes: no retry state, no visibility change
+    with pytest.raises(AttemptFailed) as failed:
+        transcriber.process(VideoMessage(video_id="v1").body(), "rh")
+    assert failed.value.result.outcome is Outcome.SKIPPED
+    assert store.released == [] and queue.visibility == []
+
+
+def test_a_permanent_failure_whose_claim_was_released_records_nothing() -> None:
+    store = FakeStore(urls={"v1": "u"}, token_released=True)
+    transcriber, _, _ = make(store=store, media=FakeMedia(NotMedia("html")))
+    with pytest.raises(AttemptFailed) as failed:
+        transcriber.process(VideoMessage(video_id="v1").body(), "rh")
+    assert failed.value.result.outcome is Outcome.SKIPPED and store.failures == []
+
+
+def test_a_dead_letter_already_recorded_is_not_counted_again() -> None:
+    store = FakeStore(job=("FetchError", "503", 2), already_recorded=True)
+    result = DeadLetterRecorder(store).record(VideoMessage(video_id="v1").body())
+    assert result.outcome is Outcome.SKIPPED and "already recorded" in result.reason
+
+
+def _message(video_id: str, handle: str) -> ReceivedMessage:
+    return ReceivedMessage(f"m-{video_id}", handle, VideoMessage(video_id=video_id).body(), 1)
+
+
+def test_release_unfinished_gives_claims_and_fresh_messages_back() -> None:
+    # Given two deliveries still in the workers' hands at the end of the grace period
+    store, queue = FakeStore(), FakeQueue()
+    held = [_message("v1", "h1"), _message("v2", "h2")]
+
+    # When they are released
+    released = release_unfinished(SETTINGS, store, queue, held, "me")
+
+    # Then each claim is given back without spending an attempt, and each message is sent again
+    # (a fresh copy keeps its whole receive budget) and the received one deleted
+    assert store.claims_released == [("v1", "me", True), ("v2", "me", True)]
+    assert [VideoMessage.parse(b).video_id for b in queue.sent] == ["v1", "v2"]
+    assert queue.deleted == ["h1", "h2"] and queue.visibility == []
+    assert (released.videos, released.messages, released.lost_messages) == (2, 2, 0)
+
+
+def test_release_unfinished_makes_the_message_visible_when_it_cannot_be_sent() -> None:
+    store, queue = FakeStore(), FakeQueue(refuse_after=0)
+    released = release_unfinished(SETTINGS, store, queue, [_message("v1", "h1")], "me")
+    assert queue.visibility == [("h1", 0)] and queue.deleted == []
+    assert released.messages == 1
+
+
+def test_recover_abandoned_gives_back_only_the_dead_processes_claims() -> None:
+    store = FakeStore(
+        held=[HeldClaim("v1", "host:1:dead"), HeldClaim("v2", "host:2:alive"), HeldClaim("v3", "other:3:dead")]
+    )
+    recovered = recover_abandoned(SETTINGS, store, "host:", lambda owner: owner.endswith("dead"))
+    assert recovered == ["v1"]
+    assert store.claims_released == [("v1", "host:1:dead", False)]  # a crash spends its attempt
+
+
+def test_add_videos_refuses_at_the_door_before_writing_anything() -> None:
+    from vidscribe.adapters.media.urlguard import check_url_without_dns
+    from vidscribe.errors import UrlRejected
+
+    store = FakeStore()
+    rows = [("ok", "https://example.com/a.mp4"), ("bad", "ftp://example.com/b.mp4")]
+    with pytest.raises(operations.RefusedUrl) as refused:
+        operations.add_videos(store, rows, lambda url: check_url_without_dns(url, False))
+    assert (refused.value.index, refused.value.video_id) == (1, "bad")
+    assert "scheme" in refused.value.reason and store.added == []
+    assert isinstance(refused.value, operations.OperatorError) and not isinstance(refused.value, UrlRejected)

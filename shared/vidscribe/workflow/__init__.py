@@ -4,13 +4,15 @@
 - ``transcribing``: when a delivery is skipped, where the retry is decided, when a failure is
   recorded at once;
 - ``dead_letters``: the failure record of a message that used up its retry;
-- ``operations``: the operator's use cases (enqueue by hand, retry-failed);
+- ``operations``: the operator's use cases (add videos, enqueue by hand, retry-failed);
+- ``stopping``: giving back work that will not finish (a clean stop, a process that died);
 - ``reporting``: the log keys and metrics the SQS handlers report per record.
 """
 
 from .dead_letters import DeadLetterRecorder
 from .fetching import Fetcher, FetchResult
 from .outcomes import AttemptFailed, Outcome, ProcessResult, message_video_id
+from .stopping import Released, recover_abandoned, release_unfinished
 from .transcribing import Transcriber
 
 __all__ = [
@@ -20,6 +22,9 @@ __all__ = [
     "Fetcher",
     "Outcome",
     "ProcessResult",
+    "Released",
     "Transcriber",
     "message_video_id",
+    "recover_abandoned",
+    "release_unfinished",
 ]

@@ -35,6 +35,8 @@ class DeadLetterRecorder:
         error_type, message, attempts = self.store.job_error(video_id)
         if error_type is None:
             error_type, message = "RetriesExhausted", NO_RECORDED_ERROR
-        self.store.record_failure(video_id, error_type, message or error_type, attempts, body)
+        if self.store.record_failure(video_id, error_type, message or error_type, attempts, body) is None:
+            # A redelivery of a dead letter whose failure is already recorded: one failure, once.
+            return ProcessResult(Outcome.SKIPPED, video_id, reason="failure already recorded")
         logger.warning("failure recorded", extra={"error_type": error_type, "attempts": attempts})
         return ProcessResult(Outcome.FAILED, video_id, reason=message or "", error_type=error_type)

@@ -30,14 +30,16 @@ class Fetcher:
     def run(self) -> FetchResult:
         """Queue one batch of videos that need a transcript, topping the queue up to QUEUE_HIGH_WATER.
 
-        Only videos with no transcript and no live job are reserved (the store's ``reserve_pending``),
-        so reruns and concurrent fetchers never queue a video twice."""
+        Only videos with no transcript and no live job on this queue are reserved (the store's
+        ``reserve_pending``), so reruns and concurrent fetchers on one queue never queue a video
+        twice, and work left queued on another queue (an earlier run's embedded queue, another
+        QUEUE_URL) is sent again at once instead of waiting out its lease."""
         visible, in_flight = self.queue.depth()
         room = max(0, (self.settings.queue_high_water or DEFAULT_QUEUE_HIGH_WATER) - visible)
         limit = min(self.settings.fetch_batch_size, room)
         if limit == 0:
             return FetchResult(0, visible)
-        pending = self.store.reserve_pending(limit, self.settings.queued_lease_seconds)
+        pending = self.store.reserve_pending(limit, self.settings.queued_lease_seconds, queue_url=self.queue.url)
         bodies: list[str] = []
         recorded: set[str] = set()
         sent = 0

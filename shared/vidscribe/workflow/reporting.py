@@ -1,12 +1,15 @@
 """What the SQS handlers report for each record: log keys while it is handled, metrics after.
 
 Both SQS handlers are "parse, call, report": :func:`handle_record` does the bookkeeping around the
-call so that each handler stays a few lines.
+call so that each handler stays a few lines. A process that wants each outcome as well (the local
+runtime, to say what *its* run did) registers an observer with :func:`observe_outcomes`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -15,6 +18,29 @@ from ..observability import logger, metrics
 from .outcomes import AttemptFailed, Outcome, ProcessResult, message_video_id
 
 _LOG_KEYS = ["video_id", "message_id"]
+
+Observer = Callable[[ProcessResult], None]
+_observers: list[Observer] = []
+_observers_lock = threading.Lock()
+
+
+@contextmanager
+def observe_outcomes(observer: Observer) -> Iterator[None]:
+    """Call ``observer`` with the result of every record handled in this process meanwhile."""
+    with _observers_lock:
+        _observers.append(observer)
+    try:
+        yield
+    finally:
+        with _observers_lock:
+            _observers.remove(observer)
+
+
+def _notify(result: ProcessResult) -> None:
+    with _observers_lock:
+        observers = list(_observers)
+    for observer in observers:
+        observer(result)
 
 
 def transcription_metrics(result: ProcessResult) -> None:
@@ -51,8 +77,10 @@ def handle_record(
         result = process()
     except AttemptFailed as failed:
         report(failed.result)
+        _notify(failed.result)
         raise
     finally:
         logger.thread_safe_remove_keys(_LOG_KEYS)
     report(result)
+    _notify(result)
     return result.outcome.value

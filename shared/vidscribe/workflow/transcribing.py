@@ -7,6 +7,10 @@
   dead-letter queue (``Transcriber._retry``).
 - A permanent error, a malformed message or a spent attempt budget writes the failure record at
   once (``Transcriber._record_now``, ``_record_exhausted``).
+- What an attempt writes about its own outcome (a failed attempt, a permanent failure) carries its
+  claim's token: when the claim was released meanwhile (a shutdown gave the video back, a recovery
+  took a dead process's video back), the outcome no longer decides anything and the delivery ends
+  as skipped. A transcript is always stored: it is the video's, whoever asked for it.
 """
 
 from __future__ import annotations
@@ -37,12 +41,17 @@ class Transcriber:
         queue: Queue | None,
         media: MediaSource,
         backend: TranscriptionBackend,
+        *,
+        claimed_by: str | None = None,
     ) -> None:
+        """``claimed_by``: who claims (the local runtime names its process, so that its claims can be
+        given back when it stops or dies); None in Lambda, where a claim ends with its lease."""
         self.settings = settings
         self.store = store
         self.queue = queue
         self.media = media
         self.backend = backend
+        self.claimed_by = claimed_by
 
     def process(self, body: str, receipt_handle: str | None = None, receive_count: int = 1) -> ProcessResult:
         """Handle one queue message. Raises AttemptFailed when the message should come back."""
@@ -56,7 +65,14 @@ class Transcriber:
             url = message.url or self.store.video_url(video_id)
             if url is None:
                 raise MalformedMessage(f"video {video_id!r} is not in the videos table and the message has no url")
-            claim = self.store.claim(video_id, url, self.settings.processing_lease_seconds, MAX_ATTEMPTS)
+            claim = self.store.claim(
+                video_id,
+                url,
+                self.settings.processing_lease_seconds,
+                MAX_ATTEMPTS,
+                queue_url=self.queue.url if self.queue is not None else None,
+                claimed_by=self.claimed_by,
+            )
         except MalformedMessage as exc:
             return self._record_now(video_id, exc, body, attempts=receive_count)
         except Exception as exc:  # the database is unreachable: let the message come back
@@ -77,8 +93,8 @@ class Transcriber:
             self.store.save_transcript(video_id, transcript)
         except Exception as exc:
             if not describe(exc)[2]:  # permanent: a retry cannot help
-                return self._record_now(video_id, exc, body, attempts=claim.attempts)
-            return self._retry(video_id, exc, receipt_handle, release=True)
+                return self._record_now(video_id, exc, body, attempts=claim.attempts, claim_token=claim.token)
+            return self._retry(video_id, exc, receipt_handle, release=True, claim_token=claim.token)
         latency = time.monotonic() - started
         logger.info(
             "transcribed",
@@ -96,17 +112,21 @@ class Transcriber:
             latency_seconds=latency,
         )
 
-    def _record_now(self, video_id: str | None, exc: Exception, body: str, attempts: int) -> ProcessResult:
+    def _record_now(
+        self, video_id: str | None, exc: Exception, body: str, attempts: int, claim_token: int | None = None
+    ) -> ProcessResult:
         """A failure a retry cannot fix: write the failure record now and let the message go."""
         error_type, reason, _ = describe(exc)
         logger.warning("failed permanently", extra={"error_type": error_type, "error": reason})
         try:
-            self.store.record_failure(video_id, error_type, reason, attempts, body)
+            recorded = self.store.record_failure(video_id, error_type, reason, attempts, body, claim_token=claim_token)
         except Exception as store_exc:
             # The database is gone: keep the message. Its redelivery finds the video held until the
             # lease expires, after which the fetcher queues it again: nothing is lost.
             logger.warning("could not record the failure", extra={"error": str(store_exc)})
             raise AttemptFailed(ProcessResult(Outcome.RETRY, video_id, reason=reason, error_type=error_type)) from None
+        if recorded is None and claim_token is not None:
+            _released(video_id)
         return ProcessResult(Outcome.FAILED, video_id, reason=reason, error_type=error_type)
 
     def _record_exhausted(self, video_id: str, body: str) -> ProcessResult:
@@ -117,16 +137,31 @@ class Transcriber:
         self.store.record_failure(video_id, error_type, message, attempts, body)
         return ProcessResult(Outcome.FAILED, video_id, reason=message, error_type=error_type)
 
-    def _retry(self, video_id: str, exc: Exception, receipt_handle: str | None, *, release: bool) -> NoReturn:
+    def _retry(
+        self,
+        video_id: str,
+        exc: Exception,
+        receipt_handle: str | None,
+        *,
+        release: bool,
+        claim_token: int | None = None,
+    ) -> ProcessResult:
+        """A retryable failure: the message comes back once (raises AttemptFailed), unless the claim was
+        released meanwhile."""
         error_type, reason, _ = describe(exc)
-        logger.warning("attempt failed; the message will come back", extra={"error_type": error_type, "error": reason})
         backoff = self.settings.retry_backoff_seconds
         if release:
             try:
                 # Until the redelivery the job counts as queued, so the fetcher leaves it alone.
-                self.store.release_for_retry(video_id, error_type, reason, self.settings.queued_lease_seconds)
+                released = self.store.release_for_retry(
+                    video_id, error_type, reason, self.settings.queued_lease_seconds, claim_token=claim_token
+                )
             except Exception as store_exc:  # the lease will expire on its own
                 logger.warning("could not record the failed attempt", extra={"error": str(store_exc)})
+            else:
+                if not released and claim_token is not None:
+                    _released(video_id)
+        logger.warning("attempt failed; the message will come back", extra={"error_type": error_type, "error": reason})
         if self.queue is not None and receipt_handle:
             try:
                 # Retry after the backoff rather than the full visibility timeout.
@@ -134,3 +169,12 @@ class Transcriber:
             except Exception as queue_exc:  # the visibility timeout still brings it back
                 logger.warning("could not shorten the message's visibility", extra={"error": str(queue_exc)})
         raise AttemptFailed(ProcessResult(Outcome.RETRY, video_id, reason=reason, error_type=error_type))
+
+
+def _released(video_id: str | None) -> NoReturn:
+    """The attempt ended after its claim was given back: what it found decides nothing now. The
+    message is left alone (reported failed, not deleted): whoever holds the video now, or the
+    message's redelivery, decides."""
+    reason = "its claim was released (a shutdown or a recovery) before the attempt ended"
+    logger.info("skipped", extra={"reason": reason, "outcome": "released"})
+    raise AttemptFailed(ProcessResult(Outcome.SKIPPED, video_id, reason=reason))

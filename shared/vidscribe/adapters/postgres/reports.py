@@ -53,7 +53,9 @@ class PostgresReports:
         return self._db.run(work)
 
     def run_report(self, since: datetime) -> dict[str, Any]:
-        """What happened since ``since``: transcripts written (and their audio), failures recorded."""
+        """What happened since ``since``, by any process: transcripts written (and their audio), and
+        the videos whose latest failure was recorded since (a record superseded by a newer failure
+        is history; the newer one counts). ``vidscribe run`` reports its own outcomes instead."""
 
         def work(cur: cursor) -> dict[str, Any]:
             cur.execute(
@@ -62,7 +64,8 @@ class PostgresReports:
             )
             transcribed, audio = fetch_one(cur)
             cur.execute(
-                "SELECT error_type, count(*) FROM failures WHERE failed_at >= %s GROUP BY error_type ORDER BY 1",
+                "SELECT error_type, count(*) FROM failures WHERE failed_at >= %s"
+                " AND (resolved_at IS NULL OR resolution IS DISTINCT FROM 'superseded') GROUP BY error_type ORDER BY 1",
                 (since,),
             )
             failed = dict(cur.fetchall())
@@ -82,7 +85,13 @@ class PostgresReports:
         return self._db.run(work)
 
     def status(self) -> dict[str, Any]:
-        """Counts by state, the oldest in-flight job, and open failures by type."""
+        """Counts by state, the oldest in-flight job, and open failures by type.
+
+        A queued job is ``waiting`` when it is on no queue (for the next fetcher: queued by hand
+        without QUEUE_URL, given back, or never sent), and past its lease (``lease_expired``) when
+        it is on a queue and its message has not been claimed within QUEUED_LEASE_SECONDS: a lost
+        message, which the fetcher sends again. A processing job is past its lease when its worker
+        has not finished within PROCESSING_LEASE_SECONDS."""
         videos_query = sql.SQL(
             """
             SELECT count(*),
@@ -97,10 +106,18 @@ class PostgresReports:
             cur.execute("SELECT count(*) FROM transcripts")
             (transcripts,) = fetch_one(cur)
             cur.execute(
-                "SELECT state, count(*), count(*) FILTER (WHERE lease_expires_at <= now())"
-                " FROM video_jobs GROUP BY state"
+                """
+                SELECT state, count(*),
+                       count(*) FILTER (WHERE state = 'queued' AND queue_url IS NULL),
+                       count(*) FILTER (WHERE lease_expires_at <= now()
+                                          AND (state = 'processing' OR queue_url IS NOT NULL))
+                FROM video_jobs GROUP BY state
+                """
             )
-            jobs = {state: {"count": n, "lease_expired": expired} for state, n, expired in cur.fetchall()}
+            jobs = {
+                state: {"count": n, "waiting": waiting, "lease_expired": expired}
+                for state, n, waiting, expired in cur.fetchall()
+            }
             cur.execute(
                 """
                 SELECT video_id, state, attempts, updated_at, lease_expires_at FROM video_jobs
@@ -127,7 +144,7 @@ class PostgresReports:
                 "videos": total,
                 "untranscribed": untranscribed,
                 "transcripts": transcripts,
-                "jobs": {s: jobs.get(s, {"count": 0, "lease_expired": 0}) for s in _JOB_STATES},
+                "jobs": {s: jobs.get(s, {"count": 0, "waiting": 0, "lease_expired": 0}) for s in _JOB_STATES},
                 "oldest_in_flight": oldest,
                 "open_failures": failures,
             }

@@ -1,6 +1,8 @@
-"""PostgreSQL adapter for the Store port: videos and their job state, transcripts, failure records.
+"""PostgreSQL adapter for the Store port: videos and their job state, transcripts (failure records:
+``failure_records.py``, inherited).
 
-This is where a transcript is written (``save_transcript``) and where a job's state and lease change.
+This is where a transcript is written (``save_transcript``) and where a job's state, lease and claim
+change.
 Every statement is parameterised; the one identifier that comes from configuration (VIDEOS_TABLE) is
 validated by Settings and quoted with psycopg2.sql. Each method is one short transaction
 (``Database.run``).
@@ -13,13 +15,14 @@ from collections.abc import Iterable, Sequence
 
 import psycopg2.extras
 from psycopg2 import sql
-from psycopg2.extensions import cursor
+from psycopg2.extensions import cursor, quote_ident
 
 from ...contract import MAX_ATTEMPTS
-from ...models import Claim, ClaimOutcome, JobError, PendingVideo, Transcript
+from ...errors import ConfigurationError
+from ...models import Claim, ClaimOutcome, HeldClaim, PendingVideo, Transcript
+from ...redaction import scrub
 from .database import Database, fetch_one
-
-MAX_ERROR_CHARS = 4000  # a failure's message as stored; the rest of a long one says nothing new
+from .failure_records import MAX_ERROR_CHARS, FailureRecords
 
 
 def videos_identifier(videos_table: str) -> sql.Identifier:
@@ -27,10 +30,38 @@ def videos_identifier(videos_table: str) -> sql.Identifier:
     return sql.Identifier(*videos_table.split("."))
 
 
-class PostgresStore:
+class PostgresStore(FailureRecords):
     def __init__(self, database: Database, *, videos_table: str = "videos") -> None:
         self._db = database
+        self._videos_table = videos_table
         self._videos = videos_identifier(videos_table)
+
+    def check_videos_table(self) -> None:
+        """ConfigurationError naming VIDEOS_TABLE unless it is a table or view with id and url."""
+
+        def work(cur: cursor) -> tuple[bool, set[str]]:
+            name = ".".join(quote_ident(part, cur) for part in self._videos_table.split("."))
+            cur.execute(
+                "SELECT to_regclass(%s) IS NOT NULL,"
+                " ARRAY(SELECT attname::text FROM pg_attribute"
+                "       WHERE attrelid = to_regclass(%s) AND attnum > 0 AND NOT attisdropped)",
+                (name, name),
+            )
+            exists, columns = fetch_one(cur)
+            return bool(exists), set(columns or [])
+
+        exists, columns = self._db.run(work)
+        if not exists:
+            raise ConfigurationError(
+                f"VIDEOS_TABLE: there is no table or view {self._videos_table!r} in this database: create it, "
+                "or set VIDEOS_TABLE to a table or view with id and url columns"
+            )
+        missing = [c for c in ("id", "url") if c not in columns]
+        if missing:
+            raise ConfigurationError(
+                f"VIDEOS_TABLE: {self._videos_table!r} has no {' and no '.join(missing)} column: vidscribe needs "
+                "id and url (point VIDEOS_TABLE at a view that gives your columns those names)"
+            )
 
     # --- videos ------------------------------------------------------------------------------------
     def add_videos(self, rows: Iterable[tuple[str, str]], *, update_urls: bool = False) -> int:
@@ -70,17 +101,21 @@ class PostgresStore:
         return self._db.run(work)
 
     # --- the fetcher's side ------------------------------------------------------------------------
-    def reserve_pending(self, limit: int, queued_lease_seconds: int) -> list[PendingVideo]:
-        """Mark up to ``limit`` videos that need a transcript as queued and return them.
+    def reserve_pending(self, limit: int, queued_lease_seconds: int, *, queue_url: str) -> list[PendingVideo]:
+        """Mark up to ``limit`` videos that need a transcript as queued on ``queue_url`` and return them.
 
         Eligible: videos with no transcript and no live job, plus jobs whose queued/processing lease
         has expired (a lost message, a crashed worker, a video queued by hand that is not in the
-        videos table). Two fetchers running at once cannot both reserve a video: the second one's
-        upsert waits on the first's row lock and then finds a live lease.
+        videos table), plus jobs queued on another queue than ``queue_url`` or on none (an earlier
+        run's embedded queue, another QUEUE_URL, a video waiting for the next fetcher): this
+        fetcher's queue does not hold their message. A processing job with a live lease stays with
+        its worker whatever queue it came from. Two fetchers running at once cannot both reserve a
+        video: the second one's upsert waits on the first's row lock and then finds a live lease on
+        its own queue.
 
         "No finished or live job" is asked as two NOT EXISTS, one per job state group (a video has
         at most one job row, so this is the same condition): each is answered by a partial index
-        (migration 002) without visiting job rows, which keeps the plan index-driven with a
+        (migrations 002 and 003) without visiting job rows, which keeps the plan index-driven with a
         million videos (bench/bench_fetcher_scale.py).
         """
         query = sql.SQL(
@@ -96,13 +131,16 @@ class PostgresStore:
                        AND NOT EXISTS (
                              SELECT 1 FROM video_jobs j
                              WHERE j.video_id = v.id::text AND j.state IN ('queued', 'processing')
-                               AND j.lease_expires_at > now())
+                               AND j.lease_expires_at > now()
+                               AND (j.state = 'processing' OR j.queue_url = %(queue)s))
                      ORDER BY v.id
                      LIMIT %(limit)s)
                     UNION ALL
                     (SELECT j.video_id, j.url, 1 AS source
                      FROM video_jobs j
-                     WHERE j.state IN ('queued', 'processing') AND j.lease_expires_at <= now()
+                     WHERE j.state IN ('queued', 'processing')
+                       AND (j.lease_expires_at <= now()
+                            OR (j.state = 'queued' AND j.queue_url IS DISTINCT FROM %(queue)s))
                        AND j.url IS NOT NULL
                        AND NOT EXISTS (SELECT 1 FROM transcripts t WHERE t.video_id = j.video_id)
                      ORDER BY j.lease_expires_at
@@ -110,69 +148,70 @@ class PostgresStore:
                 ) c
                 ORDER BY video_id, source
             )
-            INSERT INTO video_jobs AS j (video_id, url, state, lease_expires_at)
-            SELECT video_id, url, 'queued', now() + make_interval(secs => %(lease)s)
+            INSERT INTO video_jobs AS j (video_id, url, state, lease_expires_at, queue_url)
+            SELECT video_id, url, 'queued', now() + make_interval(secs => %(lease)s), %(queue)s
             FROM candidates ORDER BY video_id LIMIT %(limit)s
             ON CONFLICT (video_id) DO UPDATE
-                SET state = 'queued', url = EXCLUDED.url,
-                    lease_expires_at = EXCLUDED.lease_expires_at, updated_at = now()
-                WHERE j.state IN ('queued', 'processing') AND j.lease_expires_at <= now()
+                SET state = 'queued', url = EXCLUDED.url, queue_url = EXCLUDED.queue_url,
+                    lease_expires_at = EXCLUDED.lease_expires_at, claimed_by = NULL, updated_at = now()
+                WHERE j.state IN ('queued', 'processing')
+                  AND (j.lease_expires_at <= now() OR (j.state = 'queued' AND j.queue_url IS DISTINCT FROM %(queue)s))
             RETURNING j.video_id, j.url
             """
         ).format(videos=self._videos)
 
         def work(cur: cursor) -> list[PendingVideo]:
-            cur.execute(query, {"limit": limit, "lease": queued_lease_seconds})
+            cur.execute(query, {"limit": limit, "lease": queued_lease_seconds, "queue": queue_url})
             return [PendingVideo(video_id=r[0], url=r[1]) for r in cur.fetchall()]
 
         return self._db.run(work)
 
     def release_reservation(self, video_ids: Sequence[str]) -> None:
+        """Reserved videos that never reached the queue: on no queue, eligible for the next fetch."""
         if not video_ids:
             return
         self._db.run(
             lambda cur: cur.execute(
-                "UPDATE video_jobs SET lease_expires_at = now(), updated_at = now()"
+                "UPDATE video_jobs SET lease_expires_at = now(), queue_url = NULL, updated_at = now()"
                 " WHERE video_id = ANY(%s) AND state = 'queued'",
                 (list(video_ids),),
             )
         )
 
-    def forget_queued(self) -> int:
-        """The queue was replaced by an empty one (the embedded endpoint keeps nothing across runs):
-        every queued or processing job becomes eligible for the fetcher again. Returns how many."""
-
-        def work(cur: cursor) -> int:
-            cur.execute(
-                "UPDATE video_jobs SET lease_expires_at = now(), updated_at = now()"
-                " WHERE state IN ('queued', 'processing') AND lease_expires_at > now()"
-            )
-            return cur.rowcount
-
-        return self._db.run(work)
-
-    def mark_queued(self, video_id: str, url: str | None, queued_lease_seconds: int) -> None:
-        """A video enqueued by hand (or by retry-failed): queued now, attempts counted afresh."""
+    def mark_queued(self, video_id: str, url: str | None, queued_lease_seconds: int, queue_url: str | None) -> None:
+        """A video enqueued by hand (or by retry-failed): queued now on ``queue_url`` (None: on no
+        queue, for the next fetcher), attempts counted afresh."""
         self._db.run(
             lambda cur: cur.execute(
                 """
-                INSERT INTO video_jobs AS j (video_id, url, state, lease_expires_at)
-                VALUES (%s, %s, 'queued', now() + make_interval(secs => %s))
+                INSERT INTO video_jobs AS j (video_id, url, state, lease_expires_at, queue_url)
+                VALUES (%s, %s, 'queued', now() + make_interval(secs => %s), %s)
                 ON CONFLICT (video_id) DO UPDATE
                     SET state = 'queued', url = COALESCE(EXCLUDED.url, j.url), attempts = 0,
-                        lease_expires_at = EXCLUDED.lease_expires_at, updated_at = now()
+                        lease_expires_at = EXCLUDED.lease_expires_at, queue_url = EXCLUDED.queue_url,
+                        claimed_by = NULL, claim_token = NULL, updated_at = now()
                     WHERE j.state <> 'done'
                 """,
-                (video_id, url, queued_lease_seconds),
+                (video_id, url, queued_lease_seconds, queue_url),
             )
         )
 
     # --- the transcriber's side --------------------------------------------------------------------
     def claim(
-        self, video_id: str, url: str | None, processing_lease_seconds: int, max_attempts: int = MAX_ATTEMPTS
+        self,
+        video_id: str,
+        url: str | None,
+        processing_lease_seconds: int,
+        max_attempts: int = MAX_ATTEMPTS,
+        *,
+        queue_url: str | None = None,
+        claimed_by: str | None = None,
     ) -> Claim:
         """Take ownership of a video for one attempt, unless it is done, failed, owned by a live
-        lease, or has used up its ``max_attempts`` (a duplicate delivery or a crash spent them)."""
+        lease, or has used up its ``max_attempts`` (a duplicate delivery or a crash spent them).
+
+        Each claim gets a new token; ``queue_url`` (where the message came from) and ``claimed_by``
+        (the process) are recorded with it."""
 
         def work(cur: cursor) -> Claim:
             cur.execute("SELECT 1 FROM transcripts WHERE video_id = %s", (video_id,))
@@ -180,21 +219,31 @@ class PostgresStore:
                 return Claim(ClaimOutcome.ALREADY_DONE)
             cur.execute(
                 """
-                INSERT INTO video_jobs AS j (video_id, url, state, attempts, lease_expires_at)
-                VALUES (%(id)s, %(url)s, 'processing', 1, now() + make_interval(secs => %(lease)s))
+                INSERT INTO video_jobs AS j
+                    (video_id, url, state, attempts, lease_expires_at, queue_url, claim_token, claimed_by)
+                VALUES (%(id)s, %(url)s, 'processing', 1, now() + make_interval(secs => %(lease)s), %(queue)s,
+                        nextval('video_jobs_claim_token_seq'), %(owner)s)
                 ON CONFLICT (video_id) DO UPDATE
                     SET state = 'processing', attempts = j.attempts + 1,
-                        url = COALESCE(EXCLUDED.url, j.url),
+                        url = COALESCE(EXCLUDED.url, j.url), queue_url = COALESCE(EXCLUDED.queue_url, j.queue_url),
+                        claim_token = EXCLUDED.claim_token, claimed_by = EXCLUDED.claimed_by,
                         lease_expires_at = EXCLUDED.lease_expires_at, updated_at = now()
                     WHERE (j.state = 'queued' OR (j.state = 'processing' AND j.lease_expires_at <= now()))
                       AND j.attempts < %(max)s
-                RETURNING attempts
+                RETURNING attempts, claim_token
                 """,
-                {"id": video_id, "url": url, "lease": processing_lease_seconds, "max": max_attempts},
+                {
+                    "id": video_id,
+                    "url": url,
+                    "lease": processing_lease_seconds,
+                    "max": max_attempts,
+                    "queue": queue_url,
+                    "owner": claimed_by,
+                },
             )
             row = cur.fetchone()
             if row:
-                return Claim(ClaimOutcome.CLAIMED, attempts=row[0])
+                return Claim(ClaimOutcome.CLAIMED, attempts=row[0], token=row[1])
             cur.execute(
                 "SELECT state, attempts, lease_expires_at > now() FROM video_jobs WHERE video_id = %s", (video_id,)
             )
@@ -210,7 +259,10 @@ class PostgresStore:
         return self._db.run(work)
 
     def save_transcript(self, video_id: str, transcript: Transcript) -> bool:
-        """Store the transcript and mark the job done; False if another worker stored one first."""
+        """Store the transcript and mark the job done; False if another worker stored one first.
+
+        Not fenced by a claim: a transcript that arrives after its claim was released is still the
+        video's transcript, and the redelivered message then finds the video done."""
 
         def work(cur: cursor) -> bool:
             cur.execute(
@@ -232,7 +284,7 @@ class PostgresStore:
             )
             inserted = cur.fetchone() is not None
             cur.execute(
-                "UPDATE video_jobs SET state = 'done', lease_expires_at = NULL, updated_at = now()"
+                "UPDATE video_jobs SET state = 'done', lease_expires_at = NULL, claimed_by = NULL, updated_at = now()"
                 " WHERE video_id = %s",
                 (video_id,),
             )
@@ -245,80 +297,64 @@ class PostgresStore:
 
         return self._db.run(work)
 
-    def release_for_retry(self, video_id: str, error_type: str, message: str, queued_lease_seconds: int) -> None:
+    def release_for_retry(
+        self, video_id: str, error_type: str, message: str, queued_lease_seconds: int, *, claim_token: int | None = None
+    ) -> bool:
         """After a failed attempt: back to queued (its message will come back), with the error kept.
 
-        The lease covers the wait for redelivery so the fetcher does not queue the video again meanwhile.
-        """
-        self._db.run(
-            lambda cur: cur.execute(
-                """
-                UPDATE video_jobs
-                SET state = 'queued', last_error_type = %s, last_error = %s,
-                    lease_expires_at = now() + make_interval(secs => %s), updated_at = now()
-                WHERE video_id = %s AND state = 'processing'
-                """,
-                (error_type, message[:MAX_ERROR_CHARS], queued_lease_seconds, video_id),
-            )
-        )
-
-    def record_failure(
-        self,
-        video_id: str | None,
-        error_type: str,
-        message: str,
-        attempts: int | None,
-        original_message: str | None,
-    ) -> int:
-        """Write the persistent failure record (idempotent per video) and mark the job failed.
-
-        ``attempts=None`` takes the count from the job row. Returns the open record's id.
+        The lease covers the wait for redelivery so the fetcher does not queue the video again
+        meanwhile. With ``claim_token``, only while the job is still under that claim; returns
+        whether the job was changed.
         """
 
-        # PostgreSQL text cannot hold NUL; a lenient endpoint may deliver one in a body.
-        message = message.replace("\x00", "\\u0000")[:MAX_ERROR_CHARS]
-        if original_message is not None:
-            original_message = original_message.replace("\x00", "\\u0000")
-
-        def work(cur: cursor) -> int:
-            count = attempts
-            if video_id is not None:
-                cur.execute(
-                    """
-                    UPDATE video_jobs SET state = 'failed', lease_expires_at = NULL, updated_at = now(),
-                        last_error_type = %s, last_error = %s
-                    WHERE video_id = %s AND state <> 'done'
-                    RETURNING attempts
-                    """,
-                    (error_type, message, video_id),
-                )
-                row = cur.fetchone()
-                if count is None:
-                    count = row[0] if row else 0
-                # A newer final failure replaces the open record; the old one stays as history.
-                cur.execute(
-                    """
-                    UPDATE failures SET resolved_at = now(), resolution = 'superseded'
-                    WHERE video_id = %s AND resolved_at IS NULL
-                      AND (error_type, message, attempts, original_message)
-                          IS DISTINCT FROM (%s, %s, %s, %s)
-                    """,
-                    (video_id, error_type, message, count or 0, original_message),
-                )
+        def work(cur: cursor) -> bool:
             cur.execute(
                 """
-                INSERT INTO failures (video_id, error_type, message, attempts, original_message)
-                VALUES (%s, %s, %s, %s, %s)
-                ON CONFLICT (video_id) WHERE resolved_at IS NULL AND video_id IS NOT NULL DO NOTHING
-                RETURNING id
+                UPDATE video_jobs
+                SET state = 'queued', last_error_type = %s, last_error = %s, claimed_by = NULL,
+                    lease_expires_at = now() + make_interval(secs => %s), updated_at = now()
+                WHERE video_id = %s AND state = 'processing' AND (%s::bigint IS NULL OR claim_token = %s)
                 """,
-                (video_id, error_type, message, count or 0, original_message),
+                (error_type, scrub(message)[:MAX_ERROR_CHARS], queued_lease_seconds, video_id, claim_token,
+                 claim_token),
             )
-            row = cur.fetchone()
-            if row:
-                return int(row[0])
-            cur.execute("SELECT id FROM failures WHERE video_id = %s AND resolved_at IS NULL", (video_id,))
-            return int(fetch_one(cur)[0])
+            return bool(cur.rowcount)
+
+        return self._db.run(work)
+
+    def release_claim(
+        self, video_id: str, claimed_by: str, queued_lease_seconds: int, *, refund_attempt: bool
+    ) -> bool:
+        """Give back a claim that will not finish (a shutdown, or a process that died): the job is
+        queued again with no claim, so the next delivery may take it at once. ``refund_attempt``:
+        the attempt did not fail, it was stopped, and does not count against the video's budget."""
+
+        def work(cur: cursor) -> bool:
+            cur.execute(
+                """
+                UPDATE video_jobs
+                SET state = 'queued', claimed_by = NULL, claim_token = NULL,
+                    attempts = CASE WHEN %s THEN greatest(attempts - 1, 0) ELSE attempts END,
+                    lease_expires_at = now() + make_interval(secs => %s), updated_at = now()
+                WHERE video_id = %s AND state = 'processing' AND claimed_by = %s
+                """,
+                (refund_attempt, queued_lease_seconds, video_id, claimed_by),
+            )
+            return bool(cur.rowcount)
+
+        return self._db.run(work)
+
+    def held_claims(self, claimed_by_prefix: str) -> list[HeldClaim]:
+        """The live processing claims of processes whose ``claimed_by`` starts with the prefix."""
+        pattern = claimed_by_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+        def work(cur: cursor) -> list[HeldClaim]:
+            cur.execute(
+                "SELECT video_id, claimed_by FROM video_jobs WHERE state = 'processing'"
+                " AND claimed_by IS NOT NULL AND claimed_by LIKE %s AND lease_expires_at > now() ORDER BY video_id",
+                (pattern,),
+            )
+            return [HeldClaim(r[0], r[1]) for r in cur.fetchall()]
 
         return self._db.run(work)
 
@@ -334,37 +370,9 @@ class PostgresStore:
 
         return self._db.run(work)
 
-    def job_error(self, video_id: str) -> JobError:
-        def work(cur: cursor) -> JobError:
-            cur.execute(
-                "SELECT last_error_type, last_error, attempts FROM video_jobs WHERE video_id = %s", (video_id,)
-            )
-            row = cur.fetchone()
-            return JobError(row[0], row[1], row[2]) if row else JobError(None, None, 0)
-
-        return self._db.run(work)
-
     def has_transcript(self, video_id: str) -> bool:
         def work(cur: cursor) -> bool:
             cur.execute("SELECT 1 FROM transcripts WHERE video_id = %s", (video_id,))
             return cur.fetchone() is not None
-
-        return self._db.run(work)
-
-    # --- the operator ------------------------------------------------------------------------------
-    def failed_video_ids(self, error_type: str | None = None) -> list[tuple[str, str | None]]:
-        """(video id, url) of the videos with an open failure record, optionally of one error type."""
-
-        def work(cur: cursor) -> list[tuple[str, str | None]]:
-            cur.execute(
-                """
-                SELECT f.video_id, j.url FROM failures f LEFT JOIN video_jobs j USING (video_id)
-                WHERE f.resolved_at IS NULL AND f.video_id IS NOT NULL
-                  AND (%(type)s::text IS NULL OR f.error_type = %(type)s)
-                ORDER BY f.video_id
-                """,
-                {"type": error_type},
-            )
-            return [(r[0], r[1]) for r in cur.fetchall()]
 
         return self._db.run(work)
