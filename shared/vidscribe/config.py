@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from .contract import VIDEOS_TABLE_PATTERN
 from .errors import ConfigurationError
@@ -73,6 +75,42 @@ class Settings(BaseModel):
     # with the queue's depth (see the README's queue figures).
     queue_high_water: int | None = Field(None, alias="QUEUE_HIGH_WATER", ge=1)
     fetch_interval_seconds: float = Field(60, alias="FETCH_INTERVAL_SECONDS", gt=0)
+    # On SIGTERM/SIGINT/SIGHUP: how long transcriptions in flight may finish before they are released.
+    shutdown_grace_seconds: float = Field(20, alias="SHUTDOWN_GRACE_SECONDS", ge=0, le=3600)
+    # The command line's log lines: "text" for people (the default there), "json" for machines.
+    # Lambda always logs JSON.
+    log_format: Literal["text", "json"] | None = Field(None, alias="LOG_FORMAT")
+
+    @field_validator("aws_endpoint_url", "queue_url", "dlq_url", "openai_base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            parts = urlsplit(value)
+            parts.port  # noqa: B018 - raises ValueError for a bad port
+        except ValueError as exc:
+            raise ValueError(f"not a URL ({exc})") from None
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http(s) URL with a host")
+        return value
+
+    @model_validator(mode="after")
+    def _whisper_model_exists(self) -> Settings:
+        # Checked here, at start, because faster-whisper takes a path it cannot find for the name of
+        # a model to download, and fails with a message about the Hugging Face Hub.
+        if self.transcriber == "local" and self.whisper_model is not None:
+            path = Path(self.whisper_model).expanduser()
+            if not path.is_dir():
+                raise ValueError(
+                    f"WHISPER_MODEL: no such directory: {self.whisper_model} (give a CTranslate2 Whisper "
+                    "model directory, or unset it for the bundled tiny.en)"
+                )
+            if not (path / "model.bin").is_file():
+                raise ValueError(
+                    f"WHISPER_MODEL: {self.whisper_model} has no model.bin: not a CTranslate2 Whisper model directory"
+                )
+        return self
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, /, **overrides: object) -> Settings:
@@ -85,10 +123,17 @@ class Settings(BaseModel):
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{err['loc'][0] if err['loc'] else '?'}: {err['msg']}" for err in exc.errors()
-            )
-            raise ConfigurationError(f"invalid configuration: {problems}") from None
+            raise ConfigurationError(f"invalid configuration: {_problems(exc)}") from None
 
     def replace(self, **changes: object) -> Settings:
         return self.model_copy(update=changes)
+
+
+def _problems(exc: ValidationError) -> str:
+    """One line naming each variable and what is wrong with it (never its value: it may be a secret)."""
+    problems = []
+    for err in exc.errors():
+        message = str(err["msg"]).removeprefix("Value error, ")
+        name = str(err["loc"][0]) if err["loc"] else ""
+        problems.append(f"{name}: {message}" if name and not message.startswith(name) else message)
+    return "; ".join(problems)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -14,6 +15,11 @@ from ..models import ReceivedMessage
 from ..observability import logger, metrics
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+# The keys Powertools' inject_lambda_context puts on every log line (see LambdaContextModel).
+_CONTEXT_KEYS = ["function_name", "function_memory_size", "function_arn", "function_request_id", "cold_start"]
+_warm: set[str] = set()
+_warm_lock = threading.Lock()
 
 
 class LocalLambdaContext:
@@ -36,15 +42,27 @@ class LocalLambdaContext:
 def invoke(handler: Handler, event: dict[str, Any], function_name: str) -> dict[str, Any]:
     """Call a handler as Lambda would, with a fresh context.
 
-    In AWS each function has its own process; here the three share one logger, whose Lambda
-    context keys are process-wide, so this thread's invocation sets its own (thread-local) ones.
+    In AWS each function has its own process. Here the three run at once in one process and share
+    one logger, and ``inject_lambda_context`` writes its keys (name, ARN, memory, request id, cold
+    start) into the logger's process-wide keys, where the last invocation to start wins for every
+    thread. The thread-local keys take precedence over those when a line is formatted, so this
+    invocation sets all of them there, as its own Lambda would give them.
     """
     context = LocalLambdaContext(function_name)
-    logger.thread_safe_append_keys(function_name=function_name, function_request_id=context.aws_request_id)
+    with _warm_lock:
+        cold_start = function_name not in _warm
+        _warm.add(function_name)
+    logger.thread_safe_append_keys(
+        function_name=context.function_name,
+        function_memory_size=context.memory_limit_in_mb,
+        function_arn=context.invoked_function_arn,
+        function_request_id=context.aws_request_id,
+        cold_start=cold_start,
+    )
     try:
         return handler(event, context)
     finally:
-        logger.thread_safe_remove_keys(["function_name", "function_request_id"])
+        logger.thread_safe_remove_keys(_CONTEXT_KEYS)
         if is_metrics_disabled():
             # Powertools keeps disabled metrics instead of flushing them, and prints them once a
             # metric holds 100 values: drop them, or they end up in the CLI's output.

@@ -3,7 +3,10 @@
 Each unit of work is one transaction on a pooled connection. When the connection is lost (a server
 restart, a network blip) every idle connection is dropped and the work is tried again on a fresh
 one, for a few seconds, so that a database that goes away for a moment costs a short wait, not an
-attempt or a worker.
+attempt or a worker. That is for a running service that loses its database: until a first
+connection has succeeded, nothing is retried, so a wrong URL fails at once (``Database.check`` says
+what is wrong in one line). Connection errors never carry the URL's password: the driver echoes
+parts of a malformed DSN, so its messages are scrubbed before they leave this module.
 """
 
 from __future__ import annotations
@@ -16,7 +19,10 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 import psycopg2
-from psycopg2.extensions import TRANSACTION_STATUS_IDLE, connection, cursor
+from psycopg2.extensions import TRANSACTION_STATUS_IDLE, connection, cursor, parse_dsn
+
+from ...errors import ConfigurationError
+from ...redaction import database_url_secrets, scrub
 
 T = TypeVar("T")
 
@@ -48,8 +54,7 @@ class ConnectionPool:
         if idle is not None:
             return idle
         try:
-            conn: connection = psycopg2.connect(self._dsn, connect_timeout=10, **self._factory)
-            return conn
+            return connect(self._dsn, 10, **self._factory)
         except BaseException:
             self._slots.release()
             raise
@@ -82,7 +87,18 @@ class Database:
         self, dsn: str, *, max_connections: int = 8, connection_factory: type[connection] | None = None
     ) -> None:
         """``connection_factory``: a psycopg2 connection class, for instrumentation (benchmarks)."""
+        self._dsn = dsn
         self._pool = ConnectionPool(dsn, max_connections, connection_factory)
+        self._connected = False  # the reconnect loop starts after a first success
+
+    def check(self, source: str = "DATABASE_URL", timeout: int = 2) -> None:
+        """Connect once, now, within ``timeout`` seconds; ConfigurationError naming ``source`` (the
+        variable that holds the URL) in one line, without the password, if that fails."""
+        try:
+            connect(self._dsn, timeout).close()
+        except psycopg2.Error as exc:
+            raise ConfigurationError(connection_problem(exc, self._dsn, source, timeout)) from None
+        self._connected = True
 
     def close(self) -> None:
         self._pool.clear()
@@ -101,7 +117,13 @@ class Database:
             self._pool.put(conn, broken=broken)
 
     def run(self, work: Callable[[cursor], T]) -> T:
-        """``work(cursor)`` in one transaction; after a lost connection, again on a fresh one."""
+        """``work(cursor)`` in one transaction; after a lost connection, again on a fresh one (once
+        the database has been reached at all)."""
+        if not self._connected:
+            with self._cursor() as cur:
+                result = work(cur)
+            self._connected = True
+            return result
         for delay in _RECONNECT_DELAYS[:-1]:
             if delay:
                 time.sleep(delay)
@@ -132,3 +154,60 @@ def fetch_one(cur: cursor) -> tuple[Any, ...]:
     if row is None:
         raise psycopg2.ProgrammingError("the statement returned no row")
     return tuple(row)
+
+
+def connect(dsn: str, timeout: int, **kwargs: Any) -> connection:
+    """psycopg2.connect, with the password scrubbed from any error (same exception class)."""
+    try:
+        conn: connection = psycopg2.connect(dsn, connect_timeout=timeout, **kwargs)
+        return conn
+    except psycopg2.Error as exc:
+        raise type(exc)(scrub(str(exc), database_url_secrets(dsn))) from None
+
+
+def describe_dsn(dsn: str) -> str:
+    """Where a connection string points (host:port/dbname), without its credentials."""
+    try:
+        params = parse_dsn(dsn)
+    except psycopg2.Error:
+        return "an unreadable connection string"
+    host = params.get("host") or params.get("hostaddr") or "the local socket"
+    where = host if host.startswith("/") else f"{host}:{params.get('port') or 5432}"
+    return f"{where}/{params.get('dbname') or params.get('user') or 'postgres'}"
+
+
+def connection_problem(exc: psycopg2.Error, dsn: str, source: str, timeout: int) -> str:
+    """One line that says what is wrong with the connection, and what to fix in ``source``."""
+    try:
+        params = parse_dsn(dsn)
+    except psycopg2.Error:
+        # Never repeat the driver's message here: it quotes the malformed string, password and all.
+        return (
+            f"{source} is not a PostgreSQL connection string: give postgresql://USER:PASSWORD@HOST:PORT/DBNAME "
+            "or key=value pairs such as 'host=HOST port=5432 dbname=DBNAME user=USER'"
+        )
+    host = params.get("host") or params.get("hostaddr") or "the local socket"
+    where = f"{host}:{params.get('port') or 5432}" if not host.startswith("/") else host
+    database = params.get("dbname") or params.get("user") or "postgres"
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    first = lines[0] if lines else type(exc).__name__
+    reason = first.split(" failed: ", 1)[-1].removeprefix("FATAL:").strip()
+    lowered = reason.lower()
+    if "connection refused" in lowered or "no such file or directory" in lowered:
+        hint = "is the server running, and are the host and port right?"
+        reason = "connection refused"
+    elif "timeout expired" in lowered:
+        hint = "check the host and port, or what stands in between"
+        reason = f"no answer within {timeout} s"
+    elif "password authentication failed" in lowered or "authentication" in lowered:
+        hint = "check the user and password"
+    elif "invalid response" in lowered or "closed the connection" in lowered:
+        hint = "is a PostgreSQL server listening there?"
+    elif "does not exist" in lowered:
+        hint = "create it, or fix the database name"
+    elif "translate host name" in lowered:
+        hint = "check the host name"
+    else:
+        hint = "check the URL"
+    message = f"{source}: cannot connect to PostgreSQL at {where} (database {database!r}): {reason}; {hint}"
+    return scrub(message, database_url_secrets(dsn))
