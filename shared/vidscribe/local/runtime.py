@@ -6,12 +6,20 @@ handler with a Lambda-shaped SQS event, delete the records that succeeded and le
 SQS's redrive moves a message to the dead-letter queue on its third receive, where a DLQ thread
 invokes the DLQ-consumer handler. The fetcher handler runs on a timer, or until the backlog is empty
 with ``once``.
+
+Stopping (:class:`StopRequest`, set by the command line's signal handlers): the pollers stop
+receiving, the transcriptions in flight get ``SHUTDOWN_GRACE_SECONDS`` to finish, and what is still
+unfinished then is given back (``workflow.stopping.release_unfinished``) from this thread: worker
+threads cannot be interrupted inside a model call, so they are left behind, and whatever they
+finish later cannot undo the release (their writes carry their claim's token, and their messages
+are no longer theirs to delete).
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -19,7 +27,10 @@ from ..models import ReceivedMessage
 from ..observability import logger
 from ..ports import PolledQueue
 from ..services import Services, use_services
+from ..workflow import Outcome, ProcessResult, Released, recover_abandoned, release_unfinished
+from ..workflow.reporting import observe_outcomes
 from .lambda_emulation import Handler, invoke, scheduled_event, sqs_event
+from .process_identity import is_dead, machine_prefix, process_identity
 
 
 @dataclass
@@ -30,6 +41,53 @@ class WorkerStats:
     busy: int = 0
     max_busy: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class StopRequest:
+    """A request to stop a run: the first :meth:`request` starts a clean stop, a second one cuts the
+    grace period short. Safe to call from a signal handler."""
+
+    def __init__(self) -> None:
+        self.requested = threading.Event()
+        self.hurry = threading.Event()
+        self.reason: str | None = None
+
+    def request(self, reason: str) -> None:
+        if self.requested.is_set():
+            self.hurry.set()
+            return
+        self.reason = reason
+        self.requested.set()
+
+
+@dataclass
+class RunTally:
+    """What this run's handlers did, counted from their own results (not from the database, which
+    other processes write too and where an old failure keeps its old time)."""
+
+    transcribed: int = 0
+    audio_seconds: float = 0.0
+    failed_by_type: Counter[str] = field(default_factory=Counter)
+    retried: int = 0
+    skipped: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, result: ProcessResult) -> None:
+        with self.lock:
+            if result.outcome is Outcome.TRANSCRIBED:
+                self.transcribed += 1
+                self.audio_seconds += result.audio_seconds
+            elif result.outcome is Outcome.FAILED:
+                self.failed_by_type[result.error_type or "Unknown"] += 1
+            elif result.outcome is Outcome.RETRY:
+                self.retried += 1
+            else:
+                self.skipped += 1
+
+    @property
+    def failed(self) -> int:
+        with self.lock:
+            return sum(self.failed_by_type.values())
 
 
 class EventSourcePoller:
@@ -56,6 +114,8 @@ class EventSourcePoller:
         self.stats = WorkerStats()
         self._arn = queue.arn()
         self._threads: list[threading.Thread] = []
+        self._held: dict[str, list[ReceivedMessage]] = {}  # messages in each worker's hands
+        self._released: set[str] = set()  # message ids given back: their late outcome is not ours
 
     def start(self) -> None:
         for i in range(self.concurrency):
@@ -63,9 +123,25 @@ class EventSourcePoller:
             thread.start()
             self._threads.append(thread)
 
-    def join(self) -> None:
+    def join(self, deadline: float | None = None, hurry: threading.Event | None = None) -> int:
+        """Wait for the workers until ``deadline`` (monotonic; None: for ever) or ``hurry``; returns
+        how many are still running."""
         for thread in self._threads:
-            thread.join()
+            while thread.is_alive():
+                left = None if deadline is None else deadline - time.monotonic()
+                if (left is not None and left <= 0) or (hurry is not None and hurry.is_set()):
+                    break
+                thread.join(0.1 if left is None else min(0.1, left))
+        return sum(thread.is_alive() for thread in self._threads)
+
+    def release_held(self) -> list[ReceivedMessage]:
+        """Take back the messages still in the workers' hands; a worker that finishes one of them
+        later neither deletes it nor reports on it to the queue."""
+        with self.stats.lock:
+            held = [m for messages in self._held.values() for m in messages]
+            self._released.update(m.message_id for m in held)
+            self._held.clear()
+        return held
 
     @property
     def busy(self) -> int:
@@ -79,15 +155,27 @@ class EventSourcePoller:
                 logger.warning("receive failed", extra={"queue": self.name, "error": str(exc)})
                 self.stop.wait(1.0)
                 continue
-            if messages:
+            if messages and self.stop.is_set():
+                # Received while stopping: not ours to start. Put it straight back.
+                self._give_back(messages)
+            elif messages:
                 self._invoke(messages)
 
+    def _give_back(self, messages: list[ReceivedMessage]) -> None:
+        for message in messages:
+            try:
+                self.queue.change_visibility(message.receipt_handle, 0)
+            except Exception:  # its visibility timeout brings it back
+                logger.warning("could not give a message back", extra={"queue": self.name})
+
     def _invoke(self, messages: list[ReceivedMessage]) -> None:
+        me = threading.current_thread().name
         with self.stats.lock:
             self.stats.busy += 1
             self.stats.max_busy = max(self.stats.max_busy, self.stats.busy)
             self.stats.invocations += 1
             self.stats.records += len(messages)
+            self._held[me] = messages
         try:
             try:
                 response = invoke(self.handler, sqs_event(messages, self._arn, self.region), self.name)
@@ -96,9 +184,10 @@ class EventSourcePoller:
                 logger.exception("handler raised", extra={"queue": self.name, "error": str(exc)})
                 return
             failed = {item["itemIdentifier"] for item in (response or {}).get("batchItemFailures", [])}
-            done = [m.receipt_handle for m in messages if m.message_id not in failed]
             with self.stats.lock:
                 self.stats.record_failures += len(failed)
+                not_ours = failed | self._released
+                done = [m.receipt_handle for m in messages if m.message_id not in not_ours]
             if done:
                 try:
                     self.queue.delete(done)
@@ -107,6 +196,7 @@ class EventSourcePoller:
         finally:
             with self.stats.lock:
                 self.stats.busy -= 1
+                self._held.pop(me, None)
 
 
 @dataclass
@@ -116,6 +206,10 @@ class RuntimeReport:
     record_failures: int
     dead_letters: int
     wall_seconds: float
+    tally: RunTally = field(default_factory=RunTally)
+    stopped_by: str | None = None  # the reason of the StopRequest that ended the run
+    released: Released | None = None  # what a stop gave back
+    abandoned_threads: int = 0  # workers still inside a handler when the run returned
 
 
 class LocalRuntime:
@@ -129,14 +223,20 @@ class LocalRuntime:
         batch_size: int = 1,
         poll_interval: float = 0.5,
         on_tick: Callable[[], None] | None = None,
+        stop_request: StopRequest | None = None,
+        on_grace: Callable[[int, float], None] | None = None,
     ) -> None:
+        """``on_grace(busy, seconds)`` is told when a stop starts waiting for busy workers."""
         self.services = services
         self.settings = services.settings
         self.workers = workers or self.settings.max_workers
         self.batch_size = batch_size
         self.poll_interval = poll_interval
         self.on_tick = on_tick
-        self.stop_event = threading.Event()
+        self.on_grace = on_grace
+        self.stop_request = stop_request or StopRequest()
+        self.stop_event = threading.Event()  # the pollers' own: stop receiving
+        self.tally = RunTally()
 
     def run(self, *, once: bool) -> RuntimeReport:
         # The handlers find their adapters through get_services(): give them ours.
@@ -147,56 +247,104 @@ class LocalRuntime:
 
         region = self.settings.aws_region
         started = time.monotonic()
+        claimed_by = self.services.claimed_by = process_identity()
         # Warm up before the workers start, as a cold start would: the database, the queues, the model.
         _ = self.services.store, self.services.queue, self.services.dlq, self.services.backend
-        transcribers = EventSourcePoller(
-            "vidscribe-transcriber",
+        pollers = [
+            EventSourcePoller(
+                "vidscribe-transcriber",
+                self.services.queue,
+                transcriber_handler,
+                region=region,
+                concurrency=self.workers,
+                batch_size=self.batch_size,
+                stop=self.stop_event,
+            ),
+            EventSourcePoller(
+                "vidscribe-dlq-consumer",
+                self.services.dlq,
+                dlq_handler,
+                region=region,
+                concurrency=1,
+                batch_size=10,
+                stop=self.stop_event,
+            ),
+        ]
+        transcribers, dead_letters = pollers
+        report = RuntimeReport(0, 0, 0, 0, 0.0, tally=self.tally)
+        with observe_outcomes(self.tally.add):
+            if not self.stop_request.requested.is_set():
+                for poller in pollers:
+                    poller.start()
+            next_fetch = 0.0
+            try:
+                while not self.stop_request.requested.is_set():
+                    now = time.monotonic()
+                    enqueued = 0
+                    if once or now >= next_fetch:
+                        self._recover_abandoned()
+                        try:
+                            enqueued = invoke(fetcher_handler, scheduled_event(region), "vidscribe-fetcher")["enqueued"]
+                        except Exception as exc:  # as in AWS, a failed scheduled run is only that run
+                            logger.warning("fetch failed", extra={"error_type": type(exc).__name__, "error": str(exc)})
+                            enqueued = -1  # not a sign that the backlog is empty
+                        next_fetch = now + self.settings.fetch_interval_seconds
+                    if self.on_tick:
+                        self.on_tick()
+                    if once and enqueued == 0 and self._drained(transcribers, dead_letters):
+                        break
+                    self.stop_request.requested.wait(self.poll_interval)
+            finally:
+                self.stop_event.set()
+                report.stopped_by = self.stop_request.reason
+                report.abandoned_threads, report.released = self._wind_down(pollers, claimed_by)
+        report.transcriber_invocations = transcribers.stats.invocations
+        report.transcriber_max_concurrency = transcribers.stats.max_busy
+        report.record_failures = transcribers.stats.record_failures
+        report.dead_letters = dead_letters.stats.records
+        report.wall_seconds = time.monotonic() - started
+        return report
+
+    def _wind_down(self, pollers: list[EventSourcePoller], claimed_by: str) -> tuple[int, Released | None]:
+        """Let the workers finish: for ever after a normal end; within the grace period after a stop
+        request, then give back what is unfinished. Returns (workers left running, what was given back)."""
+        if not self.stop_request.requested.is_set():
+            for poller in pollers:
+                poller.join()
+            return 0, None
+        grace = self.settings.shutdown_grace_seconds
+        busy = sum(p.busy for p in pollers)
+        if busy and self.on_grace:
+            self.on_grace(busy, grace)
+        deadline = time.monotonic() + grace
+        running = sum(p.join(deadline, self.stop_request.hurry) for p in pollers)
+        transcribers, dead_letters = pollers
+        unfinished, letters = transcribers.release_held(), dead_letters.release_held()
+        if not unfinished and not letters:
+            return running, None
+        released = release_unfinished(
+            self.settings,
+            self.services.store,
             self.services.queue,
-            transcriber_handler,
-            region=region,
-            concurrency=self.workers,
-            batch_size=self.batch_size,
-            stop=self.stop_event,
+            unfinished,
+            claimed_by,
+            dlq=self.services.dlq,
+            dead_letters=letters,
         )
-        dead_letters = EventSourcePoller(
-            "vidscribe-dlq-consumer",
-            self.services.dlq,
-            dlq_handler,
-            region=region,
-            concurrency=1,
-            batch_size=10,
-            stop=self.stop_event,
+        logger.warning(
+            "stopped with work unfinished: given back",
+            extra={"videos": released.videos, "messages": released.messages, "lost_messages": released.lost_messages},
         )
-        transcribers.start()
-        dead_letters.start()
-        next_fetch = 0.0
+        return running, released
+
+    def _recover_abandoned(self) -> None:
+        prefix = machine_prefix()
+        if prefix is None:
+            return
         try:
-            while not self.stop_event.is_set():
-                now = time.monotonic()
-                enqueued = 0
-                if once or now >= next_fetch:
-                    try:
-                        enqueued = invoke(fetcher_handler, scheduled_event(region), "vidscribe-fetcher")["enqueued"]
-                    except Exception as exc:  # as in AWS, a failed scheduled run is only that run
-                        logger.warning("fetch failed", extra={"error_type": type(exc).__name__, "error": str(exc)})
-                        enqueued = -1  # not a sign that the backlog is empty
-                    next_fetch = now + self.settings.fetch_interval_seconds
-                if self.on_tick:
-                    self.on_tick()
-                if once and enqueued == 0 and self._drained(transcribers, dead_letters):
-                    break
-                self.stop_event.wait(self.poll_interval)
-        finally:
-            self.stop_event.set()
-            transcribers.join()
-            dead_letters.join()
-        return RuntimeReport(
-            transcriber_invocations=transcribers.stats.invocations,
-            transcriber_max_concurrency=transcribers.stats.max_busy,
-            record_failures=transcribers.stats.record_failures,
-            dead_letters=dead_letters.stats.records,
-            wall_seconds=time.monotonic() - started,
-        )
+            recover_abandoned(self.settings, self.services.store, prefix, is_dead)
+        except Exception as exc:  # the database is away: the next tick tries again
+            logger.warning("could not look for abandoned claims", extra={"error": str(exc)})
 
     def _drained(self, transcribers: EventSourcePoller, dead_letters: EventSourcePoller) -> bool:
         if transcribers.busy or dead_letters.busy:
@@ -204,5 +352,5 @@ class LocalRuntime:
         # In-flight messages count too: a failed attempt waits out its backoff invisible.
         return sum(self.services.queue.depth()) == 0 and sum(self.services.dlq.depth()) == 0
 
-    def stop(self) -> None:
-        self.stop_event.set()
+    def stop(self, reason: str = "stop()") -> None:
+        self.stop_request.request(reason)

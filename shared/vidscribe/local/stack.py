@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from pydantic import SecretStr
 
-from ..adapters.sqs import create_queue_pair, sqs_client
+from ..adapters.sqs import ensure_queue_pair, sqs_client
 from ..config import Settings
 from ..errors import ConfigurationError
 from .embedded import MotoSqsServer, start_embedded_postgres, vidscribe_home
@@ -30,13 +31,20 @@ def with_database(settings: Settings) -> Settings:
 def with_queues(settings: Settings) -> Iterator[tuple[Settings, bool]]:
     """QUEUE_URL/DLQ_URL when given, else a local SQS endpoint for the duration of the block.
 
-    Yields the completed settings and whether the queues are embedded (and so start empty).
+    Yields the completed settings and whether the queues are embedded (and so start empty). Each
+    run's embedded queue has a name of its own: the jobs an earlier run left on its queue then name
+    another queue, and the fetcher sends them again at once.
     """
     if settings.queue_url:
         if not settings.dlq_url:
-            raise ConfigurationError("QUEUE_URL is set but DLQ_URL is not: the DLQ consumer needs both")
+            raise ConfigurationError(
+                "QUEUE_URL is set but DLQ_URL is not: set DLQ_URL to its dead-letter queue "
+                "('vidscribe queues create' makes the pair)"
+            )
         yield settings, False
         return
+    if settings.dlq_url:
+        raise ConfigurationError("DLQ_URL is set but QUEUE_URL is not: set both, or neither for the embedded queue")
     # moto accepts any credentials, but boto3 insists on having some.
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
@@ -46,9 +54,11 @@ def with_queues(settings: Settings) -> Iterator[tuple[Settings, bool]]:
             aws_endpoint_url=server.endpoint_url,
             queue_high_water=settings.queue_high_water or EMBEDDED_QUEUE_HIGH_WATER,
         )
-        queue_url, dlq_url = create_queue_pair(
-            sqs_client(local), LOCAL_QUEUE_NAME, visibility_timeout=settings.visibility_timeout_seconds
+        pair = ensure_queue_pair(
+            sqs_client(local),
+            f"{LOCAL_QUEUE_NAME}-{uuid.uuid4().hex[:8]}",
+            visibility_timeout=settings.visibility_timeout_seconds,
         )
-        yield local.replace(queue_url=queue_url, dlq_url=dlq_url), True
+        yield local.replace(queue_url=pair.queue_url, dlq_url=pair.dlq_url), True
     finally:
         server.stop()
