@@ -50,7 +50,8 @@ def test_demo_transcribes_the_samples_then_has_nothing_to_do(env, capsys) -> Non
     assert "Nothing to transcribe" in capsys.readouterr().out
 
 
-def test_import_run_status_and_exports(env, capsys, tmp_path: Path) -> None:
+def test_import_run_status_and_exports(env, capsys, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("ALLOW_PRIVATE_URLS", "true")  # the media server is on loopback
     with FaultyMediaServer(samples_dir()) as media:
         media.always_fail("broken.mp4", 404)
         listing = tmp_path / "videos.csv"
@@ -60,9 +61,7 @@ def test_import_run_status_and_exports(env, capsys, tmp_path: Path) -> None:
         assert main(["videos", "import", str(listing)]) == 0
         assert "imported 2 new videos" in capsys.readouterr().out
 
-        with pytest.MonkeyPatch.context() as mp:
-            mp.setenv("ALLOW_PRIVATE_URLS", "true")  # the media server is on loopback
-            summary = run_json(capsys, "run", "--once")
+        summary = run_json(capsys, "run", "--once")
     assert (summary["transcribed"], summary["failed"], summary["failed_by_type"]) == (1, 1, {"FetchRefused": 1})
 
     status = run_json(capsys, "status")

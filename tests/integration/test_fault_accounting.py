@@ -281,6 +281,7 @@ def worker_env(settings: Settings, model: FaultyTranscriptionServer, tag: str, h
         FETCH_BATCH_SIZE="20",
         MAX_WORKERS="1",
         POWERTOOLS_LOG_LEVEL="INFO",
+        LOG_FORMAT="json",  # the suite reads the workers' log records
         POWERTOOLS_METRICS_DISABLED="true",
         POWERTOOLS_TRACE_DISABLED="true",
         VIDSCRIBE_HOME=str(home),

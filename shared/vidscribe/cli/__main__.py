@@ -1,5 +1,3 @@
-import sys
+from .parser import console
 
-from .parser import main
-
-sys.exit(main())
+console()

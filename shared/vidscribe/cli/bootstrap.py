@@ -1,4 +1,9 @@
-"""Starting what a command needs: the settings, a migrated database, the queues and the runtime."""
+"""Starting what a command needs: the settings, a migrated database, the queues and the runtime.
+
+Configuration mistakes surface here, before any work starts, as one line naming the variable to fix:
+the first connection to PostgreSQL is tried once (``Database.check``), VIDEOS_TABLE must have the
+columns vidscribe reads, and QUEUE_URL/DLQ_URL must be a queue pair with the right redrive.
+"""
 
 from __future__ import annotations
 
@@ -8,29 +13,55 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from ..adapters.postgres import migrate
+from ..adapters.postgres import PostgresStore, migrate
+from ..adapters.postgres.database import describe_dsn
 from ..config import Settings
+from ..observability import logger
 from ..ports import Store
-from ..services import Services, use_services
+from ..redaction import register_settings_secrets
+from ..services import Services, database_url, use_services
 from .progress import Progress
 
 
 def settings_from(args: argparse.Namespace, **overrides: object) -> Settings:
     """The environment's settings, with ``--workers`` (where the command has it) applied."""
-    return Settings.from_env(None, max_workers=getattr(args, "workers", None), **overrides)
+    settings = Settings.from_env(None, max_workers=getattr(args, "workers", None), **overrides)
+    register_settings_secrets(settings)
+    return settings
+
+
+def _open(services: Services, embedded: bool) -> None:
+    """Connect (once, failing fast), migrate and check the videos table."""
+    settings = services.settings
+    source = "the embedded PostgreSQL" if embedded else "DATABASE_URL"
+    services.database.check(source)
+    logger.info("database: connected", extra={"database": describe_dsn(database_url(settings)), "source": source})
+    applied = migrate(services.database)
+    logger.info("database: schema " + ("migrated" if applied else "up to date"), extra={"applied": applied})
+    PostgresStore(services.database, videos_table=settings.videos_table).check_videos_table()
+    logger.info("database: videos table checked", extra={"videos_table": settings.videos_table})
 
 
 @contextmanager
 def open_services(settings: Settings) -> Iterator[Services]:
-    """Services over the database (the embedded PostgreSQL when no DATABASE_URL), migrated."""
+    """Services over the database (the embedded PostgreSQL when no DATABASE_URL), checked and migrated."""
     from ..local.stack import with_database
 
+    embedded = settings.database_url is None and not settings.database_secret_arn
     services = Services(with_database(settings))
     try:
-        migrate(services.database)
+        _open(services, embedded)
         yield services
     finally:
         services.close()
+
+
+def check_queues(settings: Settings) -> None:
+    """QUEUE_URL and DLQ_URL are a reachable queue pair with the one-retry redrive (fails fast)."""
+    from ..adapters.sqs import check_queue_pair, sqs_client
+
+    check_queue_pair(sqs_client(settings, fail_fast=True), settings)
+    logger.info("queues: checked", extra={"queue_url": settings.queue_url, "dlq_url": settings.dlq_url})
 
 
 def run_pipeline(
@@ -39,6 +70,8 @@ def run_pipeline(
     once: bool,
     total: int | None = None,
     on_ready: Callable[[Store], None] | None = None,
+    stop_request: Any = None,
+    on_grace: Callable[[int, float], None] | None = None,
 ) -> dict[str, Any]:
     """Start what is missing (database, queues), run the handlers, and report what this run did."""
     from ..local.runtime import LocalRuntime
@@ -46,41 +79,49 @@ def run_pipeline(
 
     # Metrics go to CloudWatch in AWS; locally the summary says it all.
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    embedded_db = settings.database_url is None and not settings.database_secret_arn
     settings = with_database(settings)
+    if settings.queue_url:
+        check_queues(settings)
+    elif settings.aws_endpoint_url:
+        logger.warning(
+            "AWS_ENDPOINT_URL is set but QUEUE_URL is not: using the embedded queue "
+            "('vidscribe queues create' makes a queue pair there)"
+        )
     with with_queues(settings) as (settings, embedded_queue):
+        which = "queues: embedded" if embedded_queue else "queues: QUEUE_URL"
+        logger.info(which, extra={"queue_url": settings.queue_url})
         services = Services(settings)
         try:
-            migrate(services.database)
+            _open(services, embedded_db)
             store, reports = services.store, services.reports
             if on_ready is not None:
                 on_ready(store)
-            if embedded_queue:
-                # A fresh local queue holds none of the messages an earlier run left behind.
-                store.forget_queued()
             before = reports.status()
-            since = reports.now()
-            progress = Progress(reports, since, services.queue, total)
-            runtime = LocalRuntime(services, on_tick=progress.tick)
+            runtime = LocalRuntime(services, stop_request=stop_request, on_grace=on_grace)
+            progress = Progress(runtime.tally, services.queue, total)
+            runtime.on_tick = progress.tick
             try:
                 report = runtime.run(once=once)
-            except KeyboardInterrupt:
-                runtime.stop()
-                raise
             finally:
                 progress.done()
-            result = reports.run_report(since)
+            tally = report.tally
+            released = report.released
             return {
-                "transcribed": result["transcribed"],
+                "transcribed": tally.transcribed,
                 "skipped": before["transcripts"],
-                "failed": sum(result["failed"].values()),
-                "failed_by_type": result["failed"],
-                "audio_seconds": round(result["audio_seconds"], 2),
+                "failed": tally.failed,
+                "failed_by_type": dict(sorted(tally.failed_by_type.items())),
+                "audio_seconds": round(tally.audio_seconds, 2),
                 "wall_seconds": round(report.wall_seconds, 2),
                 "workers": runtime.workers,
                 "max_concurrent_transcriptions": report.transcriber_max_concurrency,
-                "retried_attempts": report.record_failures,
+                "retried_attempts": tally.retried,
                 "dead_letters": report.dead_letters,
                 "backend": settings.transcriber,
+                "stopped_by": report.stopped_by,
+                "released": released.videos if released else 0,
+                "abandoned_workers": report.abandoned_threads,
             }
         finally:
             use_services(None)

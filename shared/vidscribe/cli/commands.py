@@ -1,36 +1,41 @@
 """The commands: each parses its arguments, calls the core (a use case or a report) and prints.
 
-The decisions (what is queued, with which lease) are the workflow's: ``vidscribe.workflow``.
+The decisions (what is queued, with which lease, what is given back at a stop) are the workflow's:
+``vidscribe.workflow``. The read-only commands are in ``report_commands``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
-from ..adapters.postgres import migrate
+from ..adapters.media.urlguard import check_url_without_dns
 from ..config import Settings
+from ..contract import MAX_RECEIVE_COUNT
 from ..errors import UrlRejected
 from ..models import VideoMessage
+from ..observability import logger
 from ..ports import Queue, Store
 from ..workflow import operations
 from .bootstrap import open_services, run_pipeline, settings_from
-from .errors import EXIT_USAGE, CliError
-from .progress import print_summary
+from .errors import EXIT_USAGE, CliError, exit_code_for
+from .progress import print_summary, stop_line
+from .signals import stop_on_signals
 from .video_rows import invalid, read_rows, validated_row
 
+#: Set when a stopped run returns while a worker is still inside a model call: the process then
+#: ends with os._exit (see ``parser.console``), since a Python thread cannot be stopped.
+abandoned_workers = 0
 
-def _print_json(data: Any) -> None:
+
+def print_json(data: Any) -> None:
     print(json.dumps(data, indent=2, sort_keys=True, default=str))
-
-
-def _ensure_newline(text: str) -> str:
-    return text if text.endswith("\n") else text + "\n"
 
 
 def _queue_or_none(settings: Settings) -> Queue | None:
@@ -42,6 +47,35 @@ def _queue_or_none(settings: Settings) -> Queue | None:
     return SqsQueue(sqs_client(settings), settings.queue_url)
 
 
+def _door(settings: Settings) -> Any:
+    """The URL guard's checks that need no DNS, as the use cases take them."""
+
+    def check(url: str) -> None:
+        check_url_without_dns(url, settings.allow_private_urls)
+
+    return check
+
+
+def _grace_notice(busy: int, seconds: float) -> None:
+    print(
+        f"vidscribe: stopping: {busy} transcription{'s' if busy != 1 else ''} in flight may take up to "
+        f"{seconds:g} s to finish (signal again to stop now)",
+        file=sys.stderr,
+    )
+
+
+def _finish_run(summary: dict[str, Any], as_json: bool) -> int | None:
+    """After a run that a signal stopped: the one-line summary, and its exit code (None otherwise)."""
+    global abandoned_workers
+    if not summary["stopped_by"]:
+        return None
+    abandoned_workers = summary["abandoned_workers"]
+    if as_json:
+        print_json(summary)
+    print(stop_line(summary), file=sys.stderr)
+    return exit_code_for(summary["stopped_by"])
+
+
 # --- the pipeline ----------------------------------------------------------------------------------
 def cmd_demo(args: argparse.Namespace) -> int:
     from ..local.media_server import MediaServer
@@ -50,7 +84,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     # The demo's media server listens on loopback: allow it, for this command only.
     settings = settings_from(args, ALLOW_PRIVATE_URLS=True)
     manifest = load_manifest()
-    with MediaServer(samples_dir()) as media:
+    with stop_on_signals() as stop, MediaServer(samples_dir()) as media:
         rows = [(s["id"], media.url(s["file"])) for s in manifest]
 
         def load_samples(store: Store) -> None:
@@ -62,12 +96,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
             f"{settings.max_workers} workers, backend {settings.transcriber}",
             file=sys.stderr,
         )
-        summary = run_pipeline(settings, once=True, total=len(manifest), on_ready=load_samples)
+        summary = run_pipeline(
+            settings, once=True, total=len(manifest), on_ready=load_samples, stop_request=stop, on_grace=_grace_notice
+        )
+    stopped = _finish_run(summary, args.json)
+    if stopped is not None:
+        return stopped
 
     with open_services(settings) as services:
         transcripts = {t.video_id: t for t in services.reports.transcripts([s["id"] for s in manifest])}
     if args.json:
-        _print_json(
+        print_json(
             {
                 "summary": summary,
                 "transcripts": [
@@ -94,22 +133,29 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    summary = run_pipeline(settings_from(args), once=args.once)
+    with stop_on_signals() as stop:
+        summary = run_pipeline(settings_from(args), once=args.once, stop_request=stop, on_grace=_grace_notice)
+    stopped = _finish_run(summary, args.json)
+    if stopped is not None:
+        return stopped
     if args.json:
-        _print_json(summary)
+        print_json(summary)
     else:
         print("Summary")
         print_summary(summary)
     return 0
 
 
-# --- the database and the videos -------------------------------------------------------------------
+# --- the database, the queues and the videos -------------------------------------------------------
 def cmd_db_migrate(args: argparse.Namespace) -> int:
+    from ..adapters.postgres import migrate
     from ..local.stack import with_database
     from ..services import Services
 
-    services = Services(with_database(settings_from(args)))
+    settings = settings_from(args)
+    services = Services(with_database(settings))
     try:
+        services.database.check("DATABASE_URL" if settings.database_url else "the embedded PostgreSQL")
         applied = migrate(services.database)
     finally:
         services.close()
@@ -117,35 +163,78 @@ def cmd_db_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_queues_create(args: argparse.Namespace) -> int:
+    from ..adapters.sqs import ensure_queue_pair, sqs_client
+
+    settings = settings_from(args)
+    where = settings.aws_endpoint_url or f"SQS in {settings.aws_region}"
+    logger.info("queues: creating", extra={"name": args.name, "endpoint": where})
+    pair = ensure_queue_pair(
+        sqs_client(settings, fail_fast=True), args.name, visibility_timeout=settings.visibility_timeout_seconds
+    )
+    if args.json:
+        print_json(
+            {
+                "queue_url": pair.queue_url,
+                "dlq_url": pair.dlq_url,
+                "queue_arn": pair.queue_arn,
+                "dlq_arn": pair.dlq_arn,
+                "created": pair.created,
+                "encrypted": pair.encrypted,
+                "max_receive_count": MAX_RECEIVE_COUNT,
+                "visibility_timeout_seconds": settings.visibility_timeout_seconds,
+            }
+        )
+    else:
+        # Ready for the shell: eval "$(vidscribe queues create)" (export them for child processes).
+        print(f"QUEUE_URL={shlex.quote(pair.queue_url)}")
+        print(f"DLQ_URL={shlex.quote(pair.dlq_url)}")
+        state = "created" if pair.created else "already there, attributes brought up to date"
+        sse = "encrypted (SQS-managed keys)" if pair.encrypted else "NOT encrypted: the endpoint refused SSE"
+        print(f"vidscribe: queue pair {args.name!r} at {where}: {state}; {sse}", file=sys.stderr)
+    return 0
+
+
+def _refused_row(exc: operations.RefusedUrl, where: list[str]) -> CliError:
+    return CliError(f"{where[exc.index]}: refused: {exc.reason}" if where else f"refused: {exc.reason}")
+
+
 def cmd_videos_add(args: argparse.Namespace) -> int:
     row = validated_row(args.id, args.url, "arguments")
-    with open_services(settings_from(args)) as services:
-        added = services.store.add_videos([row])
+    settings = settings_from(args)
+    with open_services(settings) as services:
+        try:
+            added = operations.add_videos(services.store, [row], _door(settings))
+        except operations.RefusedUrl as exc:
+            raise _refused_row(exc, []) from None
     print(f"added {row[0]}" if added else f"{row[0]} already exists; left unchanged")
     return 0
 
 
 def cmd_videos_import(args: argparse.Namespace) -> int:
-    rows = list(read_rows(Path(args.file)))
-    with open_services(settings_from(args)) as services:
-        added = services.store.add_videos(rows)
-    print(f"imported {added} new videos ({len(rows) - added} already present) from {args.file}")
+    numbered = list(read_rows(Path(args.file)))
+    settings = settings_from(args)
+    with open_services(settings) as services:
+        try:
+            added = operations.add_videos(services.store, [row for _, row in numbered], _door(settings))
+        except operations.RefusedUrl as exc:
+            raise _refused_row(exc, [where for where, _ in numbered]) from None
+    print(f"imported {added} new videos ({len(numbered) - added} already present) from {args.file}")
     return 0
 
 
 # --- the operator's use cases ----------------------------------------------------------------------
 def cmd_enqueue(args: argparse.Namespace) -> int:
-    from ..adapters.media.urlguard import check_url
-
     settings = settings_from(args)
     try:
         message = VideoMessage(video_id=args.id, url=args.url)
     except ValidationError as exc:
         raise CliError(invalid(exc), EXIT_USAGE) from None
+    door = _door(settings)
 
     def guard(url: str) -> None:
         try:
-            check_url(url, settings.allow_private_urls)
+            door(url)
         except UrlRejected as exc:
             raise CliError(f"refused: {exc}") from None
 
@@ -175,94 +264,4 @@ def cmd_retry_failed(args: argparse.Namespace) -> int:
         )
     where = "enqueued" if queue is not None else "will be retried by the next 'vidscribe run'"
     print(f"{len(wanted)} failed videos {where}" if wanted else "no failed videos to retry")
-    return 0
-
-
-# --- reports ---------------------------------------------------------------------------------------
-def cmd_status(args: argparse.Namespace) -> int:
-    with open_services(settings_from(args)) as services:
-        status = services.reports.status()
-    if args.json:
-        _print_json(status)
-        return 0
-    print(f"videos          {status['videos']}  ({status['untranscribed']} without a transcript)")
-    print(f"transcripts     {status['transcripts']}")
-    for state, info in status["jobs"].items():
-        in_flight = state in ("queued", "processing")
-        stale = f"  ({info['lease_expired']} past their lease)" if info["lease_expired"] and in_flight else ""
-        print(f"{state:<15} {info['count']}{stale}")
-    oldest = status["oldest_in_flight"]
-    if oldest:
-        print(
-            f"oldest in flight: {oldest['video_id']} ({oldest['state']} since {oldest['since']}, "
-            f"attempts {oldest['attempts']})"
-        )
-    if status["open_failures"]:
-        print("open failures:  " + ", ".join(f"{k} {v}" for k, v in status["open_failures"].items()))
-    return 0
-
-
-def cmd_failures(args: argparse.Namespace) -> int:
-    with open_services(settings_from(args)) as services:
-        records = services.reports.failures(include_resolved=args.all)
-    if args.json:
-        _print_json(
-            [
-                {
-                    "id": r.id,
-                    "video_id": r.video_id,
-                    "error_type": r.error_type,
-                    "message": r.message,
-                    "attempts": r.attempts,
-                    "failed_at": r.failed_at.isoformat(),
-                    "resolved_at": r.resolved_at.isoformat() if r.resolved_at else None,
-                    "original_message": r.original_message,
-                }
-                for r in records
-            ]
-        )
-        return 0
-    if not records:
-        print("no failures")
-        return 0
-    for r in records:
-        resolved = f"  [resolved {r.resolved_at:%Y-%m-%d %H:%M}]" if r.resolved_at else ""
-        print(
-            f"#{r.id}  {r.video_id or '(no video id)'}  {r.error_type}  attempts {r.attempts}  "
-            f"{r.failed_at:%Y-%m-%d %H:%M:%S}{resolved}"
-        )
-        print(f"      {r.message}")
-    return 0
-
-
-def cmd_transcript(args: argparse.Namespace) -> int:
-    from ..export import render
-
-    with open_services(settings_from(args)) as services:
-        stored = services.reports.transcript(args.id)
-    if stored is None:
-        raise CliError(f"no transcript for {args.id!r}")
-    sys.stdout.write(_ensure_newline(render(stored, args.format)))
-    return 0
-
-
-def cmd_transcribe(args: argparse.Namespace) -> int:
-    from ..adapters.backends import build_backend
-    from ..adapters.media import HttpMediaSource, open_local_audio
-    from ..export import render
-    from ..services import openai_api_key
-
-    settings = settings_from(args)
-    source = args.source
-    if source.startswith(("http://", "https://")):
-        audio = HttpMediaSource(settings).fetch_audio(source)
-    elif "://" in source:
-        raise CliError(f"unsupported source {source!r}: give an http(s) URL or a local file path", EXIT_USAGE)
-    else:
-        path = Path(source)
-        if not path.is_file():
-            raise CliError(f"no such file: {source}")
-        audio = open_local_audio(path, settings.max_duration_seconds)
-    transcript = build_backend(settings, openai_api_key=openai_api_key(settings)).transcribe(audio)
-    sys.stdout.write(_ensure_newline(render(transcript, args.format)))
     return 0

@@ -1,7 +1,8 @@
 """The ``vidscribe`` command line: the demo, the local runtime, and an operator's tools.
 
-Errors go to stderr as one readable line with a non-zero exit code (2 for usage and configuration,
-1 for anything else); ``--json`` output is stable and meant for scripts.
+Errors go to stderr as one readable line, scrubbed of secrets, with a non-zero exit code (see
+``errors``); ``--json`` output is stable and meant for scripts. ``-v`` (before or after the command)
+logs every step; the log lines are plain text for people unless ``LOG_FORMAT=json``.
 """
 
 from __future__ import annotations
@@ -11,117 +12,165 @@ import os
 import sys
 from collections.abc import Sequence
 
-from ..errors import ConfigurationError, MalformedMessage, OperatorError, VidscribeError
+from ..config import Settings
+from ..errors import ConfigurationError, OperatorError, VidscribeError
+from ..observability import configure_logging
+from ..redaction import scrub
+from . import commands
 from .commands import (
     cmd_db_migrate,
     cmd_demo,
     cmd_enqueue,
-    cmd_failures,
+    cmd_queues_create,
     cmd_retry_failed,
     cmd_run,
-    cmd_status,
-    cmd_transcribe,
-    cmd_transcript,
     cmd_videos_add,
     cmd_videos_import,
 )
-from .errors import EXIT_ERROR, EXIT_USAGE, CliError
+from .errors import EXIT_ERROR, EXIT_USAGE, CliError, describe_service_error
+from .report_commands import cmd_failures, cmd_status, cmd_transcribe, cmd_transcript
 
 
 def build_parser() -> argparse.ArgumentParser:
+    # -v is accepted before the command and after it: every subcommand has it too, with a default
+    # that does not override the top-level one.
+    verbose = argparse.ArgumentParser(add_help=False)
+    verbose.add_argument(
+        "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="log every step on stderr"
+    )
     parser = argparse.ArgumentParser(
         prog="vidscribe",
         description="Stream videos from their URLs and transcribe their audio. Configuration comes from "
         "environment variables (see the README); without DATABASE_URL and QUEUE_URL an embedded "
         "PostgreSQL and a local SQS endpoint are started.",
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log every step as JSON on stderr")
+    parser.add_argument("-v", "--verbose", action="store_true", default=False, help="log every step on stderr")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("demo", help="transcribe the bundled sample videos with the local model")
+    def add(
+        subparsers: argparse._SubParsersAction[argparse.ArgumentParser], name: str, help: str
+    ) -> argparse.ArgumentParser:
+        return subparsers.add_parser(name, parents=[verbose], help=help)
+
+    p = add(sub, "demo", help="transcribe the bundled sample videos with the local model")
     p.add_argument("--workers", type=int, help="concurrent transcriptions (default MAX_WORKERS)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_demo)
 
-    db = sub.add_parser("db", help="database maintenance").add_subparsers(
-        dest="db_command", required=True, metavar="ACTION"
-    )
-    db.add_parser("migrate", help="create or upgrade vidscribe's tables").set_defaults(func=cmd_db_migrate)
+    db = add(sub, "db", help="database maintenance").add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    add(db, "migrate", help="create or upgrade vidscribe's tables").set_defaults(func=cmd_db_migrate)
 
-    videos = sub.add_parser("videos", help="manage the videos table").add_subparsers(
+    queues = add(sub, "queues", help="the SQS queue pair").add_subparsers(
+        dest="queues_command", required=True, metavar="ACTION"
+    )
+    p = add(queues, "create", help="create the queue and its dead-letter queue where AWS_ENDPOINT_URL points")
+    p.add_argument("--name", default="vidscribe", help="the main queue's name (the DLQ is NAME-dlq)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_queues_create)
+
+    videos = add(sub, "videos", help="manage the videos table").add_subparsers(
         dest="videos_command", required=True, metavar="ACTION"
     )
-    p = videos.add_parser("add", help="add one video")
+    p = add(videos, "add", help="add one video")
     p.add_argument("id")
     p.add_argument("url")
     p.set_defaults(func=cmd_videos_add)
-    p = videos.add_parser("import", help="add videos from a CSV file (header id,url) or JSON lines")
+    p = add(videos, "import", help="add videos from a CSV file (header id,url) or JSON lines")
     p.add_argument("file")
     p.set_defaults(func=cmd_videos_import)
 
-    p = sub.add_parser("run", help="fetch, transcribe and record failures")
+    p = add(sub, "run", help="fetch, transcribe and record failures")
     p.add_argument("--once", action="store_true", help="stop when the backlog is empty")
     p.add_argument("--workers", type=int, help="concurrent transcriptions (default MAX_WORKERS)")
     p.add_argument("--json", action="store_true", help="machine-readable summary")
     p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser("enqueue", help="queue one video by hand")
+    p = add(sub, "enqueue", help="queue one video by hand")
     p.add_argument("id")
     p.add_argument("--url", help="needed when the video is not in the videos table")
     p.set_defaults(func=cmd_enqueue)
 
-    p = sub.add_parser("status", help="counts by state and the oldest in-flight video")
+    p = add(sub, "status", help="counts by state and the oldest in-flight video")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_status)
 
-    p = sub.add_parser("failures", help="the failure records")
+    p = add(sub, "failures", help="the failure records")
     p.add_argument("--all", action="store_true", help="include resolved records")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_failures)
 
-    p = sub.add_parser("retry-failed", help="queue failed videos again")
+    p = add(sub, "retry-failed", help="queue failed videos again")
     p.add_argument("ids", nargs="*", metavar="ID")
     p.add_argument("--all", action="store_true", help="every video with an open failure record")
     p.add_argument("--type", metavar="ERROR_TYPE", help="only failures of this error type")
     p.set_defaults(func=cmd_retry_failed)
 
-    p = sub.add_parser("transcript", help="print a stored transcript")
+    p = add(sub, "transcript", help="print a stored transcript")
     p.add_argument("id")
     p.add_argument("--format", choices=["txt", "json", "srt", "vtt"], default="txt")
     p.set_defaults(func=cmd_transcript)
 
-    p = sub.add_parser("transcribe", help="transcribe one URL or local file, without the database")
+    p = add(sub, "transcribe", help="transcribe one URL or local file, without the database")
     p.add_argument("source", help="an http(s) URL or a local file")
     p.add_argument("--format", choices=["txt", "json", "srt", "vtt"], default="txt")
     p.set_defaults(func=cmd_transcribe)
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    from ..observability import logger
+def _error(message: str) -> None:
+    print(f"vidscribe: {scrub(message)}", file=sys.stderr)
 
-    logger.setLevel("INFO" if args.verbose else os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"))
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from ..local.embedded import embedded_postgres_started, stop_embedded_postgres
+
+    args = build_parser().parse_args(argv)
+    level = "INFO" if args.verbose else os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING")
+    restore_logging = configure_logging(level, text=os.environ.get("LOG_FORMAT", "text").lower() != "json")
+    already_started = embedded_postgres_started()
     try:
         return int(args.func(args) or 0)
-    except (CliError, OperatorError) as exc:
-        print(f"vidscribe: {exc}", file=sys.stderr)
-        return exc.code if isinstance(exc, CliError) else EXIT_ERROR
+    except CliError as exc:
+        _error(str(exc))
+        return exc.code
+    except OperatorError as exc:
+        _error(str(exc))
+        return EXIT_ERROR
     except ConfigurationError as exc:
-        print(f"vidscribe: {exc}", file=sys.stderr)
+        _error(str(exc))
         return EXIT_USAGE
-    except (VidscribeError, MalformedMessage) as exc:
-        print(f"vidscribe: {exc.error_type}: {exc}", file=sys.stderr)
+    except VidscribeError as exc:
+        _error(f"{exc.error_type}: {exc}")
         return EXIT_ERROR
     except KeyboardInterrupt:
-        print("vidscribe: interrupted; queued work resumes on the next run", file=sys.stderr)
+        _error("interrupted; queued work resumes on the next run")
         return 130
     except Exception as exc:  # a database or queue that is down: one line, not a stack trace
-        import botocore.exceptions
-        import psycopg2
+        described = describe_service_error(exc, _settings_or_none())
+        if described is None:
+            raise
+        _error(described[0])
+        return described[1]
+    finally:
+        # What this command started stops with it (a SIGKILL is the watchdogs' business).
+        stop_embedded_postgres(keep=already_started)
+        restore_logging()
 
-        down = (psycopg2.Error, botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError, OSError)
-        if isinstance(exc, down):
-            print(f"vidscribe: {type(exc).__name__}: {str(exc).strip()}", file=sys.stderr)
-            return EXIT_ERROR
-        raise
+
+def _settings_or_none() -> Settings | None:
+    try:
+        return Settings.from_env()
+    except ConfigurationError:
+        return None
+
+
+def console() -> None:
+    """The ``vidscribe`` executable. After a stop that left a worker inside a model call (a thread
+    cannot be stopped), the process ends with os._exit once everything is released and printed:
+    interpreter shutdown would wait on that thread, or crash in the model's native code."""
+    code = main()
+    if commands.abandoned_workers:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import sys
 import time
-from datetime import datetime
 from typing import Any
 
-from ..ports import Queue, Reports
+from ..local.runtime import RunTally
+from ..ports import Queue
 
 
 class Progress:
-    """One status line on stderr while a run works: rewritten in place on a terminal."""
+    """One status line on stderr while a run works: rewritten in place on a terminal, every five
+    seconds otherwise. It counts this run's own outcomes (the runtime's tally)."""
 
-    def __init__(self, reports: Reports, since: datetime, queue: Queue, total: int | None) -> None:
-        self.reports, self.since, self.queue, self.total = reports, since, queue, total
+    def __init__(self, tally: RunTally, queue: Queue, total: int | None) -> None:
+        self.tally, self.queue, self.total = tally, queue, total
         self.tty = sys.stderr.isatty()
         self.last_line = ""
         self.last_print = 0.0
@@ -24,15 +25,13 @@ class Progress:
         if not self.tty and now - self.last_print < 5:
             return
         try:
-            report = self.reports.run_report(self.since)
             visible, in_flight = self.queue.depth()
         except Exception:  # a progress line is never worth failing the run
             return
-        failed = sum(report["failed"].values())
         of_total = f"/{self.total}" if self.total is not None else ""
         line = (
-            f"transcribed {report['transcribed']}{of_total} · failed {failed} · "
-            f"queued {visible} · in flight {in_flight} · audio {report['audio_seconds']:.0f} s"
+            f"transcribed {self.tally.transcribed}{of_total} · failed {self.tally.failed} · "
+            f"queued {visible} · in flight {in_flight} · audio {self.tally.audio_seconds:.0f} s"
         )
         if line != self.last_line or not self.tty:
             if self.tty:
@@ -55,3 +54,15 @@ def print_summary(summary: dict[str, Any]) -> None:
     print(f"  failed        {failed}" + (f"  ({detail}; see 'vidscribe failures')" if failed else ""))
     print(f"  audio         {summary['audio_seconds']:.1f} s")
     print(f"  wall time     {summary['wall_seconds']:.1f} s with {summary['workers']} workers")
+
+
+def stop_line(summary: dict[str, Any]) -> str:
+    """The one line a stopped run ends with."""
+    released = summary["released"]
+    back = f"{released} unfinished video{'' if released == 1 else 's'} given back to the queue" if released else (
+        "nothing left unfinished"
+    )
+    return (
+        f"vidscribe: stopped by {summary['stopped_by']} after {summary['wall_seconds']:.1f} s: "
+        f"transcribed {summary['transcribed']}, failed {summary['failed']}, {back}; the next run finishes the rest"
+    )

@@ -30,8 +30,8 @@ def validated_row(video_id: Any, url: Any, where: str) -> tuple[str, str]:
     return message.video_id, message.url
 
 
-def read_rows(path: Path) -> Iterator[tuple[str, str]]:
-    """The (id, url) rows of a file; a bad line stops the import with its line number."""
+def read_rows(path: Path) -> Iterator[tuple[str, tuple[str, str]]]:
+    """(``file:line``, (id, url)) for each row of a file; a bad line stops the import with its line number."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -47,11 +47,12 @@ def read_rows(path: Path) -> Iterator[tuple[str, str]]:
                 raise CliError(f"{path}:{number}: not JSON: {exc}") from None
             if not isinstance(data, dict):
                 raise CliError(f"{path}:{number}: expected an object with id and url")
-            yield validated_row(data.get("id", data.get("video_id")), data.get("url"), f"{path}:{number}")
+            where = f"{path}:{number}"
+            yield where, validated_row(data.get("id", data.get("video_id")), data.get("url"), where)
         return
     reader = csv.DictReader(text.splitlines())
     if not reader.fieldnames or not {"id", "url"} <= {f.strip() for f in reader.fieldnames}:
         raise CliError(f"{path}: expected a CSV header 'id,url' or JSON lines with id and url")
     for number, row in enumerate(reader, 2):
         cells = {k.strip(): (v or "").strip() for k, v in row.items() if k}
-        yield validated_row(cells.get("id"), cells.get("url"), f"{path}:{number}")
+        yield f"{path}:{number}", validated_row(cells.get("id"), cells.get("url"), f"{path}:{number}")

@@ -127,6 +127,56 @@ def check_url(url: str, allow_private: bool) -> None:
             )
 
 
+def literal_address(host: str) -> IPAddress | None:
+    """The address ``host`` names without asking DNS: an IP literal, in any spelling the resolver
+    accepts without DNS (``127.1``, ``0x7f000001``, ``2130706433``); None for a name."""
+    try:
+        return ipaddress.ip_address(host.strip("[]").split("%", 1)[0])
+    except ValueError:
+        pass
+    if all(ch in "0123456789abcdefABCDEFxX." for ch in host):
+        try:
+            return ipaddress.IPv4Address(socket.inet_aton(host))
+        except OSError:
+            return None
+    return None
+
+
+def check_url_without_dns(url: str, allow_private: bool) -> None:
+    """Raise :class:`UrlRejected` for what :func:`check_url` would refuse without asking DNS: a
+    scheme other than ALLOWED_SCHEMES, no host, or (unless ``allow_private``) a host that is a
+    forbidden address by itself (a literal IP, ``localhost``).
+
+    This is the door check of ``videos add``, ``videos import`` and ``enqueue``: what they accept
+    the pipeline may still refuse at fetch time, when the name is resolved (and on every redirect).
+    """
+    if not isinstance(url, str) or not url.strip():
+        raise UrlRejected("the URL is empty")
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError as exc:
+        raise UrlRejected(f"malformed URL {redact(url)!r}: {exc}") from None
+    scheme = parts.scheme.lower()
+    if scheme not in ALLOWED_SCHEMES:
+        shown = f"{scheme!r}" if scheme else "none"
+        raise UrlRejected(f"only {' and '.join(ALLOWED_SCHEMES)} URLs are allowed (scheme: {shown}) in {redact(url)!r}")
+    host = parts.hostname
+    if not host:
+        raise UrlRejected(f"the URL {redact(url)!r} has no host name")
+    if allow_private:
+        return
+    name = host.rstrip(".").lower()
+    ip = literal_address(host)
+    reason = forbidden_reason(ip) if ip is not None else None
+    if name == "localhost" or name.endswith(".localhost"):  # RFC 6761: always the loopback
+        reason = "a loopback address"
+    if reason:
+        raise UrlRejected(
+            f"refusing {redact(url)!r}: {host} is {reason}; set ALLOW_PRIVATE_URLS=true to allow private addresses"
+        )
+
+
 def check_redirect(
     current_url: str,
     location: str,
