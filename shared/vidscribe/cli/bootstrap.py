@@ -81,7 +81,13 @@ def run_pipeline(
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     embedded_db = settings.database_url is None and not settings.database_secret_arn
     settings = with_database(settings)
-    if settings.queue_url:
+    # The database first: a wrong DATABASE_URL should not wait for an SQS endpoint to start.
+    probe = Services(settings)
+    try:
+        _open(probe, embedded_db)
+    finally:
+        probe.close()
+    if settings.queue_url and settings.dlq_url:
         check_queues(settings)
     elif settings.aws_endpoint_url:
         logger.warning(
@@ -93,7 +99,6 @@ def run_pipeline(
         logger.info(which, extra={"queue_url": settings.queue_url})
         services = Services(settings)
         try:
-            _open(services, embedded_db)
             store, reports = services.store, services.reports
             if on_ready is not None:
                 on_ready(store)

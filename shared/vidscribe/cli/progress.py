@@ -59,10 +59,12 @@ def print_summary(summary: dict[str, Any]) -> None:
 def stop_line(summary: dict[str, Any]) -> str:
     """The one line a stopped run ends with."""
     released = summary["released"]
-    back = f"{released} unfinished video{'' if released == 1 else 's'} given back to the queue" if released else (
-        "nothing left unfinished"
+    back = (
+        f"{released} unfinished video{'' if released == 1 else 's'} given back to the queue for the next run"
+        if released
+        else "nothing left unfinished"
     )
     return (
-        f"vidscribe: stopped by {summary['stopped_by']} after {summary['wall_seconds']:.1f} s: "
-        f"transcribed {summary['transcribed']}, failed {summary['failed']}, {back}; the next run finishes the rest"
+        f"vidscribe: stopped by {summary['stopped_by']}: transcribed {summary['transcribed']}, "
+        f"failed {summary['failed']} in {summary['wall_seconds']:.1f} s; {back}"
     )

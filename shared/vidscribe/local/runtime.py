@@ -115,6 +115,7 @@ class EventSourcePoller:
         self._arn = queue.arn()
         self._threads: list[threading.Thread] = []
         self._held: dict[str, list[ReceivedMessage]] = {}  # messages in each worker's hands
+        self._in_handler: set[str] = set()  # the workers inside a handler right now
         self._released: set[str] = set()  # message ids given back: their late outcome is not ours
 
     def start(self) -> None:
@@ -133,6 +134,16 @@ class EventSourcePoller:
                     break
                 thread.join(0.1 if left is None else min(0.1, left))
         return sum(thread.is_alive() for thread in self._threads)
+
+    def join_idle(self, timeout: float) -> None:
+        """Wait up to ``timeout`` for the workers that are not inside a handler (they are at most a
+        long poll away from noticing the stop)."""
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            with self.stats.lock:
+                busy = thread.name in self._in_handler
+            if not busy:
+                thread.join(max(0.0, deadline - time.monotonic()))
 
     def release_held(self) -> list[ReceivedMessage]:
         """Take back the messages still in the workers' hands; a worker that finishes one of them
@@ -176,6 +187,7 @@ class EventSourcePoller:
             self.stats.invocations += 1
             self.stats.records += len(messages)
             self._held[me] = messages
+            self._in_handler.add(me)
         try:
             try:
                 response = invoke(self.handler, sqs_event(messages, self._arn, self.region), self.name)
@@ -197,6 +209,7 @@ class EventSourcePoller:
             with self.stats.lock:
                 self.stats.busy -= 1
                 self._held.pop(me, None)
+                self._in_handler.discard(me)
 
 
 @dataclass
@@ -317,9 +330,13 @@ class LocalRuntime:
         if busy and self.on_grace:
             self.on_grace(busy, grace)
         deadline = time.monotonic() + grace
-        running = sum(p.join(deadline, self.stop_request.hurry) for p in pollers)
+        for poller in pollers:
+            poller.join(deadline, self.stop_request.hurry)
         transcribers, dead_letters = pollers
         unfinished, letters = transcribers.release_held(), dead_letters.release_held()
+        for poller in pollers:
+            poller.join_idle(1.5)
+        running = sum(p.busy for p in pollers)
         if not unfinished and not letters:
             return running, None
         released = release_unfinished(

@@ -173,7 +173,7 @@ def check_url_without_dns(url: str, allow_private: bool) -> None:
         reason = "a loopback address"
     if reason:
         raise UrlRejected(
-            f"refusing {redact(url)!r}: {host} is {reason}; set ALLOW_PRIVATE_URLS=true to allow private addresses"
+            f"{host} in {redact(url)!r} is {reason}; set ALLOW_PRIVATE_URLS=true to allow private addresses"
         )
 
 

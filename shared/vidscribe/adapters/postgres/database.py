@@ -183,8 +183,8 @@ def connection_problem(exc: psycopg2.Error, dsn: str, source: str, timeout: int)
     except psycopg2.Error:
         # Never repeat the driver's message here: it quotes the malformed string, password and all.
         return (
-            f"{source} is not a PostgreSQL connection string: give postgresql://USER:PASSWORD@HOST:PORT/DBNAME "
-            "or key=value pairs such as 'host=HOST port=5432 dbname=DBNAME user=USER'"
+            f"{source} is not a PostgreSQL connection string: give a URL such as postgresql://HOST:5432/DBNAME "
+            "(with USER:PASSWORD@ before HOST) or key=value pairs such as 'host=HOST dbname=DBNAME user=USER'"
         )
     host = params.get("host") or params.get("hostaddr") or "the local socket"
     where = f"{host}:{params.get('port') or 5432}" if not host.startswith("/") else host
