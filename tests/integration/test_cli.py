@@ -140,3 +140,28 @@ def test_import_reports_the_bad_line(env, capsys, tmp_path: Path) -> None:
     assert main(["videos", "import", str(listing)]) == 1
     assert f"{listing}:2" in capsys.readouterr().err
     assert env.status()["videos"] == 0  # nothing half-imported
+
+
+def test_a_retried_video_that_fails_again_counts_as_failed(env, capsys, monkeypatch) -> None:
+    # Given a video whose URL is gone, and a first run that records its failure
+    monkeypatch.setenv("ALLOW_PRIVATE_URLS", "true")
+    with FaultyMediaServer(samples_dir()) as media:
+        media.always_fail("gone.mp4", 404)
+        assert main(["videos", "add", "gone", media.url("gone.mp4")]) == 0
+        capsys.readouterr()
+        first = run_json(capsys, "run", "--once")
+        [before] = run_json(capsys, "failures")
+        env.execute("UPDATE failures SET failed_at = failed_at - interval '1 hour'")  # as if an hour ago
+
+        # When it is retried and fails again the same way
+        assert main(["retry-failed", "gone"]) == 0
+        capsys.readouterr()
+        second = run_json(capsys, "run", "--once")
+
+    # Then each run counts its own failure, and the open record is the latest one
+    assert first["failed_by_type"] == second["failed_by_type"] == {"FetchRefused": 1}
+    [latest] = run_json(capsys, "failures")
+    assert latest["id"] != before["id"] and latest["failed_at"] > before["failed_at"]
+    assert latest["attempts"] == 1
+    history = run_json(capsys, "failures", "--all")
+    assert [r["id"] for r in history] == [before["id"], latest["id"]] and history[0]["resolved_at"] is not None
