@@ -165,3 +165,32 @@ def test_a_retried_video_that_fails_again_counts_as_failed(env, capsys, monkeypa
     assert latest["attempts"] == 1
     history = run_json(capsys, "failures", "--all")
     assert [r["id"] for r in history] == [before["id"], latest["id"]] and history[0]["resolved_at"] is not None
+
+
+def test_queues_create_makes_the_pair_with_its_redrive_and_is_idempotent(
+    env, capsys, monkeypatch, sqs_server
+) -> None:
+    from tests.support.queues import unique_queue_name
+    from vidscribe.adapters.sqs import sqs_client
+    from vidscribe.config import Settings
+
+    # Given an SQS endpoint of one's own
+    monkeypatch.setenv("AWS_ENDPOINT_URL", sqs_server.endpoint_url)
+    monkeypatch.setenv("VISIBILITY_TIMEOUT_SECONDS", "120")
+    name = unique_queue_name("made")
+
+    # When the pair is made, twice
+    assert main(["queues", "create", "--name", name]) == 0
+    first = capsys.readouterr()
+    made = run_json(capsys, "queues", "create", "--name", name)
+
+    # Then it printed assignments for eval, and the second time changed nothing
+    assert first.out.splitlines() == [f"QUEUE_URL={made['queue_url']}", f"DLQ_URL={made['dlq_url']}"]
+    assert "created; encrypted" in first.err and made["created"] is False and made["encrypted"] is True
+    client = sqs_client(Settings.from_env())
+    queue = client.get_queue_attributes(QueueUrl=made["queue_url"], AttributeNames=["All"])["Attributes"]
+    dlq = client.get_queue_attributes(QueueUrl=made["dlq_url"], AttributeNames=["All"])["Attributes"]
+    assert json.loads(queue["RedrivePolicy"]) == {"deadLetterTargetArn": dlq["QueueArn"], "maxReceiveCount": 2}
+    assert queue["VisibilityTimeout"] == "120" and queue["MessageRetentionPeriod"] == str(4 * 24 * 3600)
+    assert dlq["MessageRetentionPeriod"] == str(14 * 24 * 3600)
+    assert queue["SqsManagedSseEnabled"] == dlq["SqsManagedSseEnabled"] == "true"

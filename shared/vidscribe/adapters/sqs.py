@@ -189,6 +189,11 @@ def _ensure_queue(client: Any, name: str, attributes: dict[str, str]) -> tuple[s
         if str(exc.response.get("Error", {}).get("Code", "")) not in _NO_QUEUE:
             raise
         url = None
+    if url is not None:
+        current = client.get_queue_attributes(QueueUrl=url, AttributeNames=["KmsMasterKeyId"]).get("Attributes", {})
+        if current.get("KmsMasterKeyId"):  # encrypted with a KMS key already: leave that to its owner
+            client.set_queue_attributes(QueueUrl=url, Attributes=attributes)
+            return url, False, True
     for encrypted in (True, False):
         wanted = {**attributes, "SqsManagedSseEnabled": "true"} if encrypted else attributes
         try:
