@@ -185,8 +185,10 @@ def test_empty_transcript():
     assert to_srt([]) == "" and render(empty, "srt") == ""
     assert to_vtt([]) == "WEBVTT\n" and render(empty, "vtt") == "WEBVTT\n"
     document = json.loads(to_json(empty))
+    # (a transcript stored before speech and cost were recorded: those read null)
     assert document == {"text": "", "language": None, "duration": 3.0, "backend": "openai",
-                        "model": "whisper-1", "segments": []}
+                        "model": "whisper-1", "no_speech": False, "speech_seconds": None,
+                        "model_audio_seconds": None, "cost_usd": None, "segments": []}
 
 
 def test_json_and_txt_of_a_transcript():

@@ -71,10 +71,12 @@ def run_pipeline(
             result = reports.run_report(since)
             return {
                 "transcribed": result["transcribed"],
+                "without_speech": result["without_speech"],
                 "skipped": before["transcripts"],
                 "failed": sum(result["failed"].values()),
                 "failed_by_type": result["failed"],
                 "audio_seconds": round(result["audio_seconds"], 2),
+                "speech_seconds": round(result["speech_seconds"], 2),
                 "wall_seconds": round(report.wall_seconds, 2),
                 "workers": runtime.workers,
                 "max_concurrent_transcriptions": report.transcriber_max_concurrency,

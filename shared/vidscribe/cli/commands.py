@@ -186,7 +186,13 @@ def cmd_status(args: argparse.Namespace) -> int:
         _print_json(status)
         return 0
     print(f"videos          {status['videos']}  ({status['untranscribed']} without a transcript)")
-    print(f"transcripts     {status['transcripts']}")
+    without = f"  ({status['without_speech']} without speech)" if status["without_speech"] else ""
+    print(f"transcripts     {status['transcripts']}{without}")
+    unpriced = f", {status['unpriced_transcripts']} unpriced" if status["unpriced_transcripts"] else ""
+    print(
+        f"model audio     {status['model_audio_seconds']:.1f} s, "
+        f"estimated cost ${status['cost_usd']:.4f}{unpriced}"
+    )
     for state, info in status["jobs"].items():
         in_flight = state in ("queued", "processing")
         stale = f"  ({info['lease_expired']} past their lease)" if info["lease_expired"] and in_flight else ""
@@ -251,6 +257,7 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
     from ..adapters.media import HttpMediaSource, open_local_audio
     from ..export import render
     from ..services import openai_api_key
+    from ..speech import SpeechTranscriber, build_vad
 
     settings = settings_from(args)
     source = args.source
@@ -263,6 +270,7 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
         if not path.is_file():
             raise CliError(f"no such file: {source}")
         audio = open_local_audio(path, settings.max_duration_seconds)
-    transcript = build_backend(settings, openai_api_key=openai_api_key(settings)).transcribe(audio)
+    backend = build_backend(settings, openai_api_key=openai_api_key(settings))
+    transcript = SpeechTranscriber(backend, build_vad(settings), language=settings.language).transcribe(audio)
     sys.stdout.write(_ensure_newline(render(transcript, args.format)))
     return 0

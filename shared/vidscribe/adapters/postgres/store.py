@@ -215,8 +215,9 @@ class PostgresStore:
         def work(cur: cursor) -> bool:
             cur.execute(
                 """
-                INSERT INTO transcripts (video_id, text, segments, language, duration_seconds, backend, model)
-                VALUES (%s, %s, %s, %s, %s, %s, %s)
+                INSERT INTO transcripts (video_id, text, segments, language, duration_seconds, backend, model,
+                                         speech_seconds, no_speech, model_audio_seconds, cost_usd)
+                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
                 ON CONFLICT (video_id) DO NOTHING
                 RETURNING video_id
                 """,
@@ -228,6 +229,10 @@ class PostgresStore:
                     transcript.duration,
                     transcript.backend,
                     transcript.model,
+                    transcript.speech_seconds,
+                    transcript.no_speech,
+                    transcript.model_audio_seconds,
+                    transcript.cost_usd,
                 ),
             )
             inserted = cur.fetchone() is not None
