@@ -8,7 +8,7 @@ far better than speech). The thresholds are Whisper's own (openai/whisper ``tran
 applied here as filters, after the model's own fallbacks, on both backends.
 
 Measured on the real recordings (tiny.en, beam 1; ``bench/bench_speech.py``): real speech segments
-reach at most ``no_speech_prob`` 0.29, at least ``avg_logprob`` -0.49 and at most
+reach at most ``no_speech_prob`` 0.29, at least ``avg_logprob`` -0.56 and at most
 ``compression_ratio`` 1.83, well inside the thresholds, so no real speech is dropped.
 """
 
