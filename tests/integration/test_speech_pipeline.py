@@ -214,10 +214,11 @@ def test_the_pipeline_is_as_accurate_as_the_bare_model_on_real_speech(settings, 
     """On real recordings, the pipeline's word error rate (VAD, packing, guards, the way back) is no
     worse than the bare model's on the very same audio, measured here in the same run.
 
-    Tolerance: 0.05 of the words, over 149 reference words. tiny.en (beam 1) is this sensitive on
-    its own to where its 30 s windows fall: on the licence paragraph alone the bare model gives 0.035
-    with the recording as it is (30.4 s) and 0.106 with it cut to 29.6 s, the same speech 0.8 s
-    shorter (bench/bench_speech.py prints both)."""
+    Tolerance: the bare model's own spread on the same speech, also measured here, plus two words.
+    tiny.en (beam 1) is sensitive on its own to where its 30 s windows fall: the licence paragraph as
+    recorded (30.4 s) loses 3 words, and 9 when it is cut to 29.6 s, the same speech 0.8 s shorter.
+    With the pauses packed away the pipeline gives the model that shorter audio. The spread is
+    counted over all the reference words (bench/bench_speech.py prints every figure)."""
     clips = [realspeech.long_pauses_clip(), realspeech.music_intro_clip()]
     clips += [realspeech.build([recording]) for recording in realspeech.REFERENCED]
     pipeline = SpeechTranscriber(local_backend, build_vad(settings))
@@ -227,9 +228,15 @@ def test_the_pipeline_is_as_accurate_as_the_bare_model_on_real_speech(settings, 
         words += n
         bare_errors += n * word_error_rate(clip.text, local_backend.transcribe(DecodedAudio(clip.samples)).text)
         pipeline_errors += n * word_error_rate(clip.text, pipeline.transcribe(DecodedAudio(clip.samples)).text)
+    licence = realspeech.LICENCE
+    as_recorded, shorter = (
+        word_error_rate(licence.text, local_backend.transcribe(DecodedAudio(licence.samples[: int(end * 16_000)])).text)
+        for end in (30.4, 29.6)
+    )
+    spread = abs(shorter - as_recorded) * len(licence.text.split()) / words
     bare, ours = bare_errors / words, pipeline_errors / words
-    print(f"WER over {words:.0f} words: bare model {bare:.3f}, pipeline {ours:.3f}")
-    assert ours <= bare + 0.05
+    print(f"WER over {words:.0f} words: bare {bare:.3f}, pipeline {ours:.3f}; the model's own spread {spread:.3f}")
+    assert ours <= bare + spread + 2 / words
     assert ours <= 0.1
 
 
