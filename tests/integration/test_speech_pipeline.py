@@ -25,6 +25,7 @@ from vidscribe.config import Settings
 from vidscribe.export import render
 from vidscribe.models import DecodedAudio, Transcript, VideoMessage
 from vidscribe.speech import SpeechTranscriber, build_vad
+from vidscribe.speech.guards import drop_hallucinations
 from vidscribe.workflow import Outcome, Transcriber
 
 API_KEY = "sk-test-local-speech-0123456789"
@@ -164,6 +165,16 @@ def test_local_timings_follow_the_speech(clip_name, settings, store, media, loca
 
 
 # --- the OpenAI path: pay only for speech ----------------------------------------------------------
+def test_openai_times_after_a_music_intro_come_back_where_the_speech_is(settings, openai_server):
+    clip = realspeech.music_intro_clip()
+    backend = openai_backend(openai_server, settings)
+    transcript = SpeechTranscriber(backend, build_vad(settings)).transcribe(DecodedAudio(clip.samples))
+    # the upload starts at the speech: the API never heard the music
+    [request] = openai_server.transcription_requests()
+    assert request.duration < clip.duration - 11.0
+    assert_true_timings(transcript, clip)
+
+
 def test_openai_uploads_only_the_speech_and_maps_times_back(settings, openai_server):
     # Given ~35 s where three people speak ~30% of the time
     clip = realspeech.long_pauses_clip()
@@ -226,7 +237,10 @@ def test_the_pipeline_is_as_accurate_as_the_bare_model_on_real_speech(settings, 
     for clip in clips:
         n = len(clip.text.split())
         words += n
-        bare_errors += n * word_error_rate(clip.text, local_backend.transcribe(DecodedAudio(clip.samples)).text)
+        bare = local_backend.transcribe(DecodedAudio(clip.samples))
+        bare_errors += n * word_error_rate(clip.text, bare.text)
+        # the hallucination guards drop nothing the model heard in real speech
+        assert drop_hallucinations(bare.segments).dropped == []
         pipeline_errors += n * word_error_rate(clip.text, pipeline.transcribe(DecodedAudio(clip.samples)).text)
     licence = realspeech.LICENCE
     as_recorded, shorter = (

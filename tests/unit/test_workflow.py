@@ -11,7 +11,7 @@ from vidscribe.config import Settings
 from vidscribe.errors import BackendTransient, FetchError, FetchRefused, NotMedia
 from vidscribe.models import Claim, ClaimOutcome, DecodedAudio, PendingVideo, Segment, Span, Transcript, VideoMessage
 from vidscribe.speech import SpeechFound
-from vidscribe.workflow import AttemptFailed, DeadLetterRecorder, Fetcher, Outcome, Transcriber
+from vidscribe.workflow import AttemptFailed, DeadLetterRecorder, Fetcher, Outcome, ProcessResult, Transcriber
 
 SETTINGS = Settings.from_env({}, RETRY_BACKOFF_SECONDS=7, QUEUE_HIGH_WATER=5, FETCH_BATCH_SIZE=3)
 AUDIO = DecodedAudio(np.zeros(16_000 * 2, dtype=np.float32), source_bytes=1234)
@@ -287,3 +287,20 @@ def test_dead_letter_of_a_video_in_flight_elsewhere_is_not_recorded() -> None:
     store = FakeStore(claim_outcome=ClaimOutcome.IN_FLIGHT, job=("FetchError", "503", 1))
     result = DeadLetterRecorder(store).record(VideoMessage(video_id="v1").body())
     assert result.outcome is Outcome.SKIPPED and store.failures == []
+
+
+def test_metrics_count_videos_without_speech_and_the_speech_seconds() -> None:
+    from vidscribe.contract import MetricName
+    from vidscribe.observability import metrics
+    from vidscribe.workflow.reporting import transcription_metrics
+
+    metrics.clear_metrics()
+    try:
+        transcription_metrics(ProcessResult(Outcome.TRANSCRIBED, "quiet", audio_seconds=20.0, no_speech=True))
+        transcription_metrics(ProcessResult(Outcome.TRANSCRIBED, "talk", audio_seconds=10.0, speech_seconds=6.5))
+        recorded = {name: entry["Value"] for name, entry in metrics.metric_set.items()}
+    finally:
+        metrics.clear_metrics()
+    assert recorded[MetricName.TRANSCRIBED] == [1.0, 1.0]
+    assert recorded[MetricName.WITHOUT_SPEECH] == [1.0]  # only the video without speech
+    assert recorded[MetricName.SPEECH_SECONDS] == [0.0, 6.5]
