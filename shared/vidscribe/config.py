@@ -47,6 +47,9 @@ class Settings(BaseModel):
     whisper_model: str | None = Field(None, alias="WHISPER_MODEL")  # a CTranslate2 model dir; default: bundled tiny.en
     whisper_beam_size: int = Field(1, alias="WHISPER_BEAM_SIZE", ge=1, le=10)
     whisper_cpu_threads: int = Field(0, alias="WHISPER_CPU_THREADS", ge=0)  # 0: let CTranslate2 decide
+    # Voice activity detection before the model: auto (onnx where faster-whisper is installed, else
+    # lite), onnx, lite, or off (every second of audio goes to the model).
+    vad: Literal["auto", "onnx", "lite", "off"] = Field("auto", alias="VAD")
     language: str | None = Field(None, alias="LANGUAGE")  # a hint such as "en"; None lets the model detect
     openai_model: str = Field("whisper-1", alias="OPENAI_MODEL")
     openai_base_url: str | None = Field(None, alias="OPENAI_BASE_URL")

@@ -24,10 +24,12 @@ class MetricName:
     """The product's EMF metrics; the stack's dashboard and alarms read exactly these."""
 
     TRANSCRIBED = "VideosTranscribed"
+    WITHOUT_SPEECH = "VideosWithoutSpeech"  # transcribed (counted in TRANSCRIBED too) with no words: no model call
     SKIPPED = "VideosSkipped"
     FAILED = "VideosFailed"
     ENQUEUED = "VideosEnqueued"
     AUDIO_SECONDS = "AudioSeconds"
+    SPEECH_SECONDS = "SpeechSeconds"  # what voice activity detection found in AUDIO_SECONDS
     BYTES_STREAMED = "BytesStreamed"
     LATENCY = "TranscriptionLatency"  # milliseconds
     FAILURE_RECORDS = "FailureRecords"

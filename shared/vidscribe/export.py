@@ -12,9 +12,13 @@ work, all in whole milliseconds:
 - a cue that ends where it starts (or before) is given ``MIN_CUE_SECONDS`` (cut short by the next
   cue when that starts earlier, but always at least 1 ms);
 - a cue that overlaps the next one is ended where the next begins;
-- a cue longer than ``MAX_CUE_SECONDS`` or ``MAX_CUE_CHARS`` characters is split at word boundaries
-  into cues of at most two lines of ``MAX_LINE_CHARS``, each given time in proportion to its share of
-  the characters (words longer than a line are broken, which also handles unspaced scripts).
+- a segment with word timings is cut at word boundaries into cues of at most two lines of
+  ``MAX_LINE_CHARS`` and ``MAX_CUE_SECONDS``, also at any pause over ``MAX_WORD_GAP_SECONDS``;
+  each cue starts with its first word and ends with its last;
+- a segment without them (stored before words were recorded, or from a text-only model) longer
+  than ``MAX_CUE_SECONDS`` or ``MAX_CUE_CHARS`` characters is split at word boundaries into cues of
+  at most two lines of ``MAX_LINE_CHARS``, each given time in proportion to its share of the
+  characters (words longer than a line are broken, which also handles unspaced scripts).
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ MAX_LINES = 2
 MAX_CUE_CHARS = MAX_LINE_CHARS * MAX_LINES  # 84
 MAX_CUE_SECONDS = 7.0
 MIN_CUE_SECONDS = 0.5
+#: A pause between two words longer than this ends a word-timed cue.
+MAX_WORD_GAP_SECONDS = 1.0
 
 FORMATS = ("txt", "json", "srt", "vtt")
 
@@ -66,9 +72,26 @@ def to_txt(transcript: Transcript) -> str:
     return "".join(f"{line}\n" for line in lines if line)
 
 
+def _json_optional(value: float | None) -> float | None:
+    return None if value is None else _json_seconds(value)
+
+
+def _json_segment(segment: Segment) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "start": _json_seconds(segment.start), "end": _json_seconds(segment.end), "text": segment.text.strip()
+    }
+    if segment.words:  # transcripts stored before word timings have none
+        data["words"] = [
+            {"start": _json_seconds(w.start), "end": _json_seconds(w.end), "word": w.text.strip()}
+            for w in segment.words
+        ]
+    return data
+
+
 def to_json(transcript: Transcript) -> str:
-    """A JSON document: video_id (when known), text, language, duration, backend, model and segments
-    (seconds, 3 decimals)."""
+    """A JSON document: video_id (when known), text, language, duration, backend, model, no_speech,
+    speech_seconds, model_audio_seconds, cost_usd (null where not recorded) and segments (seconds,
+    3 decimals), each with its timed ``words`` when the backend gave them."""
     document: dict[str, Any] = {} if transcript.video_id is None else {"video_id": transcript.video_id}
     document |= {
         "text": _text_of(transcript),
@@ -76,10 +99,11 @@ def to_json(transcript: Transcript) -> str:
         "duration": _json_seconds(transcript.duration),
         "backend": transcript.backend,
         "model": transcript.model,
-        "segments": [
-            {"start": _json_seconds(s.start), "end": _json_seconds(s.end), "text": s.text.strip()}
-            for s in transcript.segments
-        ],
+        "no_speech": transcript.no_speech,
+        "speech_seconds": _json_optional(transcript.speech_seconds),
+        "model_audio_seconds": _json_optional(transcript.model_audio_seconds),
+        "cost_usd": None if transcript.cost_usd is None else round(transcript.cost_usd, 6),
+        "segments": [_json_segment(s) for s in transcript.segments],
     }
     return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
 
@@ -147,22 +171,50 @@ def _split_text(text: str, duration_ms: int) -> list[str]:
     return out
 
 
+def _word_pieces(segment: Segment) -> list[tuple[float, float, str]] | None:
+    """A word-timed segment cut into cue pieces at word boundaries: words join a piece while its
+    text fits two lines, it lasts at most MAX_CUE_SECONDS and no pause inside it is longer than
+    MAX_WORD_GAP_SECONDS (so a caption does not stay up through a pause). Each piece runs from its
+    first word's start to its last word's end. None when the words are unusable (old transcripts
+    have none): the caller then shares the segment's time by characters."""
+    words = [(w.start, w.end, " ".join(w.text.split())) for w in segment.words]
+    words = [w for w in words if w[2]]
+    if not words or not all(math.isfinite(a) and math.isfinite(b) for a, b, _ in words):
+        return None
+    pieces: list[tuple[float, float, str]] = []
+    start, end, text = words[0]
+    for word_start, word_end, word in words[1:]:
+        joined = f"{text} {word}"
+        if (
+            not _fits(joined)
+            or word_end - start > MAX_CUE_SECONDS
+            or word_start - end > MAX_WORD_GAP_SECONDS
+        ):
+            pieces.append((start, end, text))
+            start, end, text = word_start, word_end, word
+        else:
+            end, text = max(end, word_end), joined
+    pieces.append((start, end, text))
+    return pieces
+
+
 def build_cues(segments: Iterable[Segment]) -> list[Cue]:
     """Well-formed, ordered cues from raw segments (see the module docstring for the rules)."""
-    raw: list[tuple[int, int | None, str]] = []
+    raw: list[tuple[int, int | None, str, bool]] = []  # start, end, text, cut at words already
     previous_start = 0
     for segment in segments:
         text = " ".join(segment.text.split())
         if not text:
             continue
-        start = _to_ms(segment.start)
-        start = previous_start if start is None else max(start, previous_start)
-        end = _to_ms(segment.end)
-        raw.append((start, end, text))
-        previous_start = start
+        timed = _word_pieces(segment)
+        for piece_start_s, piece_end_s, piece_text in [(segment.start, segment.end, text)] if timed is None else timed:
+            start = _to_ms(piece_start_s)
+            start = previous_start if start is None else max(start, previous_start)
+            raw.append((start, _to_ms(piece_end_s), piece_text, timed is not None))
+            previous_start = start
 
     cues: list[Cue] = []
-    for position, (start, end, text) in enumerate(raw):
+    for position, (start, end, text, at_words) in enumerate(raw):
         next_start = raw[position + 1][0] if position + 1 < len(raw) else None
         if end is None or end <= start:
             end = start + int(MIN_CUE_SECONDS * 1000)
@@ -171,6 +223,9 @@ def build_cues(segments: Iterable[Segment]) -> list[Cue]:
         elif next_start is not None and start < next_start < end:
             end = next_start  # no overlaps: players would stack the two cues
         end = max(end, start + 1)
+        if at_words:
+            cues.append(Cue(start, end, _balanced_lines(text)))
+            continue
 
         pieces = _split_text(text, end - start)
         total_chars = sum(len(p) for p in pieces) + len(pieces) - 1

@@ -100,18 +100,66 @@ class DecodedAudio:
 
 
 @dataclass(frozen=True)
-class Segment:
+class Span:
+    """A stretch of a timeline, in seconds (a speech region, an uploaded piece)."""
+
+    start: float
+    end: float
+
+    @property
+    def seconds(self) -> float:
+        return max(0.0, self.end - self.start)
+
+
+@dataclass(frozen=True)
+class Word:
+    """One word with its timing (Whisper's words carry their leading space; stored stripped)."""
+
     start: float
     end: float
     text: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"start": round(self.start, 3), "end": round(self.end, 3), "text": self.text}
+        return {"start": round(self.start, 3), "end": round(self.end, 3), "word": self.text}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Word:
+        return cls(start=_seconds(data.get("start")), end=_seconds(data.get("end")), text=str(data.get("word") or ""))
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A timed piece of a transcript, with its words when the backend timed them.
+
+    ``no_speech_prob``, ``avg_logprob`` and ``compression_ratio`` are the model's own confidence
+    figures for the segment (Whisper's), read by the hallucination guards; they are not stored.
+    """
+
+    start: float
+    end: float
+    text: str
+    words: tuple[Word, ...] = ()
+    no_speech_prob: float | None = None
+    avg_logprob: float | None = None
+    compression_ratio: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"start": round(self.start, 3), "end": round(self.end, 3), "text": self.text}
+        if self.words:
+            data["words"] = [w.to_dict() for w in self.words]
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Segment:
-        """A segment from its stored JSON form; an unreadable time becomes NaN (the exports repair it)."""
-        return cls(start=_seconds(data.get("start")), end=_seconds(data.get("end")), text=str(data.get("text") or ""))
+        """A segment from its stored JSON form; an unreadable time becomes NaN (the exports repair it).
+        Segments stored before word timings existed have no ``words``."""
+        words = data.get("words") or []
+        return cls(
+            start=_seconds(data.get("start")),
+            end=_seconds(data.get("end")),
+            text=str(data.get("text") or ""),
+            words=tuple(Word.from_dict(w) for w in words if isinstance(w, Mapping)),
+        )
 
 
 def _seconds(value: Any) -> float:
@@ -124,7 +172,13 @@ def _seconds(value: Any) -> float:
 @dataclass(frozen=True)
 class Transcript:
     """A transcript, as a backend produces it and as the store returns it (then with ``video_id``
-    and ``created_at``): the one type the store, the CLI and the exports share."""
+    and ``created_at``): the one type the store, the CLI and the exports share.
+
+    ``speech_seconds``: the speech the voice activity detector found (None: stored before it ran);
+    ``no_speech``: the video holds no words (silence, music, noise): empty text, no segments;
+    ``model_audio_seconds``: the audio sent to the model; ``cost_usd``: its estimated price
+    (0 for the local model; None when the model is not in the price table).
+    """
 
     text: str
     segments: list[Segment]
@@ -134,6 +188,10 @@ class Transcript:
     model: str
     video_id: str | None = None
     created_at: datetime | None = None
+    speech_seconds: float | None = None
+    no_speech: bool = False
+    model_audio_seconds: float | None = None
+    cost_usd: float | None = None
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Transcript:
@@ -150,7 +208,15 @@ class Transcript:
             model=str(data.get("model") or ""),
             video_id=data.get("video_id"),
             created_at=data.get("created_at"),
+            speech_seconds=_optional_seconds(data.get("speech_seconds")),
+            no_speech=bool(data.get("no_speech") or False),
+            model_audio_seconds=_optional_seconds(data.get("model_audio_seconds")),
+            cost_usd=_optional_seconds(data.get("cost_usd")),
         )
+
+
+def _optional_seconds(value: Any) -> float | None:
+    return None if value is None else _seconds(value)
 
 
 class ClaimOutcome(enum.StrEnum):

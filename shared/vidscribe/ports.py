@@ -26,6 +26,7 @@ from .models import (
     JobError,
     PendingVideo,
     ReceivedMessage,
+    Span,
     Transcript,
 )
 
@@ -187,4 +188,9 @@ class TranscriptionBackend(Protocol):
     @property
     def model(self) -> str: ...
 
-    def transcribe(self, audio: DecodedAudio) -> Transcript: ...
+    def transcribe(self, audio: DecodedAudio, speech: Sequence[Span] | None = None) -> Transcript:
+        """Transcribe ``audio``; times relative to it. ``speech``: where in it the speech regions
+        are (the packed audio of ``vidscribe.speech``), None for "all of it". The transcript says
+        how many seconds of audio the model was sent and what that cost (``model_audio_seconds``,
+        ``cost_usd``)."""
+        ...

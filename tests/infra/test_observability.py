@@ -8,8 +8,8 @@ from aws_cdk.assertions import Match
 
 from infra.observability import CUSTOM_METRICS
 
-PRODUCT_METRICS = ("VideosTranscribed", "VideosSkipped", "VideosFailed", "AudioSeconds", "BytesStreamed",
-                   "TranscriptionLatency", "FailureRecords")
+PRODUCT_METRICS = ("VideosTranscribed", "VideosWithoutSpeech", "VideosSkipped", "VideosFailed", "AudioSeconds",
+                   "SpeechSeconds", "BytesStreamed", "TranscriptionLatency", "FailureRecords")
 
 
 def alarm(synth, name: str) -> dict:

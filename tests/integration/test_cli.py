@@ -78,6 +78,38 @@ def test_import_run_status_and_exports(env, capsys, tmp_path: Path, monkeypatch)
     assert capsys.readouterr().out.startswith("WEBVTT")
 
 
+def test_videos_without_speech_in_the_run_summary_status_and_exports(env, capsys, monkeypatch) -> None:
+    # Given a sample with speech and a video whose soundtrack is room hum
+    from tests.support.media_factory import make_video
+    from tests.support.nonspeech import room_hum
+
+    monkeypatch.setenv("ALLOW_PRIVATE_URLS", "true")
+    with FaultyMediaServer(samples_dir()) as media:
+        media.add_bytes("hum.mp4", make_video(10.0, audio_from=room_hum(10.0)))
+        assert main(["videos", "add", "hum", media.url("hum.mp4")]) == 0
+        assert main(["videos", "add", "speech", media.url(MANIFEST[0]["file"])]) == 0
+        capsys.readouterr()
+        # When the pipeline runs
+        assert main(["run", "--once"]) == 0
+        summary = capsys.readouterr().out
+    # Then both are transcribed, one of them without speech, and nothing failed
+    assert re.search(r"transcribed\s+2\n\s+without speech 1", summary), summary
+    assert re.search(r"failed\s+0", summary)
+    assert main(["status"]) == 0
+    status = capsys.readouterr().out
+    assert "transcripts     2  (1 without speech)" in status
+    assert re.search(r"model audio     \d+\.\d s, estimated cost \$0\.0000", status), status
+    assert main(["transcript", "hum", "--format", "json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert (document["no_speech"], document["text"], document["segments"], document["speech_seconds"]) == (
+        True, "", [], 0.0
+    )
+    assert main(["transcript", "speech", "--format", "json"]) == 0
+    spoken = json.loads(capsys.readouterr().out)
+    assert spoken["no_speech"] is False and spoken["speech_seconds"] > 1.0
+    assert all(segment["words"] for segment in spoken["segments"])
+
+
 def test_retry_failed_keeps_the_record_open_until_success(env, capsys, monkeypatch) -> None:
     monkeypatch.setenv("ALLOW_PRIVATE_URLS", "true")
     with FaultyMediaServer(samples_dir()) as media:

@@ -39,7 +39,8 @@ attempts, at most two uploads, a failure type they really met. Every other video
 as its kind says.
 
 Backend calls are counted per video by the transcription server itself: each clip carries its own
-pair of tones and the server's transcript names them. ``OPENAI_MAX_RETRIES=0``, so that the SDK's
+pair of tones and the server's transcript names them (``VAD=off``: tones are not speech, and with
+voice activity detection no tone would be uploaded). ``OPENAI_MAX_RETRIES=0``, so that the SDK's
 own retries do not multiply the uploads (with the default of 1, a clip whose uploads keep failing
 is sent four times: twice per attempt).
 """
@@ -269,6 +270,10 @@ def worker_env(settings: Settings, model: FaultyTranscriptionServer, tag: str, h
         OPENAI_MODEL="whisper-1",
         OPENAI_MAX_RETRIES="0",
         OPENAI_TIMEOUT_SECONDS="60",
+        # The clips' soundtracks are tone pairs that name each video to the server, not speech: with
+        # voice activity detection on they would never reach the model (tests/integration/
+        # test_speech_pipeline.py holds that). This suite counts uploads, so every second is sent.
+        VAD="off",
         ALLOW_PRIVATE_URLS="true",
         MAX_MEDIA_BYTES=str(MAX_MEDIA_BYTES),
         HTTP_CONNECT_TIMEOUT="5",

@@ -273,3 +273,27 @@ def test_the_key_comes_from_the_argument_or_the_settings(server):
     assert backend.transcribe(tones_audio()).text == EXPECTED_TEXT
     with pytest.raises(ConfigurationError, match="OPENAI_API_KEY"):
         OpenAIBackend(settings_for(server, openai_api_key=None))
+
+
+def test_whisper_words_are_asked_for_attached_to_their_segments_and_priced(server):
+    # Given ~35 s of tones in 10-second chunks
+    backend = OpenAIBackend(settings_for(server))
+    transcript = backend.transcribe(tones_audio())
+    # Then words were asked for with segments, and each segment holds its own words, timed inside it
+    assert {r.timestamp_granularities for r in server.transcription_requests()} == {("word", "segment")}
+    for segment, (_, _, hz) in zip(transcript.segments, TONES, strict=True):
+        assert [w.text for w in segment.words] == ["tone", str(hz), "Hz"]
+        assert segment.start <= segment.words[0].start and segment.words[-1].end <= segment.end + 0.02
+    # and the transcript says what was uploaded and what that is estimated to cost
+    assert transcript.model_audio_seconds == pytest.approx(server.uploaded_seconds(), abs=0.05)
+    assert transcript.cost_usd == pytest.approx(0.006 * TOTAL_SECONDS / 60, rel=1e-2)
+
+
+def test_an_unpriced_model_has_no_cost_estimate(server):
+    known = server.models
+    server.models = known | {"my-whisper"}  # an OpenAI-compatible server's own model
+    try:
+        transcript = OpenAIBackend(settings_for(server, openai_model="my-whisper")).transcribe(tones_audio())
+    finally:
+        server.models = known
+    assert transcript.cost_usd is None and transcript.model_audio_seconds == pytest.approx(TOTAL_SECONDS, abs=0.05)

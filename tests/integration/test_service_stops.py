@@ -70,6 +70,7 @@ def service_env(home: Path, model: FaultyTranscriptionServer, **extra: str) -> d
         "FETCH_INTERVAL_SECONDS": "1",
         "RETRY_BACKOFF_SECONDS": "0",
         "LOG_FORMAT": "json",
+        "VAD": "off",  # the signature tones that name each upload are not speech
     }
     return cli_env(home, **{**values, **extra})
 

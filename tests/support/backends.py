@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Sequence
 
 from vidscribe.errors import BackendTransient
-from vidscribe.models import DecodedAudio, Transcript
+from vidscribe.models import DecodedAudio, Span, Transcript
 from vidscribe.ports import TranscriptionBackend
 
 
@@ -24,7 +25,7 @@ class CountingBackend:
         self.release: threading.Event | None = None  # when set, calls wait on it (to hold a worker)
         self._lock = threading.Lock()
 
-    def transcribe(self, audio: DecodedAudio) -> Transcript:
+    def transcribe(self, audio: DecodedAudio, speech: Sequence[Span] | None = None) -> Transcript:
         with self._lock:
             self.calls += 1
             self.active += 1
@@ -38,7 +39,7 @@ class CountingBackend:
                 assert self.release.wait(timeout=60), "the test never released the backend"
             if fail:
                 raise BackendTransient("injected transient failure")
-            return self.inner.transcribe(audio)
+            return self.inner.transcribe(audio, speech)
         finally:
             with self._lock:
                 self.active -= 1

@@ -8,14 +8,20 @@ whose text names its dominant frequency, ``"tone 440 Hz"`` (or ``"noise"`` for a
 tests can plant tones at known times and check where the stitched segments land.
 
 - ``json`` -> ``{"text"}``;  ``verbose_json`` -> ``{"task", "language", "duration", "text", "segments"}``
-  (segments with the fields whisper-1 returns); ``text`` -> the text as text/plain.
+  (segments with the fields whisper-1 returns), plus ``words`` (each stretch's words spread evenly
+  over it) when ``timestamp_granularities[]`` asks for ``word``; ``text`` -> the text as text/plain.
+  Every time is relative to the uploaded audio, as OpenAI's are.
+- ``speech_model``: a callable from the decoded upload (16 kHz float32) to a list of segments
+  ``{"start", "end", "text", "words": [{"start", "end", "word"}]}`` replaces the tone labels, so
+  benchmarks can put a real model behind the API (and measure word error rates through it).
 - Like OpenAI, ``gpt-*`` models refuse ``verbose_json`` with a 400, unknown models get a 404, and
   ``language`` in verbose_json is a lower-case English name ("english").
 - Scripted faults: :meth:`fail_next` (the next N requests) and :meth:`fail_always`, answered with
   OpenAI-shaped error bodies and ``retry-after-ms`` (1 ms by default, so SDK retries are quick).
 - :meth:`require_concurrency` holds the first N requests until N are in flight at once (or a
   timeout), which proves parallel uploads without sleeping.
-- Every request is recorded (:attr:`requests`), with the peak number in flight (:attr:`max_in_flight`).
+- Every request is recorded (:attr:`requests`), with the peak number in flight (:attr:`max_in_flight`)
+  and the seconds of audio received (:meth:`uploaded_seconds`).
 
 Use it as a context manager; :attr:`base_url` ends in ``/v1``.
 """
@@ -26,6 +32,7 @@ import io
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -63,6 +70,7 @@ class RecordedRequest:
     body_size: int = 0  # bytes of the whole request body
     duration: float | None = None  # seconds decoded from the upload
     fields: dict[str, list[str]] = field(default_factory=dict)  # every non-file form field
+    timestamp_granularities: tuple[str, ...] = ()
     fault: bool = False  # answered by a scripted fault
 
 
@@ -102,7 +110,9 @@ class OpenAITranscriptionServer:
         retry_after_ms: int | None = 1,
         models: frozenset[str] | set[str] = DEFAULT_MODELS,
         host: str = "127.0.0.1",
+        speech_model: Callable[[np.ndarray], list[dict[str, Any]]] | None = None,
     ) -> None:
+        self.speech_model = speech_model
         self.api_key = api_key
         self.max_upload_bytes = max_upload_bytes
         self.retry_after_ms = retry_after_ms
@@ -185,6 +195,10 @@ class OpenAITranscriptionServer:
     def transcription_requests(self) -> list[RecordedRequest]:
         """Requests that were answered 200."""
         return [r for r in self.requests if r.status == 200]
+
+    def uploaded_seconds(self) -> float:
+        """Seconds of audio in the requests answered 200 (what OpenAI would bill)."""
+        return sum(r.duration or 0.0 for r in self.transcription_requests())
 
     def reset(self) -> None:
         with self._lock:
@@ -423,6 +437,9 @@ class _Handler(BaseHTTPRequestHandler):
         record["model"] = (fields.get("model") or [None])[0]
         record["response_format"] = (fields.get("response_format") or ["json"])[0]
         record["language"] = (fields.get("language") or [None])[0]
+        record["timestamp_granularities"] = tuple(
+            fields.get("timestamp_granularities[]") or fields.get("timestamp_granularities") or ()
+        )
         if "file" in files:
             filename, content_type, data = files["file"]
             record.update(filename=filename, content_type=content_type, size=len(data))
@@ -477,8 +494,11 @@ class _Handler(BaseHTTPRequestHandler):
                 code="audio_too_short",
             )
 
-        sounds = _sounds(samples)
-        text = " ".join(label for _, _, label in sounds)
+        if app.speech_model is not None:
+            heard = app.speech_model(samples)
+        else:
+            heard = [_labelled(start, end, label) for start, end, label in _sounds(samples)]
+        text = " ".join(str(h["text"]).strip() for h in heard if str(h["text"]).strip())
         if response_format == "text":
             return 200, text, {}
         if response_format == "json":
@@ -488,28 +508,45 @@ class _Handler(BaseHTTPRequestHandler):
             {
                 "id": i,
                 "seek": 0,
-                "start": round(start, 2),
-                "end": round(end, 2),
-                "text": f" {label}",
+                "start": round(float(h["start"]), 2),
+                "end": round(float(h["end"]), 2),
+                "text": f" {str(h['text']).strip()}",
                 "tokens": [],
                 "temperature": 0.0,
-                "avg_logprob": -0.2,
-                "compression_ratio": 1.0,
-                "no_speech_prob": 0.01,
+                "avg_logprob": float(h.get("avg_logprob", -0.2)),
+                "compression_ratio": float(h.get("compression_ratio", 1.0)),
+                "no_speech_prob": float(h.get("no_speech_prob", 0.01)),
             }
-            for i, (start, end, label) in enumerate(sounds)
+            for i, h in enumerate(heard)
         ]
-        return (
-            200,
-            {
-                "task": "transcribe",
-                "language": LANGUAGE_NAMES.get(language or "en", language),
-                "duration": round(duration, 2),
-                "text": text,
-                "segments": segments,
-            },
-            {},
-        )
+        payload: dict[str, Any] = {
+            "task": "transcribe",
+            "language": LANGUAGE_NAMES.get(language or "en", language),
+            "duration": round(duration, 2),
+            "text": text,
+            "segments": segments,
+        }
+        if "word" in record["timestamp_granularities"]:
+            payload["words"] = [
+                {"word": str(w["word"]).strip(), "start": round(float(w["start"]), 2), "end": round(float(w["end"]), 2)}
+                for h in heard
+                for w in h.get("words", [])
+            ]
+            if "segment" not in record["timestamp_granularities"]:
+                del payload["segments"]  # as OpenAI: words only, unless segments are asked for too
+        return 200, payload, {}
+
+
+def _labelled(start: float, end: float, label: str) -> dict[str, Any]:
+    """A stretch of sound as a segment whose words share its time evenly."""
+    words = label.split()
+    step = (end - start) / len(words)
+    return {
+        "start": start,
+        "end": end,
+        "text": label,
+        "words": [{"start": start + i * step, "end": start + (i + 1) * step, "word": w} for i, w in enumerate(words)],
+    }
 
 
 def _fault_reply(fault: _Fault, retry_after_ms: int | None) -> _Reply:

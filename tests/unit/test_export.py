@@ -9,7 +9,7 @@ from itertools import pairwise
 import pytest
 
 from vidscribe.export import MAX_CUE_SECONDS, MAX_LINE_CHARS, render, to_json, to_srt, to_txt, to_vtt
-from vidscribe.models import Segment, Transcript
+from vidscribe.models import Segment, Transcript, Word
 
 SRT_CUE = re.compile(
     r"\A(?P<index>\d+)\n"
@@ -185,8 +185,10 @@ def test_empty_transcript():
     assert to_srt([]) == "" and render(empty, "srt") == ""
     assert to_vtt([]) == "WEBVTT\n" and render(empty, "vtt") == "WEBVTT\n"
     document = json.loads(to_json(empty))
+    # (a transcript stored before speech and cost were recorded: those read null)
     assert document == {"text": "", "language": None, "duration": 3.0, "backend": "openai",
-                        "model": "whisper-1", "segments": []}
+                        "model": "whisper-1", "no_speech": False, "speech_seconds": None,
+                        "model_audio_seconds": None, "cost_usd": None, "segments": []}
 
 
 def test_json_and_txt_of_a_transcript():
@@ -199,3 +201,48 @@ def test_json_and_txt_of_a_transcript():
     document = json.loads(to_json(transcript))
     assert document["segments"] == [{"start": 0.123, "end": 1.988, "text": "Hello world."}]
     assert document["model"] == "whisper-1" and document["language"] == "en"
+
+
+def timed_words(text: str, start: float, step: float, pause_after: dict[int, float] | None = None) -> tuple:
+    """Words of ``text`` each ``step`` long, with extra pauses after the given word indexes."""
+    out, t = [], start
+    for index, word in enumerate(text.split()):
+        out.append(Word(round(t, 3), round(t + step * 0.8, 3), word))
+        t += step + (pause_after or {}).get(index, 0.0)
+    return tuple(out)
+
+
+def test_word_timed_segments_are_cut_at_word_boundaries_with_the_words_times():
+    # Given a 30-word segment (~13 s) whose speaker pauses 3 s after the 10th word
+    text = " ".join(f"word{i}" for i in range(30))
+    words = timed_words(text, 2.0, 0.35, pause_after={9: 3.0})
+    segment = Segment(1.0, words[-1].end + 1.0, text, words=words)
+    for document, parse in ((to_srt([segment]), parse_srt), (to_vtt([segment]), parse_vtt)):
+        cues = parse(document)
+        assert_well_formed(cues)
+        assert words_of(cues) == text.split()
+        # every cue starts on a word's start and ends on a word's end (not a share of characters)
+        starts = {w.start for w in words}
+        ends = {w.end for w in words}
+        assert all(start in starts and end in ends for start, end, _ in cues)
+        assert cues[0][0] == 2.0  # the first cue waits for the first word, not the segment's start
+        # no cue spans the pause, and none is longer than allowed
+        assert any(" ".join(lines).endswith("word9") for _, _, lines in cues)
+        assert all(end - start <= MAX_CUE_SECONDS for start, end, _ in cues)
+
+
+def test_json_exports_words_and_the_speech_and_cost_figures():
+    segment = Segment(0.5, 1.5, "Hi there", words=(Word(0.5, 0.9, "Hi"), Word(1.0, 1.5, "there")))
+    transcript = Transcript(
+        "Hi there", [segment], "en", 3.0, "openai", "whisper-1", speech_seconds=1.2, model_audio_seconds=1.6,
+        cost_usd=0.00016,
+    )
+    document = json.loads(to_json(transcript))
+    assert document["segments"][0]["words"] == [
+        {"start": 0.5, "end": 0.9, "word": "Hi"}, {"start": 1.0, "end": 1.5, "word": "there"}
+    ]
+    assert (document["speech_seconds"], document["model_audio_seconds"], document["cost_usd"]) == (1.2, 1.6, 0.00016)
+    assert document["no_speech"] is False
+    # and the stored form keeps the words (old rows, without them, read as no words)
+    assert Segment.from_dict(segment.to_dict()) == segment
+    assert Segment.from_dict({"start": 0, "end": 1, "text": "old"}).words == ()

@@ -17,14 +17,17 @@ from vidscribe.models import (
     PendingVideo,
     ReceivedMessage,
     Segment,
+    Span,
     Transcript,
     VideoMessage,
 )
+from vidscribe.speech import SpeechFound
 from vidscribe.workflow import (
     AttemptFailed,
     DeadLetterRecorder,
     Fetcher,
     Outcome,
+    ProcessResult,
     Transcriber,
     operations,
     recover_abandoned,
@@ -152,17 +155,30 @@ class FakeBackend:
         self.error = error
         self.calls = 0
 
-    def transcribe(self, audio):
+    def transcribe(self, audio, speech=None):
         self.calls += 1
         if self.error:
             raise self.error
         return Transcript("hi", [Segment(0, 1, "hi")], "en", audio.duration, self.name, self.model)
 
 
-def make(store=None, media=None, backend=None, queue=None):
+class FakeVad:
+    """Finds speech from ``start`` to the end of the audio, or nowhere (``start=None``)."""
+
+    def __init__(self, start: float | None = 0.0) -> None:
+        self.start = start
+
+    def find(self, samples):
+        duration = len(samples) / 16_000
+        regions = [] if self.start is None else [Span(self.start, duration)]
+        return SpeechFound(regions, sum(r.seconds for r in regions), duration)
+
+
+def make(store=None, media=None, backend=None, queue=None, vad=None):
     store = store or FakeStore(urls={"v1": "http://media/v1.mp4"})
     queue = queue or FakeQueue()
-    return Transcriber(SETTINGS, store, queue, media or FakeMedia(), backend or FakeBackend()), store, queue
+    transcriber = Transcriber(SETTINGS, store, queue, media or FakeMedia(), backend or FakeBackend(), vad=vad or FakeVad())
+    return transcriber, store, queue
 
 
 def test_transcribes_and_stores() -> None:
@@ -171,6 +187,39 @@ def test_transcribes_and_stores() -> None:
     assert result.outcome is Outcome.TRANSCRIBED
     assert store.saved["v1"].text == "hi"
     assert result.audio_seconds == 2.0 and result.bytes_streamed == 1234
+
+
+def test_a_video_without_speech_is_stored_as_such_without_calling_the_model() -> None:
+    # Given a detector that finds no speech in the video
+    backend = FakeBackend()
+    transcriber, store, _ = make(backend=backend, vad=FakeVad(start=None))
+    # When it is processed
+    result = transcriber.process(VideoMessage(video_id="v1").body(), "rh")
+    # Then it is transcribed, as a transcript without speech, and the model was never called
+    assert result.outcome is Outcome.TRANSCRIBED and result.no_speech and result.speech_seconds == 0
+    saved = store.saved["v1"]
+    assert (saved.text, saved.segments, saved.no_speech, saved.speech_seconds) == ("", [], True, 0.0)
+    assert (saved.model_audio_seconds, saved.cost_usd, saved.duration) == (0.0, 0.0, 2.0)
+    assert backend.calls == 0 and store.failures == []
+
+
+def test_only_the_speech_reaches_the_model_and_times_come_back() -> None:
+    # Given speech from 1.5 s of a 2 s video, and a model that times its words on what it hears
+    heard: list[float] = []
+
+    class TimingBackend(FakeBackend):
+        def transcribe(self, audio, speech=None):
+            heard.append(audio.duration)
+            return Transcript("hi", [Segment(0.0, 0.4, "hi")], "en", audio.duration, "fake", "fake-1",
+                              model_audio_seconds=audio.duration, cost_usd=0.0)
+
+    transcriber, store, _ = make(backend=TimingBackend(), vad=FakeVad(start=1.5))
+    result = transcriber.process(VideoMessage(video_id="v1").body(), "rh")
+    # Then the model heard half a second, and the segment sits where the speech is in the video
+    assert heard == [0.5] and result.speech_seconds == 0.5 and not result.no_speech
+    [segment] = store.saved["v1"].segments
+    assert (segment.start, segment.end) == (1.5, 1.9)
+    assert store.saved["v1"].model_audio_seconds == 0.5
 
 
 def test_message_url_wins_over_the_table() -> None:
@@ -295,7 +344,7 @@ def test_dead_letter_of_a_video_in_flight_elsewhere_is_not_recorded() -> None:
 # --- claims, fences and giving work back --------------------------------------------------------------
 def test_the_claim_names_the_queue_and_the_process() -> None:
     store = FakeStore(urls={"v1": "u"})
-    transcriber = Transcriber(SETTINGS, store, FakeQueue(url="q-url"), FakeMedia(), FakeBackend(), claimed_by="me")
+    transcriber = Transcriber(SETTINGS, store, FakeQueue(url="q-url"), FakeMedia(), FakeBackend(), claimed_by="me", vad=FakeVad())
     transcriber.process(VideoMessage(video_id="v1").body(), "rh")
     assert store.claims == [{"queue_url": "q-url", "claimed_by": "me"}]
 
@@ -379,3 +428,20 @@ def test_add_videos_refuses_at_the_door_before_writing_anything() -> None:
     assert (refused.value.index, refused.value.video_id) == (1, "bad")
     assert "scheme" in refused.value.reason and store.added == []
     assert isinstance(refused.value, operations.OperatorError) and not isinstance(refused.value, UrlRejected)
+
+
+def test_metrics_count_videos_without_speech_and_the_speech_seconds() -> None:
+    from vidscribe.contract import MetricName
+    from vidscribe.observability import metrics
+    from vidscribe.workflow.reporting import transcription_metrics
+
+    metrics.clear_metrics()
+    try:
+        transcription_metrics(ProcessResult(Outcome.TRANSCRIBED, "quiet", audio_seconds=20.0, no_speech=True))
+        transcription_metrics(ProcessResult(Outcome.TRANSCRIBED, "talk", audio_seconds=10.0, speech_seconds=6.5))
+        recorded = {name: entry["Value"] for name, entry in metrics.metric_set.items()}
+    finally:
+        metrics.clear_metrics()
+    assert recorded[MetricName.TRANSCRIBED] == [1.0, 1.0]
+    assert recorded[MetricName.WITHOUT_SPEECH] == [1.0]  # only the video without speech
+    assert recorded[MetricName.SPEECH_SECONDS] == [0.0, 6.5]

@@ -114,10 +114,12 @@ def run_pipeline(
             released = report.released
             return {
                 "transcribed": tally.transcribed,
+                "without_speech": tally.without_speech,
                 "skipped": before["transcripts"],
                 "failed": tally.failed,
                 "failed_by_type": dict(sorted(tally.failed_by_type.items())),
                 "audio_seconds": round(tally.audio_seconds, 2),
+                "speech_seconds": round(tally.speech_seconds, 2),
                 "wall_seconds": round(report.wall_seconds, 2),
                 "workers": runtime.workers,
                 "max_concurrent_transcriptions": report.transcriber_max_concurrency,

@@ -48,11 +48,13 @@ class Progress:
 
 def print_summary(summary: dict[str, Any]) -> None:
     print(f"  transcribed   {summary['transcribed']}")
+    if summary.get("without_speech"):
+        print(f"    without speech {summary['without_speech']}  (no words to transcribe; the model was not called)")
     print(f"  skipped       {summary['skipped']}  (already had a transcript)")
     failed = summary["failed"]
     detail = ", ".join(f"{k}: {v}" for k, v in summary["failed_by_type"].items())
     print(f"  failed        {failed}" + (f"  ({detail}; see 'vidscribe failures')" if failed else ""))
-    print(f"  audio         {summary['audio_seconds']:.1f} s")
+    print(f"  audio         {summary['audio_seconds']:.1f} s ({summary.get('speech_seconds', 0.0):.1f} s of speech)")
     print(f"  wall time     {summary['wall_seconds']:.1f} s with {summary['workers']} workers")
 
 

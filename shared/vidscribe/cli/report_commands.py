@@ -24,7 +24,13 @@ def cmd_status(args: argparse.Namespace) -> int:
         print_json(status)
         return 0
     print(f"videos          {status['videos']}  ({status['untranscribed']} without a transcript)")
-    print(f"transcripts     {status['transcripts']}")
+    without = f"  ({status['without_speech']} without speech)" if status["without_speech"] else ""
+    print(f"transcripts     {status['transcripts']}{without}")
+    unpriced = f", {status['unpriced_transcripts']} unpriced" if status["unpriced_transcripts"] else ""
+    print(
+        f"model audio     {status['model_audio_seconds']:.1f} s, "
+        f"estimated cost ${status['cost_usd']:.4f}{unpriced}"
+    )
     for state, info in status["jobs"].items():
         notes = []
         if info.get("waiting"):
@@ -93,6 +99,7 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
     from ..adapters.media import HttpMediaSource, open_local_audio
     from ..export import render
     from ..services import openai_api_key
+    from ..speech import SpeechTranscriber, build_vad
 
     settings = settings_from(args)
     source = args.source
@@ -113,7 +120,7 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
     )
     backend = build_backend(settings, openai_api_key=openai_api_key(settings))
     logger.info("transcribe: model ready", extra={"backend": backend.name, "model": backend.model})
-    transcript = backend.transcribe(audio)
+    transcript = SpeechTranscriber(backend, build_vad(settings), language=settings.language).transcribe(audio)
     logger.info(
         "transcribe: transcribed",
         extra={"segments": len(transcript.segments), "language": transcript.language, "duration": transcript.duration},

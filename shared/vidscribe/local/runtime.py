@@ -66,7 +66,9 @@ class RunTally:
     other processes write too and where an old failure keeps its old time)."""
 
     transcribed: int = 0
+    without_speech: int = 0  # transcribed, and found to hold no speech (the model was not called)
     audio_seconds: float = 0.0
+    speech_seconds: float = 0.0
     failed_by_type: Counter[str] = field(default_factory=Counter)
     retried: int = 0
     skipped: int = 0
@@ -76,7 +78,9 @@ class RunTally:
         with self.lock:
             if result.outcome is Outcome.TRANSCRIBED:
                 self.transcribed += 1
+                self.without_speech += result.no_speech
                 self.audio_seconds += result.audio_seconds
+                self.speech_seconds += result.speech_seconds
             elif result.outcome is Outcome.FAILED:
                 self.failed_by_type[result.error_type or "Unknown"] += 1
             elif result.outcome is Outcome.RETRY:

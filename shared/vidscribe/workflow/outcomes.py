@@ -25,6 +25,8 @@ class ProcessResult:
     audio_seconds: float = 0.0
     bytes_streamed: int = 0
     latency_seconds: float = 0.0
+    speech_seconds: float = 0.0
+    no_speech: bool = False  # transcribed, and there was nothing to hear
 
 
 class AttemptFailed(Exception):

@@ -48,6 +48,9 @@ def transcription_metrics(result: ProcessResult) -> None:
     if result.outcome is Outcome.TRANSCRIBED:
         metrics.add_metric(name=MetricName.TRANSCRIBED, unit=MetricUnit.Count, value=1)
         metrics.add_metric(name=MetricName.AUDIO_SECONDS, unit=MetricUnit.Seconds, value=result.audio_seconds)
+        metrics.add_metric(name=MetricName.SPEECH_SECONDS, unit=MetricUnit.Seconds, value=result.speech_seconds)
+        if result.no_speech:
+            metrics.add_metric(name=MetricName.WITHOUT_SPEECH, unit=MetricUnit.Count, value=1)
         metrics.add_metric(name=MetricName.BYTES_STREAMED, unit=MetricUnit.Bytes, value=result.bytes_streamed)
         metrics.add_metric(name=MetricName.LATENCY, unit=MetricUnit.Milliseconds, value=result.latency_seconds * 1000)
     elif result.outcome is Outcome.SKIPPED:

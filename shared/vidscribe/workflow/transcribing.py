@@ -24,6 +24,7 @@ from ..errors import MalformedMessage, describe
 from ..models import ClaimOutcome, VideoMessage
 from ..observability import logger
 from ..ports import MediaSource, Queue, Store, TranscriptionBackend
+from ..speech import SpeechFinder, SpeechTranscriber, build_vad
 from .outcomes import AttemptFailed, Outcome, ProcessResult, message_video_id
 
 _SKIP_REASONS = {
@@ -43,15 +44,21 @@ class Transcriber:
         backend: TranscriptionBackend,
         *,
         claimed_by: str | None = None,
+        vad: SpeechFinder | None = None,
     ) -> None:
         """``claimed_by``: who claims (the local runtime names its process, so that its claims can be
-        given back when it stops or dies); None in Lambda, where a claim ends with its lease."""
+        given back when it stops or dies); None in Lambda, where a claim ends with its lease.
+        ``vad``: where the speech is; by default the detector VAD names (none with VAD=off)."""
         self.settings = settings
         self.store = store
         self.queue = queue
         self.media = media
         self.backend = backend
         self.claimed_by = claimed_by
+        # Only the speech reaches the model; a video without speech never does.
+        self.speech = SpeechTranscriber(
+            backend, vad if vad is not None else build_vad(settings), language=settings.language
+        )
 
     def process(self, body: str, receipt_handle: str | None = None, receive_count: int = 1) -> ProcessResult:
         """Handle one queue message. Raises AttemptFailed when the message should come back."""
@@ -89,7 +96,7 @@ class Transcriber:
         started = time.monotonic()
         try:
             audio = self.media.fetch_audio(url)  # enforces the size, duration and time limits
-            transcript = self.backend.transcribe(audio)
+            transcript = self.speech.transcribe(audio)
             self.store.save_transcript(video_id, transcript)
         except Exception as exc:
             if not describe(exc)[2]:  # permanent: a retry cannot help
@@ -100,6 +107,8 @@ class Transcriber:
             "transcribed",
             extra={
                 "audio_seconds": round(audio.duration, 2),
+                "speech_seconds": transcript.speech_seconds,
+                "no_speech": transcript.no_speech,
                 "latency_seconds": round(latency, 2),
                 "attempt": claim.attempts,
             },
@@ -110,6 +119,8 @@ class Transcriber:
             audio_seconds=audio.duration,
             bytes_streamed=audio.source_bytes,
             latency_seconds=latency,
+            speech_seconds=transcript.speech_seconds or 0.0,
+            no_speech=transcript.no_speech,
         )
 
     def _record_now(

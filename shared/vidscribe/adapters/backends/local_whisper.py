@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 from ...config import Settings
 from ...errors import ConfigurationError, NoSpeechDecoded
-from ...models import DecodedAudio, Segment, Transcript
+from ...models import DecodedAudio, Segment, Span, Transcript, Word
 
 _models: dict[tuple[str, int, int], Any] = {}
 _models_lock = threading.Lock()
@@ -52,13 +53,19 @@ class LocalWhisperBackend:
         self._beam_size = settings.whisper_beam_size
         self._language = settings.language
 
-    def transcribe(self, audio: DecodedAudio) -> Transcript:
+    def transcribe(self, audio: DecodedAudio, speech: Sequence[Span] | None = None) -> Transcript:
+        """The model over all of ``audio`` (for packed speech, the joining silences let it end a
+        segment between regions, so ``speech`` is not needed), with word timings."""
         if audio.duration <= 0:
             raise NoSpeechDecoded("no audio samples were decoded; refusing to store an empty transcript")
         segments_iter, info = self._whisper.transcribe(
-            audio.samples, beam_size=self._beam_size, language=self._language, condition_on_previous_text=False
+            audio.samples,
+            beam_size=self._beam_size,
+            language=self._language,
+            condition_on_previous_text=False,
+            word_timestamps=True,
         )
-        segments = [Segment(start=s.start, end=s.end, text=s.text.strip()) for s in segments_iter]
+        segments = [_segment(s) for s in segments_iter]
         # faster-whisper reports duration 0 instead of raising when it decoded nothing.
         if not info.duration:
             raise NoSpeechDecoded("the model decoded no audio")
@@ -69,4 +76,19 @@ class LocalWhisperBackend:
             duration=float(info.duration),
             backend=self.name,
             model=self.model,
+            model_audio_seconds=round(audio.duration, 3),
+            cost_usd=0.0,  # the CPU it runs on is already paid for
         )
+
+
+def _segment(raw: Any) -> Segment:
+    words = tuple(Word(float(w.start), float(w.end), str(w.word).strip()) for w in (raw.words or []))
+    return Segment(
+        start=float(raw.start),
+        end=float(raw.end),
+        text=str(raw.text).strip(),
+        words=tuple(w for w in words if w.text),
+        no_speech_prob=float(raw.no_speech_prob),
+        avg_logprob=float(raw.avg_logprob),
+        compression_ratio=float(raw.compression_ratio),
+    )

@@ -2,40 +2,45 @@
 
 What happens to one video's audio:
 
+0. What arrives is normally only the speech, packed by :mod:`vidscribe.speech` (the regions joined
+   by short silences), with each region's place in it: the pipeline pays only for speech, and
+   never uploads anything for a video without speech.
 1. The 16 kHz samples are cut into chunks (:func:`.audio_encode.plan_chunks`): at most
    ``OPENAI_CHUNK_SECONDS`` long (and at most what the model accepts), at most ~24 MiB once encoded,
-   cut at a quiet moment near each chunk's end.
+   cut at a quiet moment near each chunk's end (in packed speech: a joining silence).
 2. Each chunk is encoded in memory as Opus in Ogg (~150-165 KiB per minute; MP3 where the FFmpeg
    build lacks libopus) and uploaded; ``OPENAI_PARALLEL_CHUNKS`` chunks are encoded and uploaded at a
    time. The SDK retries rate limits, timeouts and 5xx ``OPENAI_MAX_RETRIES`` times by itself.
-3. The answers are stitched in order: texts joined, segment times shifted by the chunk's start.
+3. The answers are stitched in order: texts joined, segment and word times shifted by the chunk's
+   start. The transcript records the seconds uploaded and their estimated price (:mod:`.pricing`).
 
 Response formats, by model:
 
 - ``whisper-1`` (and any model not named ``gpt-*``, which covers OpenAI-compatible Whisper servers)
-  is asked for ``verbose_json`` and gives timed segments. ``timestamp_granularities`` is not sent:
-  segment timing is what ``verbose_json`` returns without it, and one parameter fewer is one less
-  thing for an OpenAI-compatible server to disagree with.
+  is asked for ``verbose_json`` with ``timestamp_granularities=["word", "segment"]``: timed
+  segments (with ``no_speech_prob``, ``avg_logprob``, ``compression_ratio`` for the hallucination
+  guards) and timed words, which are attached to the segment they fall in.
 - ``gpt-4o-transcribe``, ``gpt-4o-mini-transcribe`` and any other ``gpt-*`` model only answer
-  ``json`` (text, no timing). The transcript then holds **one segment per uploaded chunk**, spanning
-  the chunk's start and end: the timing is the chunk's, not the speech's, but the segments still
-  cover the whole text, so subtitles and "where in the video" stay roughly usable. (With the default
-  20-minute chunks a one-hour video has three segments.)
+  ``json`` (text, no timing). Each speech region is then uploaded on its own (cut further only if
+  it is over the chunk bound), and its text becomes **one segment spanning that region**, so
+  subtitles still appear when someone speaks. Without regions, one segment per chunk.
 
 Errors become the pipeline's vocabulary (:mod:`.openai_errors`), with the API key scrubbed out.
 """
 
 from __future__ import annotations
 
+import bisect
 import threading
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from ...config import Settings
 from ...errors import ConfigurationError, NoSpeechDecoded
-from ...models import SAMPLE_RATE, DecodedAudio, Segment, Transcript
+from ...models import SAMPLE_RATE, DecodedAudio, Segment, Span, Transcript, Word
 from .audio_encode import (
     DEFAULT_MAX_UPLOAD_BYTES,
     OPENAI_MAX_UPLOAD_BYTES,
@@ -46,6 +51,7 @@ from .audio_encode import (
 from .fan_out import map_failing_fast
 from .languages import normalize_language
 from .openai_errors import classify_error
+from .pricing import estimated_cost_usd
 
 #: OpenAI refuses audio shorter than this ("Minimum audio length is 0.1 seconds").
 MIN_AUDIO_SECONDS = 0.1
@@ -90,7 +96,7 @@ class UploadStats:
 
     upload_bytes: int
     chunks: int
-    audio_seconds: float
+    audio_seconds: float  # uploaded
 
 
 class OpenAIBackend:
@@ -153,16 +159,29 @@ class OpenAIBackend:
         cap = model_max_seconds(self.model)
         return min(seconds, cap) if cap else seconds
 
-    def plan(self, samples: np.ndarray) -> list[tuple[int, int]]:
-        """The (start, end) sample spans this backend would upload."""
-        return plan_chunks(
-            samples,
+    def plan(self, samples: np.ndarray, speech: Sequence[Span] | None = None) -> list[tuple[int, int]]:
+        """The (start, end) sample spans this backend would upload: chunks of the whole audio, or,
+        for a text-only model given speech regions, each region (cut into chunks if too long)."""
+        if speech is None or self.verbose:
+            return self._chunks(samples, 0, int(np.asarray(samples).shape[0]))
+        spans: list[tuple[int, int]] = []
+        for region in speech:
+            first = max(0, int(round(region.start * SAMPLE_RATE)))
+            last = min(int(np.asarray(samples).shape[0]), int(round(region.end * SAMPLE_RATE)))
+            if last - first >= MIN_AUDIO_SECONDS * SAMPLE_RATE:
+                spans.extend(self._chunks(samples, first, last))
+        return spans
+
+    def _chunks(self, samples: np.ndarray, first: int, last: int) -> list[tuple[int, int]]:
+        pieces = plan_chunks(
+            samples[first:last],
             max_chunk_seconds=self.chunk_seconds(),
             max_bytes=self.max_upload_bytes,
             fmt=self.upload_format.name,
         )
+        return [(first + a, first + b) for a, b in pieces]
 
-    def transcribe(self, audio: DecodedAudio) -> Transcript:
+    def transcribe(self, audio: DecodedAudio, speech: Sequence[Span] | None = None) -> Transcript:
         samples = np.asarray(audio.samples)
         if samples.ndim != 1:
             samples = samples.reshape(-1)
@@ -172,7 +191,9 @@ class OpenAIBackend:
                 f"the API needs at least {MIN_AUDIO_SECONDS} s"
             )
         self._last.stats = None
-        spans = self.plan(samples)
+        spans = self.plan(samples, speech)
+        if not spans:
+            raise NoSpeechDecoded("no speech region is long enough to upload (the API needs 0.1 s)")
         results = self._run_chunks(samples, spans)
         return self._stitch(results, duration=samples.size / SAMPLE_RATE)
 
@@ -190,7 +211,7 @@ class OpenAIBackend:
         stats = UploadStats(
             upload_bytes=sum(r.upload_bytes for r in results),
             chunks=len(results),
-            audio_seconds=samples.size / SAMPLE_RATE,
+            audio_seconds=sum(r.end - r.start for r in results) / SAMPLE_RATE,
         )
         self._last.stats = stats
         return results
@@ -208,6 +229,8 @@ class OpenAIBackend:
             "file": (fmt.filename, data, fmt.content_type),
             "response_format": "verbose_json" if self.verbose else "json",
         }
+        if self.verbose:
+            request["timestamp_granularities"] = ["word", "segment"]
         if self.settings.language:
             request["language"] = self.settings.language
         if "diarize" in self.model.lower():
@@ -245,16 +268,37 @@ class OpenAIBackend:
             raise NoSpeechDecoded(
                 f"the API decoded no audio from chunk {index} ({(end - start) / SAMPLE_RATE:.1f} s uploaded)"
             )
+        def shifted(value: Any) -> float:
+            return min(max(_float(value), 0.0) + offset, chunk_end)
+
+        words = [
+            Word(
+                round(shifted(_field(w, "start")), 3),
+                round(shifted(_field(w, "end")), 3),
+                str(_field(w, "word") or "").strip(),
+            )
+            for w in _field(response, "words") or []
+        ]
+        words = [w for w in words if w.text]
         for raw in _field(response, "segments") or []:
             seg_text = " ".join(str(_field(raw, "text") or "").split())
             if not seg_text:
                 continue
-            seg_start = min(max(float(_field(raw, "start") or 0.0), 0.0) + offset, chunk_end)
-            seg_end = min(max(float(_field(raw, "end") or 0.0), 0.0) + offset, chunk_end)
-            result.segments.append(Segment(round(seg_start, 3), round(max(seg_end, seg_start), 3), seg_text))
+            seg_start = shifted(_field(raw, "start"))
+            seg_end = max(shifted(_field(raw, "end")), seg_start)
+            result.segments.append(
+                Segment(
+                    round(seg_start, 3), round(seg_end, 3), seg_text,
+                    no_speech_prob=_optional_float(_field(raw, "no_speech_prob")),
+                    avg_logprob=_optional_float(_field(raw, "avg_logprob")),
+                    compression_ratio=_optional_float(_field(raw, "compression_ratio")),
+                )
+            )
         if text and not result.segments:
             # A compatible server that ignored verbose_json: keep the text, timed by the chunk.
             result.segments = [Segment(round(offset, 3), round(chunk_end, 3), text)]
+        if words:
+            result.segments = _attach_words(result.segments, words)
         return result
 
     def _stitch(self, results: list[_ChunkResult], *, duration: float) -> Transcript:
@@ -267,6 +311,7 @@ class OpenAIBackend:
             if r.language:
                 votes[r.language] = votes.get(r.language, 0) + (r.end - r.start)
         language = max(votes, key=lambda k: votes[k]) if votes else None
+        uploaded = sum(r.end - r.start for r in results) / SAMPLE_RATE
         return Transcript(
             text=text,
             segments=segments,
@@ -274,6 +319,8 @@ class OpenAIBackend:
             duration=round(duration, 3),
             backend=self.name,
             model=self.model,
+            model_audio_seconds=round(uploaded, 3),
+            cost_usd=estimated_cost_usd(self.model, uploaded),
         )
 
 
@@ -286,3 +333,35 @@ def _field(obj: Any, name: str) -> Any:
         if isinstance(extra, dict):
             value = extra.get(name)
     return value
+
+
+def _float(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def _optional_float(value: Any) -> float | None:
+    try:
+        return None if value is None else float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _attach_words(segments: list[Segment], words: list[Word]) -> list[Segment]:
+    """whisper-1 lists words apart from segments: give each word to the segment its middle falls
+    in (else the nearer of its two neighbours), in order."""
+    if not segments:
+        return segments
+    starts = [seg.start for seg in segments]
+    owned: list[list[Word]] = [[] for _ in segments]
+    for word in words:
+        middle = (word.start + word.end) / 2
+        index = max(0, bisect.bisect_right(starts, middle) - 1)
+        if middle > segments[index].end and index + 1 < len(segments):
+            after = segments[index + 1].start - middle
+            if after < middle - segments[index].end:
+                index += 1
+        owned[index].append(word)
+    return [replace(seg, words=tuple(mine)) for seg, mine in zip(segments, owned, strict=True)]

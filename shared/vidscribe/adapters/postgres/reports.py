@@ -16,18 +16,21 @@ from ...models import FailureRecord, Transcript
 from .database import Database, fetch_one
 from .store import videos_identifier
 
+_TRANSCRIPT_COLUMNS = (
+    "video_id", "text", "segments", "language", "duration_seconds", "backend", "model", "created_at",
+    "speech_seconds", "no_speech", "model_audio_seconds", "cost_usd",
+)
 _TRANSCRIPTS_QUERY = (
-    "SELECT video_id, text, segments, language, duration_seconds, backend, model, created_at FROM transcripts"
+    "SELECT video_id, text, segments, language, duration_seconds, backend, model, created_at,"
+    " speech_seconds, no_speech, model_audio_seconds, cost_usd FROM transcripts"
     " WHERE %(all)s OR video_id = ANY(%(ids)s) ORDER BY video_id"
 )
 
 
 def _transcript(row: tuple[Any, ...]) -> Transcript:
-    video_id, text, segments, language, duration, backend, model, created_at = row
-    return Transcript.from_dict(
-        {"video_id": video_id, "text": text, "segments": segments, "language": language, "duration": duration,
-         "backend": backend, "model": model, "created_at": created_at}
-    )
+    data = dict(zip(_TRANSCRIPT_COLUMNS, row, strict=True))
+    data["duration"] = data.pop("duration_seconds")
+    return Transcript.from_dict(data)
 
 
 _JOB_STATES = ("queued", "processing", "done", "failed")
@@ -53,23 +56,31 @@ class PostgresReports:
         return self._db.run(work)
 
     def run_report(self, since: datetime) -> dict[str, Any]:
-        """What happened since ``since``, by any process: transcripts written (and their audio), and
-        the videos whose latest failure was recorded since (a record superseded by a newer failure
-        is history; the newer one counts). ``vidscribe run`` reports its own outcomes instead."""
+        """What happened since ``since``, by any process: transcripts written (how many had no
+        speech; their audio and speech seconds), and the videos whose latest failure was recorded
+        since (a record superseded by a newer failure is history; the newer one counts).
+        ``vidscribe run`` reports its own outcomes instead."""
 
         def work(cur: cursor) -> dict[str, Any]:
             cur.execute(
-                "SELECT count(*), coalesce(sum(duration_seconds), 0) FROM transcripts WHERE created_at >= %s",
+                "SELECT count(*), coalesce(sum(duration_seconds), 0), count(*) FILTER (WHERE no_speech),"
+                " coalesce(sum(speech_seconds), 0) FROM transcripts WHERE created_at >= %s",
                 (since,),
             )
-            transcribed, audio = fetch_one(cur)
+            transcribed, audio, without_speech, speech = fetch_one(cur)
             cur.execute(
                 "SELECT error_type, count(*) FROM failures WHERE failed_at >= %s"
                 " AND (resolved_at IS NULL OR resolution IS DISTINCT FROM 'superseded') GROUP BY error_type ORDER BY 1",
                 (since,),
             )
             failed = dict(cur.fetchall())
-            return {"transcribed": transcribed, "audio_seconds": float(audio), "failed": failed}
+            return {
+                "transcribed": transcribed,
+                "without_speech": without_speech,
+                "audio_seconds": float(audio),
+                "speech_seconds": float(speech),
+                "failed": failed,
+            }
 
         return self._db.run(work)
 
@@ -85,7 +96,8 @@ class PostgresReports:
         return self._db.run(work)
 
     def status(self) -> dict[str, Any]:
-        """Counts by state, the oldest in-flight job, and open failures by type.
+        """Counts by state, transcripts without speech, the model's audio and estimated cost, the
+        oldest in-flight job, and open failures by type.
 
         A queued job is ``waiting`` when it is on no queue (for the next fetcher: queued by hand
         without QUEUE_URL, given back, or never sent), and past its lease (``lease_expired``) when
@@ -103,8 +115,12 @@ class PostgresReports:
         def work(cur: cursor) -> dict[str, Any]:
             cur.execute(videos_query)
             total, untranscribed = fetch_one(cur)
-            cur.execute("SELECT count(*) FROM transcripts")
-            (transcripts,) = fetch_one(cur)
+            cur.execute(
+                "SELECT count(*), count(*) FILTER (WHERE no_speech), coalesce(sum(model_audio_seconds), 0),"
+                " coalesce(sum(cost_usd), 0), count(*) FILTER (WHERE cost_usd IS NULL AND backend <> 'local')"
+                " FROM transcripts"
+            )
+            transcripts, without_speech, model_seconds, cost, unpriced = fetch_one(cur)
             cur.execute(
                 """
                 SELECT state, count(*),
@@ -144,6 +160,12 @@ class PostgresReports:
                 "videos": total,
                 "untranscribed": untranscribed,
                 "transcripts": transcripts,
+                "without_speech": without_speech,
+                # What the model was sent and its estimated price, over every transcript stored
+                # (transcripts stored before these were recorded count as 0 and as unpriced).
+                "model_audio_seconds": round(float(model_seconds), 3),
+                "cost_usd": round(float(cost), 6),
+                "unpriced_transcripts": unpriced,
                 "jobs": {s: jobs.get(s, {"count": 0, "waiting": 0, "lease_expired": 0}) for s in _JOB_STATES},
                 "oldest_in_flight": oldest,
                 "open_failures": failures,

@@ -267,8 +267,9 @@ class PostgresStore(FailureRecords):
         def work(cur: cursor) -> bool:
             cur.execute(
                 """
-                INSERT INTO transcripts (video_id, text, segments, language, duration_seconds, backend, model)
-                VALUES (%s, %s, %s, %s, %s, %s, %s)
+                INSERT INTO transcripts (video_id, text, segments, language, duration_seconds, backend, model,
+                                         speech_seconds, no_speech, model_audio_seconds, cost_usd)
+                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
                 ON CONFLICT (video_id) DO NOTHING
                 RETURNING video_id
                 """,
@@ -280,6 +281,10 @@ class PostgresStore(FailureRecords):
                     transcript.duration,
                     transcript.backend,
                     transcript.model,
+                    transcript.speech_seconds,
+                    transcript.no_speech,
+                    transcript.model_audio_seconds,
+                    transcript.cost_usd,
                 ),
             )
             inserted = cur.fetchone() is not None

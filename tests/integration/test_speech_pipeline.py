@@ -1,0 +1,286 @@
+"""Transcripts you can trust on real media: the speech layer in front of both backends, end to end.
+
+Real parts: a real PostgreSQL, real media over a real HTTP server (MP4 with a video track), the real
+Silero VAD, the real tiny.en model, and for the OpenAI path the project's OpenAI-compatible server,
+which (given ``speech_model``) answers with what tiny.en hears in each upload, timed on that upload.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+
+from tests.support import nonspeech, realspeech
+from tests.support.backends import CountingBackend
+from tests.support.media_factory import make_video
+from tests.support.media_server import FaultyMediaServer
+from tests.support.openai_server import OpenAITranscriptionServer
+from tests.support.text import word_error_rate
+from vidscribe.adapters.backends.openai_backend import OpenAIBackend
+from vidscribe.adapters.media import HttpMediaSource
+from vidscribe.config import Settings
+from vidscribe.export import render
+from vidscribe.models import DecodedAudio, Transcript, VideoMessage
+from vidscribe.speech import SpeechTranscriber, build_vad
+from vidscribe.speech.guards import drop_hallucinations
+from vidscribe.workflow import Outcome, Transcriber
+
+API_KEY = "sk-test-local-speech-0123456789"
+
+
+@pytest.fixture(scope="module")
+def whisper_behind_the_api(local_backend):
+    """tiny.en answering as whisper-1 would: segments and words timed on the uploaded audio."""
+
+    def hear(samples: np.ndarray) -> list[dict]:
+        transcript = local_backend.transcribe(DecodedAudio(samples))
+        return [
+            {
+                "start": s.start, "end": s.end, "text": s.text, "no_speech_prob": s.no_speech_prob,
+                "avg_logprob": s.avg_logprob, "compression_ratio": s.compression_ratio,
+                "words": [{"start": w.start, "end": w.end, "word": w.text} for w in s.words],
+            }
+            for s in transcript.segments
+        ]
+
+    return hear
+
+
+@pytest.fixture(scope="module")
+def api(whisper_behind_the_api) -> Iterator[OpenAITranscriptionServer]:
+    with OpenAITranscriptionServer(api_key=API_KEY, speech_model=whisper_behind_the_api) as server:
+        yield server
+
+
+@pytest.fixture()
+def openai_server(api) -> Iterator[OpenAITranscriptionServer]:
+    api.reset()
+    yield api
+    api.reset()
+
+
+@pytest.fixture(scope="module")
+def media() -> Iterator[FaultyMediaServer]:
+    with FaultyMediaServer() as server:
+        yield server
+
+
+def openai_backend(server: OpenAITranscriptionServer, settings: Settings, **overrides: object) -> OpenAIBackend:
+    return OpenAIBackend(
+        settings.replace(
+            transcriber="openai", openai_base_url=server.base_url, openai_timeout_seconds=60, **overrides
+        ),
+        api_key=API_KEY,
+    )
+
+
+def as_video(media: FaultyMediaServer, name: str, samples: np.ndarray) -> str:
+    """An MP4 with a video track and ``samples`` as its audio, served over HTTP."""
+    media.add_bytes(name, make_video(len(samples) / 16_000, audio_from=samples, container="mp4"))
+    return media.url(name)
+
+
+def assert_true_timings(transcript: Transcript, clip: realspeech.Clip) -> None:
+    """Times on the media's timeline, in [0, duration], never backwards, each spoken part's first
+    segment (and word) within 0.5 s of where its speech starts, nothing before the first."""
+    segments = transcript.segments
+    assert segments and all(s.words for s in segments)
+    assert all(0 <= s.start <= s.end <= transcript.duration for s in segments)
+    starts = [s.start for s in segments]
+    assert starts == sorted(starts)
+    for s in segments:
+        word_starts = [w.start for w in s.words]
+        assert word_starts == sorted(word_starts)
+        assert all(s.start <= w.start <= w.end <= s.end for w in s.words)
+    assert starts[0] >= clip.onsets[0] - 0.5  # no caption during a music intro or a silent start
+    for onset in clip.onsets:
+        nearest = min(starts, key=lambda t: abs(t - onset))
+        assert abs(nearest - onset) <= 0.5, (onset, starts)
+        first_word = min((w.start for s in segments for w in s.words), key=lambda t: abs(t - onset))
+        assert abs(first_word - onset) <= 0.5, (onset, first_word)
+
+
+# --- non-speech: a result, not junk and not an error -----------------------------------------------
+@pytest.mark.parametrize("kind", sorted(nonspeech.NON_SPEECH))
+def test_a_video_without_speech_stores_zero_words_and_calls_no_model(
+    kind, settings, store, media, local_backend, openai_server
+):
+    # Given a 20 s video whose soundtrack is silence, room hum, music with a hummed melody or noise
+    url = as_video(media, f"{kind}.mp4", nonspeech.NON_SPEECH[kind](20.0))
+    source = HttpMediaSource(settings)
+    for backend_name, backend in [
+        ("local", CountingBackend(local_backend)),
+        ("openai", openai_backend(openai_server, settings)),
+    ]:
+        video_id = f"{kind}-{backend_name}"
+        store.add_videos([(video_id, url)])
+        # When the transcriber processes it
+        result = Transcriber(settings, store, None, source, backend).process(VideoMessage(video_id=video_id).body())
+        # Then it is transcribed, as a transcript with no words, and nothing failed
+        assert result.outcome is Outcome.TRANSCRIBED and result.no_speech
+        stored = store.transcript(video_id)
+        assert stored is not None
+        assert (stored.text, stored.segments, stored.no_speech, stored.speech_seconds) == ("", [], True, 0.0)
+        assert (stored.model_audio_seconds, stored.cost_usd) == (0.0, 0.0)
+        assert stored.duration == pytest.approx(20.0, abs=0.1)
+        assert render(stored, "txt") == "" and render(stored, "srt") == ""
+    # and no model heard a thing: no local model call, no upload
+    assert backend_name == "openai" and openai_server.requests == []
+    assert store.failures() == []
+    status = store.status()
+    assert status["without_speech"] == 2 and status["cost_usd"] == 0.0
+
+
+def test_the_run_report_counts_transcripts_without_speech(settings, store, media, local_backend):
+    since = store.now()
+    store.add_videos([("hum", as_video(media, "hum-report.mp4", nonspeech.room_hum(8.0)))])
+    clip = realspeech.build([realspeech.BIRCH])
+    store.add_videos([("birch", as_video(media, "birch-report.mp4", clip.samples))])
+    transcriber = Transcriber(settings, store, None, HttpMediaSource(settings), local_backend)
+    for video_id in ("hum", "birch"):
+        transcriber.process(VideoMessage(video_id=video_id).body())
+    report = store.run_report(since)
+    assert (report["transcribed"], report["without_speech"]) == (2, 1)
+    assert 2.0 < report["speech_seconds"] < clip.duration
+
+
+# --- true timings ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("clip_name", ["music_intro_clip", "long_pauses_clip"])
+def test_local_timings_follow_the_speech(clip_name, settings, store, media, local_backend):
+    clip = getattr(realspeech, clip_name)()
+    store.add_videos([(clip_name, as_video(media, f"{clip_name}.mp4", clip.samples))])
+    Transcriber(settings, store, None, HttpMediaSource(settings), local_backend).process(
+        VideoMessage(video_id=clip_name).body()
+    )
+    stored = store.transcript(clip_name)
+    assert stored is not None and not stored.no_speech
+    assert_true_timings(stored, clip)
+    assert word_error_rate(clip.text, stored.text) <= 0.1
+    # The words come back from the database and out in the exports
+    assert '"words"' in render(stored, "json")
+    assert stored.model_audio_seconds is not None and stored.model_audio_seconds < clip.duration / 2
+
+
+# --- the OpenAI path: pay only for speech ----------------------------------------------------------
+def test_openai_times_after_a_music_intro_come_back_where_the_speech_is(settings, openai_server):
+    clip = realspeech.music_intro_clip()
+    backend = openai_backend(openai_server, settings)
+    transcript = SpeechTranscriber(backend, build_vad(settings)).transcribe(DecodedAudio(clip.samples))
+    # the upload starts at the speech: the API never heard the music
+    [request] = openai_server.transcription_requests()
+    assert request.duration < clip.duration - 11.0
+    assert_true_timings(transcript, clip)
+
+
+def test_openai_uploads_only_the_speech_and_maps_times_back(settings, openai_server):
+    # Given ~35 s where three people speak ~30% of the time
+    clip = realspeech.long_pauses_clip()
+    backend = openai_backend(openai_server, settings)
+    # When it goes through the speech layer to whisper-1
+    transcript = SpeechTranscriber(backend, build_vad(settings)).transcribe(DecodedAudio(clip.samples))
+    # Then one request carried the speech and little else (today: every second, 3.5x the speech)
+    [request] = openai_server.transcription_requests()
+    assert request.timestamp_granularities == ("word", "segment")
+    uploaded = openai_server.uploaded_seconds()
+    assert uploaded / clip.speech_seconds <= 1.2
+    assert transcript.model_audio_seconds == pytest.approx(uploaded, abs=0.05)
+    assert transcript.cost_usd == pytest.approx(0.006 * transcript.model_audio_seconds / 60, rel=1e-3)
+    assert 0.8 * clip.speech_seconds <= transcript.speech_seconds <= uploaded
+    # and every timestamp the API gave on its upload is back on the video's timeline
+    assert_true_timings(transcript, clip)
+    assert word_error_rate(clip.text, transcript.text) <= 0.1
+
+
+def test_openai_long_speech_is_cut_into_requests_under_the_limits(settings, openai_server):
+    # Given the same clip and chunks of at most 10 s
+    clip = realspeech.long_pauses_clip()
+    backend = openai_backend(openai_server, settings, openai_chunk_seconds=10)
+    transcript = SpeechTranscriber(backend, build_vad(settings)).transcribe(DecodedAudio(clip.samples))
+    requests = openai_server.transcription_requests()
+    assert len(requests) >= 2 and all(r.duration <= 10.0 for r in requests)
+    assert openai_server.uploaded_seconds() / clip.speech_seconds <= 1.2
+    assert_true_timings(transcript, clip)
+
+
+def test_text_only_models_get_one_segment_per_speech_region(settings, openai_server):
+    clip = realspeech.long_pauses_clip()
+    backend = openai_backend(openai_server, settings, openai_model="gpt-4o-mini-transcribe")
+    transcript = SpeechTranscriber(backend, build_vad(settings)).transcribe(DecodedAudio(clip.samples))
+    # One json request per spoken part, and one segment spanning each, where the speech is
+    requests = openai_server.transcription_requests()
+    assert [r.response_format for r in requests] == ["json"] * len(clip.onsets)
+    assert len(transcript.segments) == len(clip.onsets)
+    for segment, (onset, end) in zip(transcript.segments, clip.speech, strict=True):
+        # (``end``: where the recording ends, its trailing silence included)
+        assert abs(segment.start - onset) <= 0.5 and onset + 1.0 < segment.end <= end + 0.5
+    assert transcript.cost_usd == pytest.approx(0.003 * openai_server.uploaded_seconds() / 60, rel=1e-2)
+    assert word_error_rate(clip.text, transcript.text) <= 0.1
+
+
+# --- quality does not drop ---------------------------------------------------------------------------
+def test_the_pipeline_is_as_accurate_as_the_bare_model_on_real_speech(settings, local_backend):
+    """On real recordings, the pipeline's word error rate (VAD, packing, guards, the way back) is no
+    worse than the bare model's on the very same audio, measured here in the same run.
+
+    Tolerance: the bare model's own spread on the same speech, also measured here, plus two words.
+    tiny.en (beam 1) is sensitive on its own to where its 30 s windows fall: the licence paragraph as
+    recorded (30.4 s) loses 3 words, and 9 when it is cut to 29.6 s, the same speech 0.8 s shorter.
+    With the pauses packed away the pipeline gives the model that shorter audio. The spread is
+    counted over all the reference words (bench/bench_speech.py prints every figure)."""
+    clips = [realspeech.long_pauses_clip(), realspeech.music_intro_clip()]
+    clips += [realspeech.build([recording]) for recording in realspeech.REFERENCED]
+    pipeline = SpeechTranscriber(local_backend, build_vad(settings))
+    words = bare_errors = pipeline_errors = 0.0
+    for clip in clips:
+        n = len(clip.text.split())
+        words += n
+        bare = local_backend.transcribe(DecodedAudio(clip.samples))
+        bare_errors += n * word_error_rate(clip.text, bare.text)
+        # the hallucination guards drop nothing the model heard in real speech
+        assert drop_hallucinations(bare.segments).dropped == []
+        pipeline_errors += n * word_error_rate(clip.text, pipeline.transcribe(DecodedAudio(clip.samples)).text)
+    licence = realspeech.LICENCE
+    as_recorded, shorter = (
+        word_error_rate(licence.text, local_backend.transcribe(DecodedAudio(licence.samples[: int(end * 16_000)])).text)
+        for end in (30.4, 29.6)
+    )
+    spread = abs(shorter - as_recorded) * len(licence.text.split()) / words
+    bare, ours = bare_errors / words, pipeline_errors / words
+    print(f"WER over {words:.0f} words: bare {bare:.3f}, pipeline {ours:.3f}; the model's own spread {spread:.3f}")
+    assert ours <= bare + spread + 2 / words
+    assert ours <= 0.1
+
+
+def test_transcripts_stored_before_word_timings_still_export(store):
+    # Given a row written the old way: no speech/cost columns set, segments without words
+    store.execute(
+        "INSERT INTO transcripts (video_id, text, segments, language, duration_seconds, backend, model)"
+        " VALUES ('old', 'Hello there. General Kenobi.', %s, 'en', 4.0, 'local', 'tiny.en')",
+        (
+            '[{"start": 0.0, "end": 1.5, "text": "Hello there."},'
+            ' {"start": 2.0, "end": 3.9, "text": "General Kenobi."}]',
+        ),
+    )
+    old = store.transcript("old")
+    assert old is not None
+    assert (old.speech_seconds, old.no_speech, old.model_audio_seconds, old.cost_usd) == (None, False, None, None)
+    assert all(s.words == () for s in old.segments)
+    srt = render(old, "srt")
+    assert "00:00:00,000 --> 00:00:01,500\nHello there." in srt and "General Kenobi." in srt
+    assert "WEBVTT" in render(old, "vtt") and render(old, "txt") == "Hello there.\nGeneral Kenobi.\n"
+    assert '"speech_seconds": null' in render(old, "json")
+    assert store.status()["unpriced_transcripts"] == 0  # a local transcript costs nothing
+
+
+def test_status_totals_the_estimated_cost(settings, store, openai_server):
+    clip = realspeech.build([realspeech.BIRCH])
+    backend = openai_backend(openai_server, settings)
+    transcript = SpeechTranscriber(backend, build_vad(settings)).transcribe(DecodedAudio(clip.samples))
+    store.save_transcript("priced", transcript)
+    status = store.status()
+    assert status["cost_usd"] == pytest.approx(transcript.cost_usd, abs=1e-6) and status["cost_usd"] > 0
+    assert status["model_audio_seconds"] == pytest.approx(transcript.model_audio_seconds)
+    assert math.isclose(transcript.cost_usd, 0.006 * transcript.model_audio_seconds / 60, rel_tol=1e-3)
