@@ -177,7 +177,9 @@ class FakeVad:
 def make(store=None, media=None, backend=None, queue=None, vad=None):
     store = store or FakeStore(urls={"v1": "http://media/v1.mp4"})
     queue = queue or FakeQueue()
-    transcriber = Transcriber(SETTINGS, store, queue, media or FakeMedia(), backend or FakeBackend(), vad=vad or FakeVad())
+    transcriber = Transcriber(
+        SETTINGS, store, queue, media or FakeMedia(), backend or FakeBackend(), vad=vad or FakeVad()
+    )
     return transcriber, store, queue
 
 
@@ -344,7 +346,9 @@ def test_dead_letter_of_a_video_in_flight_elsewhere_is_not_recorded() -> None:
 # --- claims, fences and giving work back --------------------------------------------------------------
 def test_the_claim_names_the_queue_and_the_process() -> None:
     store = FakeStore(urls={"v1": "u"})
-    transcriber = Transcriber(SETTINGS, store, FakeQueue(url="q-url"), FakeMedia(), FakeBackend(), claimed_by="me", vad=FakeVad())
+    transcriber = Transcriber(
+        SETTINGS, store, FakeQueue(url="q-url"), FakeMedia(), FakeBackend(), claimed_by="me", vad=FakeVad()
+    )
     transcriber.process(VideoMessage(video_id="v1").body(), "rh")
     assert store.claims == [{"queue_url": "q-url", "claimed_by": "me"}]
 
