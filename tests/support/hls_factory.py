@@ -35,10 +35,13 @@ def ts_segments(data: bytes, count: int) -> list[bytes]:
 def fmp4_segments(seconds: float, audio: np.ndarray, fragment_seconds: float = 2.0) -> tuple[bytes, list[bytes]]:
     """(init section, segments) of an audio-only fragmented MP4."""
     buf = io.BytesIO()
-    options = {"movflags": "frag_keyframe+empty_moov+default_base_moof", "frag_duration": str(int(fragment_seconds * 1e6))}
+    options = {
+        "movflags": "frag_keyframe+empty_moov+default_base_moof",
+        "frag_duration": str(int(fragment_seconds * 1e6)),
+    }
     with av.open(buf, mode="w", format="mp4", options=options) as out:
-        _mux(out, seconds, audio=_audio_samples(audio, seconds), audio_codec="aac", audio_bitrate=32_000, video_codec=None, size=(16, 16),
-             fps=1, video_bitrate=None)
+        _mux(out, seconds, audio=_audio_samples(audio, seconds), audio_codec="aac", audio_bitrate=32_000,
+             video_codec=None, size=(16, 16), fps=1, video_bitrate=None)
     data = buf.getvalue()
     top = list(_boxes(data, 0, len(data)))
     first_moof = next(o for o, _s, k, _h in top if k == b"moof")
