@@ -28,7 +28,7 @@ Strategy = Literal["auto", "audio-only", "whole-file"]
 AUDIO_ONLY: Literal["audio-only"] = "audio-only"
 WHOLE_FILE: Literal["whole-file"] = "whole-file"
 
-GAP_BUDGET = 0.2  # coalescing may add at most this fraction of the audio bytes
+GAP_BUDGET = 0.1  # coalescing may add at most this fraction of the audio bytes
 # auto takes audio-only while it is estimated to cost at most this much more time than whole-file
 LITTLE_EXTRA_FACTOR = 1.25
 LITTLE_EXTRA_SECONDS = 0.25
