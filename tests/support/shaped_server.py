@@ -38,10 +38,22 @@ class ShapedMediaServer(FaultyMediaServer):
         self._link = threading.Lock()
         self._shared_free_at = 0.0
         self.range_requests = 0
+        self.in_flight = 0
+        self.max_in_flight = 0  # the most requests served at once
 
     def link_floor(self, n_bytes: int) -> float:
         """The fewest seconds this link needs to carry ``n_bytes`` (all connections at once, no latency)."""
         return n_bytes / self.shared_bandwidth
+
+    def _handle(self, handler, head_only: bool) -> None:
+        with self._link:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            super()._handle(handler, head_only)
+        finally:
+            with self._link:
+                self.in_flight -= 1
 
     def intercept(self, handler, name: str, head_only: bool) -> bool:
         if handler.headers.get("Range"):

@@ -61,6 +61,7 @@ class WindowedFetcher:
         self._failure: tuple[int, VidscribeError] | None = None
         self._closed = False
         self.retries = 0
+        self.peak_held = 0  # the most (in weight) ever held at once: memory stays within window + keep_behind
         self._threads = [
             threading.Thread(target=self._run, args=(make_worker,), name=f"fetch-{i}", daemon=True)
             for i in range(max(1, min(connections, self.n)))
@@ -173,6 +174,7 @@ class WindowedFetcher:
                     self._held[j] = data
                     self._state[j] = 2
                     self._held_weight += int(self._prefix[j + 1] - self._prefix[j])
+                    self.peak_held = max(self.peak_held, self._held_weight)
                     self._evict()  # the reader may have moved away meanwhile
                     self._cond.notify_all()
         except VidscribeError as exc:  # the worker could not even be set up
@@ -185,11 +187,20 @@ class WindowedFetcher:
                 worker.close()
 
     def _fetch(self, worker: Worker, j: int) -> bytes:
-        try:
-            return worker.fetch(j)
-        except VidscribeError as exc:
-            if not exc.retryable or "took longer than" in str(exc):
-                raise
+        def retried() -> None:
             with self._cond:
                 self.retries += 1
-            return worker.fetch(j)
+
+        return retry_once(lambda: worker.fetch(j), retried)
+
+
+def retry_once(fetch: Callable[[], bytes], on_retry: Callable[[], None] | None = None) -> bytes:
+    """``fetch()``, once more at once if it failed in a way a retry may fix (not past the deadline)."""
+    try:
+        return fetch()
+    except VidscribeError as exc:
+        if not exc.retryable or "took longer than" in str(exc):
+            raise
+        if on_retry is not None:
+            on_retry()
+        return fetch()

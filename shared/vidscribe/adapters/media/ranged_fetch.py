@@ -24,7 +24,7 @@ from .decode import decode_audio
 from .fetch_plan import AUDIO_ONLY, WHOLE_FILE, Link, Plan, audio_plan, choose, estimate_seconds, whole_file_plan
 from .formats import sniff
 from .mp4_index import IndexUnusable, Mp4Index, read_index
-from .parallel_reader import WindowedFetcher
+from .parallel_reader import WindowedFetcher, retry_once
 from .planned_file import PlannedFile
 from .range_clients import LinkMeter, RangeClient
 
@@ -44,6 +44,8 @@ class FetchReport:
     index_bytes: int | None = None
     reason: str = ""
     retries: int = 0
+    peak_held_bytes: int = 0  # the most fetched-ahead bytes held at once (memory is flat in file size)
+    window_bytes: int = 0
 
 
 @dataclass
@@ -99,6 +101,8 @@ def fetch_ranged(remote: RemoteFile, settings: Settings) -> tuple[DecodedAudio, 
         with PlannedFile(remote.size, held, plan, fetcher, content_type=remote.content_type) as file:
             audio = decode_audio(file, max_duration_seconds=settings.max_duration_seconds)
         report.retries = fetcher.retries
+        report.peak_held_bytes = fetcher.peak_held
+        report.window_bytes = window + KEEP_BEHIND
     finally:
         for client in clients:
             client.close()
@@ -124,7 +128,8 @@ def _read_index(
         nonlocal client
         if client is None:
             client = new_client()
-        return client.fetch(offset, min(n, remote.size - offset))
+        reader = client
+        return retry_once(lambda: reader.fetch(offset, min(n, remote.size - offset)))
 
     try:
         index, held = read_index(read_at, remote.size, remote.head)
