@@ -12,6 +12,7 @@ import io
 import numpy as np
 import pytest
 
+from tests.support.bad_mp4 import GiantIndex
 from tests.support.hls_factory import fmp4_segments
 from tests.support.media_factory import load_sample_audio, make_noise_video, make_video, write_noise_video
 from tests.support.mp4_rechunk import rechunk
@@ -19,7 +20,7 @@ from tests.support.shaped_server import ShapedMediaServer
 from vidscribe.adapters.media import StreamingMediaSource, decode_audio
 from vidscribe.adapters.media.mp4_index import read_index
 from vidscribe.config import Settings
-from vidscribe.errors import FetchError, FetchRefused, NoAudioTrack
+from vidscribe.errors import FetchError, FetchRefused, MediaTooLarge, NoAudioTrack
 
 MiB = 1024 * 1024
 
@@ -163,3 +164,13 @@ def test_the_parallel_reader_follows_redirects_once_and_keeps_the_deadline(serve
     source = StreamingMediaSource(Settings.from_env({"ALLOW_PRIVATE_URLS": "true"}), total_timeout_seconds=1.0)
     with pytest.raises(FetchError, match="took longer than"):
         source.fetch_audio(server.url("slow-ranges.mp4"))
+
+
+def test_an_index_of_100_mib_is_refused_from_its_header(server):
+    # Given a file whose moov claims 100 MiB (virtual: zeros past the headers)
+    server.add_virtual("giant-moov.mp4", GiantIndex())
+    sent = server.bytes_sent
+    # When it is fetched, then it is refused before the index is read, with the reason
+    with pytest.raises(MediaTooLarge, match="index"):
+        media().fetch_audio(server.url("giant-moov.mp4"))
+    assert server.bytes_sent - sent < 256 * 1024
