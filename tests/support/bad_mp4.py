@@ -15,19 +15,19 @@ def _audio_table(data: bytes, kind: bytes) -> int:
         if k != b"trak":
             continue
         found: dict[bytes, tuple[int, int, int]] = {}
-
-        def walk(start: int, end: int) -> None:
-            for o, s, kk, h in _boxes(data, start, end):
-                found.setdefault(kk, (o, s, h))
-                if kk in _PATH:
-                    walk(o + h, o + s)
-
-        walk(off + header, off + size)
+        _walk(data, off + header, off + size, found)
         hdlr = found[b"hdlr"]
         if data[hdlr[0] + hdlr[2] + 8 : hdlr[0] + hdlr[2] + 12] == b"soun":
             o, _s, h = found[kind]
             return o + h
     raise ValueError("no audio track")
+
+
+def _walk(data: bytes, start: int, end: int, found: dict[bytes, tuple[int, int, int]]) -> None:
+    for o, s, kind, h in _boxes(data, start, end):
+        found.setdefault(kind, (o, s, h))
+        if kind in _PATH:
+            _walk(data, o + h, o + s, found)
 
 
 def _patched(data: bytes, at: int, value: int, width: int = 4) -> bytes:
