@@ -26,7 +26,7 @@ MiB = 1024 * 1024
 
 
 def media(**env: object) -> StreamingMediaSource:
-    base = {"ALLOW_PRIVATE_URLS": "true", "HTTP_READ_TIMEOUT": "5", "READ_AHEAD_BYTES": str(256 * 1024)}
+    base = {"ALLOW_PRIVATE_URLS": "true", "HTTP_READ_TIMEOUT": "5", "READ_AHEAD_BYTES": str(64 * 1024)}
     return StreamingMediaSource(Settings.from_env({**base, **{k: str(v) for k, v in env.items()}}))
 
 

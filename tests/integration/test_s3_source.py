@@ -43,7 +43,8 @@ def bucket(sqs_server, camera_mp4, speech):
 
 
 def source(endpoint: str, **env: str) -> StreamingMediaSource:
-    return StreamingMediaSource(Settings.from_env({"AWS_ENDPOINT_URL": endpoint, "AWS_REGION": "us-east-1", **env}))
+    base = {"AWS_ENDPOINT_URL": endpoint, "AWS_REGION": "us-east-1", "READ_AHEAD_BYTES": "65536"}
+    return StreamingMediaSource(Settings.from_env({**base, **env}))
 
 
 def test_an_s3_mp4_is_read_audio_only_and_decodes_like_the_file(bucket, sqs_server, camera_mp4):

@@ -31,9 +31,9 @@ from .ranged_fetch import FetchReport, RemoteFile, fetch_ranged
 from .transport import human_bytes
 from .urlguard import S3Location, s3_location
 
-# The first request: its answer tells the size, the container and the link's latency. Small, because
-# for an MP4 with its index at the end it brings only video; the index then comes in one request.
-PROBE_BYTES = 64 * 1024
+# The first request (at most READ_AHEAD_BYTES): its answer tells the size, the container and the
+# link's latency and bandwidth; for an MP4 with its index at the front it usually brings the index too.
+PROBE_BYTES = 256 * 1024
 
 
 def open_local_audio(path: str | os.PathLike, max_duration_seconds: float) -> DecodedAudio:
