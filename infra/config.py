@@ -37,6 +37,7 @@ SECRET_ARN_RE = re.compile(
 )
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 SCHEDULE_RE = re.compile(r"^(rate\(\s*\d+\s+(minute|minutes|hour|hours|day|days)\s*\)|cron\(.+\))$")
+BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 STACK_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 # CloudWatch Logs accepts only these retention periods (days).
@@ -68,6 +69,9 @@ class StackConfig:
     max_media_bytes: int = 4 * 1024**3
     max_duration_seconds: int = 4 * 3600
     videos_table: str | None = None
+    # S3 buckets whose objects the transcriber may read (s3://bucket/key sources): s3:GetObject on
+    # exactly these, to the transcriber only.
+    media_buckets: tuple[str, ...] = ()
     # --- other functions ---------------------------------------------------------------------------
     fetcher_memory_mb: int = 512
     fetcher_timeout_seconds: int = 120
@@ -150,6 +154,7 @@ class StackConfig:
             max_media_bytes=_int(get, "maxMediaBytes", d.max_media_bytes, 1, 10**13),
             max_duration_seconds=_int(get, "maxDurationSeconds", d.max_duration_seconds, 1, 10**7),
             videos_table=_opt_str(get, "videosTable"),
+            media_buckets=_list(get, "mediaBuckets"),
             fetcher_memory_mb=_int(get, "fetcherMemoryMb", d.fetcher_memory_mb, 128, 10_240),
             fetcher_timeout_seconds=_int(get, "fetcherTimeoutSeconds", d.fetcher_timeout_seconds, 10,
                                          LAMBDA_MAX_TIMEOUT),
@@ -236,6 +241,12 @@ class StackConfig:
         for s in self.security_group_ids:
             if not re.match(r"^sg-([0-9a-f]{8}|[0-9a-f]{17})$", s):
                 raise ConfigError(f"securityGroupId: {s!r} is not a security group id (sg-xxxxxxxx)")
+        for bucket in self.media_buckets:
+            if not BUCKET_RE.match(bucket) or ".." in bucket:
+                raise ConfigError(
+                    f"mediaBuckets: {bucket!r} is not an S3 bucket name (3-63 lowercase letters, digits, dots and "
+                    "hyphens); give names, not ARNs or s3:// URLs"
+                )
         if self.videos_table is not None and not re.match(VIDEOS_TABLE_PATTERN, self.videos_table):
             raise ConfigError(f"videosTable {self.videos_table!r}: a table or schema.table name")
 

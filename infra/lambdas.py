@@ -17,6 +17,8 @@ Least privilege: each function has its own role with exactly
   * the queue actions it uses on the one queue it uses, and
   * secretsmanager:GetSecretValue/DescribeSecret on the secrets it reads (only the transcriber reads the
     OpenAI key). The transcriber cannot send messages; the fetcher cannot receive or delete them.
+  * s3:GetObject on the objects of the ``mediaBuckets`` (if any), for the transcriber alone, in a policy
+    of its own (s3:// sources).
 """
 
 from __future__ import annotations
@@ -60,6 +62,11 @@ XRAY_REASON = (
     "Active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level "
     "permissions, so AWS requires Resource '*' for them. This policy holds nothing else; every other "
     "statement of the role names its exact log group, queue or secret."
+)
+MEDIA_BUCKETS_REASON = (
+    "s3:GetObject on every object of a bucket the operator listed in mediaBuckets: the transcriber reads "
+    "s3://bucket/key sources whose keys come from the videos table, so the grant is per bucket; it is read "
+    "only, to the transcriber only, and names each bucket exactly."
 )
 VPC_POLICY_REASON = (
     "Only when the functions run in the database's VPC: AWSLambdaVPCAccessExecutionRole is the AWS-"
@@ -186,6 +193,8 @@ class PipelineFunctions(Construct):
         self.transcriber.add_event_source(self.transcriber_source)
         secrets.database.grant_read(self.transcriber)
         secrets.openai.grant_read(self.transcriber)
+        if config.media_buckets:
+            self._grant_media_buckets(config.media_buckets)
 
         # --- DLQ consumer: DLQ -> failure records ---------------------------------------------------
         self.dlq_consumer = self._function(
@@ -211,6 +220,29 @@ class PipelineFunctions(Construct):
         return {"Fetcher": self.fetcher, "Transcriber": self.transcriber, "DlqConsumer": self.dlq_consumer}
 
     # ---------------------------------------------------------------------------------------------
+    def _grant_media_buckets(self, buckets: tuple[str, ...]) -> None:
+        """s3:GetObject on the objects of exactly these buckets, for the transcriber only."""
+        stack = Stack.of(self)
+        arns = [stack.format_arn(service="s3", region="", account="", resource=b, resource_name="*") for b in buckets]
+        role = self.transcriber.role
+        assert role is not None
+        policy = iam.Policy(
+            self,
+            "TranscriberMediaBucketsPolicy",
+            roles=[role],
+            statements=[iam.PolicyStatement(actions=["s3:GetObject"], resources=arns)],
+        )
+        # The function waits for this grant too (like for its other policies): the first video may be on S3.
+        policies = [role.node.find_child("DefaultPolicy"), self.node.find_child("TranscriberTracingPolicy"), policy]
+        l1(self.transcriber).add_override("DependsOn", [stack.get_logical_id(l1(p)) for p in policies])
+        for bucket in buckets:
+            Validations.of(l1(policy)).acknowledge(
+                Acknowledgment(
+                    id=f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::{bucket}/*]",
+                    reason=MEDIA_BUCKETS_REASON,
+                )
+            )
+
     def _network(self, config: StackConfig) -> dict[str, Any]:
         if config.vpc_id is None:
             return {}

@@ -71,6 +71,12 @@ class Settings(BaseModel):
     fetch_total_timeout_seconds: float = Field(1800, alias="FETCH_TOTAL_TIMEOUT_SECONDS", gt=0)
     max_redirects: int = Field(5, alias="MAX_REDIRECTS", ge=0, le=30)
     read_ahead_bytes: int = Field(1024 * 1024, alias="READ_AHEAD_BYTES", ge=64 * 1024)
+    # auto: from an MP4's index, fetch only the audio chunks when the link makes that about as quick
+    # as reading the whole file; audio-only: the fewest bytes whatever the time; whole-file: every byte.
+    fetch_strategy: Literal["auto", "audio-only", "whole-file"] = Field("auto", alias="FETCH_STRATEGY")
+    # Range requests (or HLS segments) in flight at once for one video, each on its own connection.
+    fetch_connections: int = Field(16, alias="FETCH_CONNECTIONS", ge=1, le=64)
+    hls_max_segments: int = Field(20_000, alias="HLS_MAX_SEGMENTS", ge=1)
 
     # --- the local runtime -------------------------------------------------------------------------
     visibility_timeout_seconds: int = Field(300, alias="VISIBILITY_TIMEOUT_SECONDS", ge=1, le=43_200)

@@ -72,6 +72,18 @@ class UnseekableMedia(VidscribeError):
     """The server has no Range support and the file's index is at its end, so it cannot be streamed."""
 
 
+class LiveStream(VidscribeError):
+    """The source is a live stream (an HLS playlist without EXT-X-ENDLIST): it has no end to transcribe."""
+
+
+class EncryptedMedia(VidscribeError):
+    """The media is encrypted (DRM, an HLS EXT-X-KEY other than NONE): it cannot be decoded."""
+
+
+class BadPlaylist(VidscribeError):
+    """The HLS playlist cannot be followed: it loops or includes itself, nests too deep, or lists nothing."""
+
+
 # --- transcription -------------------------------------------------------------------------------
 class NoSpeechDecoded(VidscribeError):
     """The backend returned no audio duration: never store an empty transcript as a success."""

@@ -93,9 +93,9 @@ class Services:
 
     @property
     def media(self) -> MediaSource:
-        from .adapters.media import HttpMediaSource
+        from .adapters.media import StreamingMediaSource
 
-        return self._once("media", lambda: HttpMediaSource(self.settings))
+        return self._once("media", lambda: StreamingMediaSource(self.settings))
 
     @property
     def backend(self) -> TranscriptionBackend:

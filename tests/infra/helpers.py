@@ -33,6 +33,7 @@ CUSTOM_CONTEXT = {
     "securityGroupId": "sg-0123456789abcdef0",
     "alarmEmail": "ops@example.com",
     "oldestMessageAlarmSeconds": "7200",
+    "mediaBuckets": "lecture-media,archive.example-videos",
 }
 FUNCTION_NAMES = ("Fetcher", "Transcriber", "DlqConsumer")
 

@@ -16,6 +16,7 @@ EXPECTED_ACKNOWLEDGMENTS = {
     "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]":
         "AWS::IAM::Role",  # only with vpcId: ENI management for the VPC
 }
+MEDIA_BUCKET_ACK = "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::{}/*]"  # the objects of a mediaBucket
 
 
 def test_cdk_nag_reports_no_unacknowledged_errors(synth):
@@ -28,13 +29,17 @@ def test_cdk_nag_reports_no_unacknowledged_errors(synth):
 def test_every_acknowledgment_has_a_reason_and_is_one_we_chose(synth):
     acks = acknowledgments(synth.data)
     assert acks, "cdk-nag did not run: no acknowledgments were written to the template"
+    buckets = {MEDIA_BUCKET_ACK.format(b): "AWS::IAM::Policy" for b in synth.config.media_buckets}
+    expected = {**EXPECTED_ACKNOWLEDGMENTS, **buckets}
     for logical_id, rule, reason in acks:
-        assert rule in EXPECTED_ACKNOWLEDGMENTS, (logical_id, rule)
+        assert rule in expected, (logical_id, rule)
         assert len(reason) >= 60, (logical_id, rule, reason)
         # Each sits on the one resource it is about, not on a whole subtree.
-        assert synth.resources[logical_id]["Type"] == EXPECTED_ACKNOWLEDGMENTS[rule], (logical_id, rule)
-    iam5 = {lid for lid, rule, _ in acks if rule.startswith("AwsSolutions-IAM5")}
+        assert synth.resources[logical_id]["Type"] == expected[rule], (logical_id, rule)
+    iam5 = {lid for lid, rule, _ in acks if rule.startswith("AwsSolutions-IAM5[Resource::*]")}
     assert iam5 and all("TracingPolicy" in lid for lid in iam5), iam5
+    media = {lid for lid, rule, _ in acks if rule in buckets}
+    assert all("MediaBucketsPolicy" in lid for lid in media) and len(media) == (1 if buckets else 0), media
     iam4 = {rule for _, rule, _ in acks if rule.startswith("AwsSolutions-IAM4")}
     assert bool(iam4) == synth.config.uses_vpc
 

@@ -85,3 +85,12 @@ def test_missing_layer_says_how_to_build_it(tmp_path):
 
     with pytest.raises(ConfigError, match="make package"):
         build_app(context={**cdk_json_context(), "layerDir": str(tmp_path / "nope")})
+
+
+def test_media_buckets_are_bucket_names():
+    assert config(mediaBuckets="a-bucket, b.bucket").media_buckets == ("a-bucket", "b.bucket")
+    assert config(mediaBuckets=["one-bucket"]).media_buckets == ("one-bucket",)
+    assert config().media_buckets == ()
+    for bad in ("s3://a-bucket", "arn:aws:s3:::a-bucket", "Upper_Case", "ab"):
+        with pytest.raises(ConfigError, match="mediaBuckets"):
+            config(mediaBuckets=bad)

@@ -3,6 +3,8 @@ exact ARNs; the only wildcard resource is X-Ray's, alone in its own policy."""
 
 from __future__ import annotations
 
+import json
+
 from tests.infra.helpers import (
     DB_SECRET_ARN,
     FUNCTION_NAMES,
@@ -111,3 +113,21 @@ def test_roles_trust_lambda_only_and_carry_managed_policies_only_for_vpc(default
     # The stack creates no other roles or users.
     assert len(default.of_type("AWS::IAM::Role")) == 3
     assert default.of_type("AWS::IAM::User") == {}
+
+
+def test_media_buckets_grant_get_object_on_exactly_those_buckets_to_the_transcriber_only(default, custom):
+    # Given no mediaBuckets (cdk.json) and two (the custom context)
+    # Then by default no role may read S3 at all
+    for key in FUNCTION_NAMES:
+        assert grants(default, f"{key}Role", "s3") == {}, key
+    # And with mediaBuckets the transcriber may GetObject on the objects of exactly those buckets
+    s3 = grants(custom, "TranscriberRole", "s3")
+    assert set(s3) == {"s3:GetObject"}
+    resources = sorted(json.dumps(r, sort_keys=True) for r in s3["s3:GetObject"])
+    expected = sorted(
+        json.dumps({"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, f":s3:::{bucket}/*"]]}, sort_keys=True)
+        for bucket in ("lecture-media", "archive.example-videos")
+    )
+    assert resources == expected
+    # And no other role can read S3
+    assert grants(custom, "FetcherRole", "s3") == {} and grants(custom, "DlqConsumerRole", "s3") == {}

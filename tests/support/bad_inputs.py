@@ -285,6 +285,30 @@ BAD_INPUTS: tuple[BadInput, ...] = (
               reason="took longer than", note="bounded by FETCH_TOTAL_TIMEOUT_SECONDS"),
     _valid_id("stalls-after-headers", "bad-stall", _pub("stall.mp4"), "FetchError", attempts=2, reason="timed out",
               note="bounded by HTTP_READ_TIMEOUT"),
+    # --- MP4 indexes that lie (each bigger than the first request: the index is read, not the file) ---
+    _valid_id("mp4-audio-past-the-end", "bad-mp4-past-end", _pub("past-end.mp4"), "TruncatedMedia",
+              reason="past the end", note="refused from the index, before any media byte is fetched"),
+    _valid_id("mp4-offset-overflow", "bad-mp4-overflow", _pub("overflow.mp4"), "TruncatedMedia",
+              reason="past the end", note="0xFFFFFF00 + size wraps in 32 bits; not in 64"),
+    _valid_id("mp4-huge-stsz", "bad-mp4-stsz", _pub("huge-stsz.mp4"), "TruncatedMedia", reason="claims",
+              note="2^30 entries claimed: FFmpeg would allocate 4 GiB before noticing"),
+    _valid_id("mp4-that-is-html", "bad-mp4-html", _pub("fake.mp4"), "NotMedia", reason="not a media file",
+              note="served as video/mp4, an HTML page"),
+    # --- HLS -----------------------------------------------------------------------------------------
+    _valid_id("hls-includes-itself", "bad-hls-loop", _pub("hls/loop.m3u8"), "BadPlaylist", reason="itself"),
+    _valid_id("hls-100k-segments", "bad-hls-huge", _pub("hls/huge.m3u8"), "MediaTooLarge",
+              reason="HLS_MAX_SEGMENTS"),
+    _valid_id("hls-segment-redirects-to-loopback", "bad-hls-redir", _pub("hls/redirect.m3u8"), "UrlRejected",
+              reason="loopback", note="the segment's redirect is checked like any hop; the canary sees nothing"),
+    _valid_id("hls-playlist-is-html", "bad-hls-html", _pub("hls/page.m3u8"), "NotMedia",
+              reason="not an HLS playlist"),
+    _valid_id("hls-live", "bad-hls-live", _pub("hls/live.m3u8"), "LiveStream", reason="live"),
+    _valid_id("hls-encrypted", "bad-hls-aes", _pub("hls/aes.m3u8"), "EncryptedMedia", reason="AES-128"),
+    # --- S3 (moto's S3 on the suite's AWS endpoint) ---------------------------------------------------
+    _valid_id("s3-no-such-bucket", "bad-s3-bucket", "s3://vidscribe-no-such-bucket/talk.mp4", "FetchRefused",
+              reason="NoSuchBucket"),
+    _valid_id("s3-malformed-url", "bad-s3-url", "s3://Not_A_Bucket/talk.mp4", "UrlRejected",
+              reason="not an S3 object URL"),
     # --- secrets in URLs --------------------------------------------------------------------------
     _valid_id("credentials-in-url-404", "bad-creds", lambda w: w.with_credentials("private.mp4"), R, reason="404",
               secrets=(URL_PASSWORD,)),
@@ -338,12 +362,23 @@ class VirtualFile:
 
 @functools.cache
 def _generated() -> dict[str, bytes]:
-    from tests.support.media_factory import make_video
+    from tests.support import bad_mp4
+    from tests.support.hls_factory import master_playlist, media_playlist
+    from tests.support.media_factory import make_noise_video, make_video
 
     clip = make_video(2.0, container="mp4", faststart=True)
+    big = make_noise_video(300_000, 3)  # index at the end, larger than the first request
     return {
         "truncated.mp4": clip[: len(clip) // 2],
         "silent-film.mp4": make_video(1.0, container="mp4", with_audio=False),
+        "past-end.mp4": bad_mp4.audio_past_the_end(big),
+        "overflow.mp4": bad_mp4.offset_overflow(big),
+        "huge-stsz.mp4": bad_mp4.huge_sample_table(big),
+        "hls/loop.m3u8": master_playlist(None, [("loop.m3u8", 64_000, "mp4a.40.2")]).encode(),
+        "hls/huge.m3u8": media_playlist([f"s{i}.ts" for i in range(100_000)], [1.0] * 100_000).encode(),
+        "hls/redirect.m3u8": media_playlist(["seg-redirect.ts"], [4.0]).encode(),
+        "hls/live.m3u8": media_playlist(["s0.ts"], [4.0], endlist=False).encode(),
+        "hls/aes.m3u8": media_playlist(["s0.ts"], [4.0], key="AES-128").encode(),
     }
 
 
@@ -353,6 +388,9 @@ def install_public_media(server: FaultyMediaServer, world: World, clip: Path) ->
     for name, data in _generated().items():
         server.add_bytes(name, data)
     server.add_html("page.mp4")
+    server.add_html("hls/page.m3u8")
+    server.add_bytes("fake.mp4", b"<!doctype html><html><body>Not found</body></html>", "video/mp4")
+    server.redirect("hls/seg-redirect.ts", f"http://127.0.0.2:{world.alt_loopback_port}/x.mp4")
     server.add_bytes("manifest.mp4", b'{"videos": []}\n', "application/json")
     server.add_bytes("empty.mp4", b"")
     server.add_virtual("huge.mp4", VirtualFile(64 * 1024**3))

@@ -30,6 +30,7 @@ CONTAINERS: dict[str, tuple[str, str | None, str]] = {
     "mp4": ("mp4", "mpeg4", "aac"),
     "mov": ("mov", "mpeg4", "aac"),
     "mkv": ("matroska", "mpeg4", "libmp3lame"),
+    "ts": ("mpegts", "mpeg4", "aac"),
     "webm": ("webm", "libvpx", "libopus"),
     "m4a": ("ipod", None, "aac"),
     "mp3": ("mp3", None, "libmp3lame"),
@@ -270,6 +271,8 @@ def write_noise_video(
     faststart: bool = False,
     fps: int = 25,
     seed: int = 1,
+    audio_bitrate: int = 32_000,
+    audio_codec: str | None = None,
 ) -> None:
     """A file of roughly ``total_bytes`` whose video is noise (MPEG-4 part 2, intra only) and whose
     audio is ``audio_from`` for ``seconds``. Writes to a path or a seekable binary file object
@@ -287,14 +290,13 @@ def write_noise_video(
         height = max(16, int(area / width) // 16 * 16)
     packets = _noise_packets((width, height), 6, seed)
     audio = _audio_samples(audio_from, seconds)
-    _, _, audio_codec = CONTAINERS[container]
     with _open_output(target, container, faststart) as out:
         _mux(
             out,
             seconds,
             audio=audio,
-            audio_codec=audio_codec,
-            audio_bitrate=32_000,
+            audio_codec=audio_codec or CONTAINERS[container][2],
+            audio_bitrate=audio_bitrate,
             video_codec="mpeg4",
             size=(width, height),
             fps=fps,

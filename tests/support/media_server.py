@@ -51,6 +51,7 @@ class FaultyMediaServer(MediaServer):
         self._stall_after: dict[str, int] = {}
         self._disconnect_after: dict[str, int] = {}
         self._no_range: set[str] = set()
+        self._fail_ranges: dict[str, list[tuple[int, int]]] = {}  # name -> [(from offset, status)]
         self._hits: Counter[str] = Counter()
         self.log: list[tuple[str, str, str | None]] = []  # (method, name, Range header)
         self._faults = threading.Lock()
@@ -101,6 +102,11 @@ class FaultyMediaServer(MediaServer):
         """Send the headers (full Content-Length) and ``n_bytes`` of the body, then hang up."""
         self._disconnect_after[name] = n_bytes
 
+    def fail_ranges_from(self, name: str, offset: int, status: int, times: int = 1_000_000) -> None:
+        """Answer ``status`` to the next ``times`` Range requests for ``name`` that start at ``offset`` or
+        later (the first request of a reader, at offset 0, goes through)."""
+        self._fail_ranges[name] = [(offset, status)] * times
+
     def no_range(self, name: str) -> None:
         self._no_range.add(name)
 
@@ -121,6 +127,10 @@ class FaultyMediaServer(MediaServer):
             self.log.append((handler.command, name, handler.headers.get("Range")))
             pending = self._fail_once.get(name)
             status = pending.pop(0) if pending else self._fail_always.get(name)
+            ranged = self._fail_ranges.get(name)
+            start = (handler.headers.get("Range") or "").partition("=")[2].partition("-")[0]
+            if status is None and ranged and start.isdigit() and int(start) >= ranged[0][0]:
+                status = ranged.pop(0)[1]
         if status is not None:
             send_simple(handler, status, head_only)
             return True

@@ -146,3 +146,15 @@ def test_messages_never_show_query_strings_or_credentials():
 )
 def test_forbidden_reason(address, forbidden):
     assert (forbidden_reason(ipaddress.ip_address(address)) is not None) is forbidden
+
+
+def test_the_door_accepts_s3_sources_and_still_refuses_other_schemes():
+    # The door check (videos add, import, enqueue) takes what the media layer can read: S3 objects too.
+    from vidscribe.adapters.media.urlguard import check_url_without_dns
+
+    check_url_without_dns("s3://media-bucket/videos/a.mp4", allow_private=False)
+    check_url_without_dns("https://media-bucket.s3.eu-west-1.amazonaws.com/videos/a.mp4", allow_private=False)
+    with pytest.raises(UrlRejected, match="scheme: 'ftp'"):
+        check_url_without_dns("ftp://example.com/a.mp4", allow_private=False)
+    with pytest.raises(UrlRejected):
+        check_url_without_dns("s3://", allow_private=False)

@@ -111,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_transcript)
 
     p = add(sub, "transcribe", help="transcribe one URL or local file, without the database")
-    p.add_argument("source", help="an http(s) URL or a local file")
+    p.add_argument("source", help="an http(s) URL (a media file or an HLS playlist), an s3:// URL or a local file")
     p.add_argument("--format", choices=["txt", "json", "srt", "vtt"], default="txt")
     p.set_defaults(func=cmd_transcribe)
     return parser

@@ -96,18 +96,20 @@ def cmd_transcript(args: argparse.Namespace) -> int:
 
 def cmd_transcribe(args: argparse.Namespace) -> int:
     from ..adapters.backends import build_backend
-    from ..adapters.media import HttpMediaSource, open_local_audio
+    from ..adapters.media import StreamingMediaSource, open_local_audio
     from ..export import render
     from ..services import openai_api_key
     from ..speech import SpeechTranscriber, build_vad
 
     settings = settings_from(args)
     source = args.source
-    if source.startswith(("http://", "https://")):
+    if source.startswith(("http://", "https://", "s3://")):
         logger.info("transcribe: streaming the audio", extra={"source": redact(source)})
-        audio = HttpMediaSource(settings).fetch_audio(source)
+        audio = StreamingMediaSource(settings).fetch_audio(source)
     elif "://" in source:
-        raise CliError(f"unsupported source {redact(source)!r}: give an http(s) URL or a local file path", EXIT_USAGE)
+        raise CliError(
+            f"unsupported source {redact(source)!r}: give an http(s) or s3:// URL or a local file path", EXIT_USAGE
+        )
     else:
         path = Path(source)
         if not path.is_file():

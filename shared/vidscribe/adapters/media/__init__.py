@@ -1,10 +1,22 @@
-"""The media adapters: where bytes are fetched (``transport``), the seekable reader over them
-(``range_reader``), container sniffing (``formats``), audio decoding (``decode``) and the
-``MediaSource`` port's adapter (``source``). ``urlguard`` decides which URLs may be fetched."""
+"""The media adapters: where bytes are fetched (``transport``: every HTTP GET; ``s3``: ranged
+GetObject), the readers over them (``range_reader``: the seekable Range reader and fallback;
+``ranged_fetch`` with ``mp4_index``, ``fetch_plan``, ``parallel_reader`` and ``planned_file``: planned
+fetching, several requests in flight; ``hls``: playlists and their segments), container sniffing
+(``formats``), audio decoding (``decode``) and the ``MediaSource`` port's adapter (``source``).
+``urlguard`` decides which URLs may be fetched."""
 
 from .decode import decode_audio
 from .range_reader import HttpRangeReader
-from .source import HttpMediaSource, open_local_audio
+from .ranged_fetch import FetchReport
+from .source import HttpMediaSource, StreamingMediaSource, open_local_audio
 from .transport import make_session
 
-__all__ = ["HttpMediaSource", "HttpRangeReader", "decode_audio", "make_session", "open_local_audio"]
+__all__ = [
+    "FetchReport",
+    "HttpMediaSource",
+    "HttpRangeReader",
+    "StreamingMediaSource",
+    "decode_audio",
+    "make_session",
+    "open_local_audio",
+]

@@ -7,6 +7,7 @@ in memory or written to disk. Servers without Range support get a bounded sequen
 from __future__ import annotations
 
 import io
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
@@ -53,7 +54,9 @@ class HttpRangeReader(io.RawIOBase):
         max_redirects: int = 5,
         cache_blocks: int = 2,
         url_guard: Callable[[str], None] | None = None,
+        first_request_bytes: int | None = None,
     ) -> None:
+        """``first_request_bytes`` (default ``read_ahead_bytes``): the size of the first Range request."""
         super().__init__()
         if read_ahead_bytes < 1:
             raise ValueError("read_ahead_bytes must be positive")
@@ -70,6 +73,9 @@ class HttpRangeReader(io.RawIOBase):
         self.max_bytes = max_bytes
         self.read_ahead_bytes = read_ahead_bytes
         self.cache_blocks = max(1, cache_blocks)
+        self.first_request_bytes = max(1, first_request_bytes or read_ahead_bytes)
+        # (seconds to the first byte, body bytes, seconds for the body) of the first request
+        self.first_timing: tuple[float, int, float] | None = None
         # The last error raised to a reader of this file: FFmpeg may see a failed read as the end
         # of the file, so the decoder checks this before blaming the media itself.
         self.failure: VidscribeError | None = None
@@ -114,7 +120,9 @@ class HttpRangeReader(io.RawIOBase):
             )
 
     def _open(self) -> None:
-        resp = self._http.get((0, self.read_ahead_bytes - 1))
+        started = time.monotonic()
+        resp = self._http.get((0, self.first_request_bytes - 1))
+        headers_at = time.monotonic()
         self.content_type = resp.headers.get("Content-Type")
         status = resp.status_code
         if status == 206:
@@ -137,12 +145,14 @@ class HttpRangeReader(io.RawIOBase):
                 return
             self.size = total
             assert last is not None  # resp_ok
-            want = min(last + 1, self.read_ahead_bytes, total)  # never more than asked for
+            want = min(last + 1, self.first_request_bytes, total)  # never more than asked for
             try:
                 block = self._http.read_body(resp, want)
             finally:
                 resp.close()
             self._expect(block, 0, want)
+            ttfb = self._http.last_ttfb if self._http.last_ttfb is not None else headers_at - started
+            self.first_timing = (ttfb, len(block), time.monotonic() - headers_at)
             self.head = block[:HEAD_BYTES]
             self._store(0, block)
             self._seekable = True
@@ -182,17 +192,24 @@ class HttpRangeReader(io.RawIOBase):
         raise status_error(status, reason, self._http.url)
 
     def _expect(self, block: bytes, start: int, want: int) -> None:
-        if len(block) < want:
-            raise FetchError(
-                f"the connection to {redact(self._http.url)!r} closed early: got {len(block)} of {want} bytes at "
-                f"offset {start}"
-            )
+        _expect(self._http, block, start, want)
 
     def _store(self, start: int, block: bytes) -> None:
         self._blocks[start] = block
         self._blocks.move_to_end(start)
         while len(self._blocks) > self.cache_blocks:
             self._blocks.popitem(last=False)
+
+    @property
+    def holds_everything(self) -> bool:
+        """Whether the whole file is in memory already (it fitted in the first response)."""
+        if not self._seekable or self.size is None:
+            return False
+        return self.size == 0 or self.size <= len(self._blocks.get(0, b""))
+
+    def first_block(self) -> bytes:
+        """The bytes the first request brought (ranged mode), for whoever reads on from here."""
+        return self._blocks.get(0, b"")
 
     def _fetch_block(self, start: int) -> bytes:
         assert self.size is not None
@@ -201,22 +218,7 @@ class HttpRangeReader(io.RawIOBase):
         for cached in self._blocks:
             if start < cached < start + length:
                 length = cached - start
-        resp = self._http.get((start, start + length - 1))
-        try:
-            if resp.status_code == 206:
-                first, _last, total = parse_content_range(resp.headers.get("Content-Range"))
-                if first != start:
-                    raise FetchError(f"the media server sent the wrong range for {redact(self._http.url)!r}")
-                if total is not None and total != self.size:
-                    raise FetchError(f"the media at {redact(self._http.url)!r} changed size while being read")
-            elif resp.status_code == 200:
-                raise FetchError(f"the media server stopped honouring Range requests for {redact(self._http.url)!r}")
-            else:
-                raise status_error(resp.status_code, resp.reason or "", self._http.url)
-            block = self._http.read_body(resp, length)
-        finally:
-            resp.close()
-        self._expect(block, start, length)
+        block = fetch_range(self._http, start, length, self.size)
         self._store(start, block)
         return block
 
@@ -349,3 +351,31 @@ class HttpRangeReader(io.RawIOBase):
         self._stream_pending = b""
         self._http.close()
         super().close()
+
+
+def _expect(http: HttpTransport, block: bytes, start: int, want: int) -> None:
+    if len(block) < want:
+        raise FetchError(
+            f"the connection to {redact(http.url)!r} closed early: got {len(block)} of {want} bytes at offset {start}"
+        )
+
+
+def fetch_range(http: HttpTransport, start: int, length: int, size: int) -> bytes:
+    """Exactly ``length`` bytes at ``start`` of a file of ``size`` bytes, with one Range request."""
+    resp = http.get((start, start + length - 1))
+    try:
+        if resp.status_code == 206:
+            first, _last, total = parse_content_range(resp.headers.get("Content-Range"))
+            if first != start:
+                raise FetchError(f"the media server sent the wrong range for {redact(http.url)!r}")
+            if total is not None and total != size:
+                raise FetchError(f"the media at {redact(http.url)!r} changed size while being read")
+        elif resp.status_code == 200:
+            raise FetchError(f"the media server stopped honouring Range requests for {redact(http.url)!r}")
+        else:
+            raise status_error(resp.status_code, resp.reason or "", http.url)
+        block = http.read_body(resp, length)
+    finally:
+        resp.close()
+    _expect(http, block, start, length)
+    return block

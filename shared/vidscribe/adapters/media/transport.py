@@ -16,7 +16,7 @@ import urllib3
 
 from ...errors import FetchError, FetchRefused, UrlRejected, VidscribeError
 from ...redaction import redact
-from .urlguard import GuardedHTTPAdapter, check_redirect, check_url
+from .urlguard import GuardedHTTPAdapter, check_http_url, check_redirect
 
 _REDIRECT_STATUSES = {301, 302, 303, 307, 308}
 _NETWORK_ERRORS = (requests.RequestException, urllib3.exceptions.HTTPError, OSError)
@@ -80,7 +80,7 @@ def human_bytes(n: float) -> str:
 class HttpTransport:
     """GET requests for one media URL (``url`` follows redirects; ``original_url`` is as given).
 
-    The URL and every redirect target are checked by ``url_guard`` (by default :func:`check_url`
+    The URL and every redirect target are checked by ``url_guard`` (by default :func:`check_http_url`
     with ``allow_private``); unless private addresses are allowed, the session also checks the
     address each connection actually reached. ``requests`` counts HTTP requests made and
     ``bytes_fetched`` the body bytes received.
@@ -111,11 +111,12 @@ class HttpTransport:
         self._deadline = None if total_timeout is None else time.monotonic() + total_timeout
         self.bytes_fetched = 0
         self.requests = 0
+        self.last_ttfb: float | None = None  # seconds from the last request to its response headers
 
     def check(self) -> None:
         """Refuse the URL itself (before any request) unless the guard allows it."""
         if self._guard is None:
-            check_url(self.url, self.allow_private)
+            check_http_url(self.url, self.allow_private)
         else:
             self._guard(self.url)
 
@@ -161,6 +162,7 @@ class HttpTransport:
             except _NETWORK_ERRORS as exc:
                 raise FetchError(f"cannot fetch {redact(self.url)!r}: {exc}") from None
             if resp.status_code not in _REDIRECT_STATUSES:
+                self.last_ttfb = resp.elapsed.total_seconds()
                 return resp
             location = resp.headers.get("Location", "")
             resp.close()

@@ -16,11 +16,19 @@ metadata service for whoever can insert a row. The rules:
 
 ``allow_private=True`` (``ALLOW_PRIVATE_URLS``) turns the address rules off, for local runs against
 a media server on the same machine or network; the scheme rule always applies.
+
+S3 objects are sources too (:func:`s3_location`): ``s3://bucket/key`` and the ``https`` URLs of S3
+(``https://bucket.s3.region.amazonaws.com/key``, or path-style). They are read with boto3 from the S3
+endpoint (or ``AWS_ENDPOINT_URL``), never from an address the URL names, so no address check applies;
+what the transcriber may read there is what its IAM role grants (``mediaBuckets``). :func:`check_url`
+is the guard at the door (it accepts both kinds); :func:`check_http_url` guards every HTTP hop, which
+may never lead to ``s3:``.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 from collections.abc import Callable
 from typing import Any
@@ -96,7 +104,70 @@ def resolve(host: str, port: int | None) -> list[IPAddress]:
     return addresses
 
 
+# --- S3 locations ----------------------------------------------------------------------------------------
+_BUCKET = r"(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])"
+_REGION = r"(?:[.-](?P<region>[a-z]{2}(?:-[a-z]+)+-\d))?"
+_S3_VIRTUAL_HOST = re.compile(_BUCKET + r"\.s3" + _REGION + r"\.amazonaws\.com(?:\.cn)?")
+_S3_PATH_HOST = re.compile(r"s3" + _REGION + r"\.amazonaws\.com(?:\.cn)?")
+_BUCKET_NAME = re.compile(_BUCKET)
+
+
+class S3Location:
+    """An S3 object named by a source URL: bucket, key and (from an https URL) region."""
+
+    __slots__ = ("bucket", "key", "region", "url")
+
+    def __init__(self, bucket: str, key: str, region: str | None, url: str) -> None:
+        self.bucket, self.key, self.region, self.url = bucket, key, region, url
+
+    def __repr__(self) -> str:
+        return f"S3Location(s3://{self.bucket}/{self.key})"
+
+
+def s3_location(url: str) -> S3Location | None:
+    """The S3 object ``url`` names (``s3://bucket/key``; ``https://bucket.s3[.region].amazonaws.com/key``;
+    ``https://s3[.region].amazonaws.com/bucket/key``), else None. A presigned https URL (an
+    ``X-Amz-Signature`` in its query) is left to HTTP: the signature is its permission.
+    Raises UrlRejected for an ``s3:`` URL that names no valid bucket or key."""
+    if not isinstance(url, str):
+        return None
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme == "s3":
+        bucket, key = parts.netloc, parts.path.lstrip("/")
+        if not _BUCKET_NAME.fullmatch(bucket) or ".." in bucket or not key:
+            raise UrlRejected(f"{redact(url)!r} is not an S3 object URL: expected s3://<bucket>/<key>")
+        return S3Location(bucket, _unquote(key), None, url)
+    if scheme != "https" or "x-amz-signature" in parts.query.lower() or parts.port not in (None, 443):
+        return None
+    host = (parts.hostname or "").rstrip(".")
+    if (m := _S3_VIRTUAL_HOST.fullmatch(host)) and parts.path.lstrip("/"):
+        return S3Location(m["bucket"], _unquote(parts.path.lstrip("/")), m["region"], url)
+    if (m := _S3_PATH_HOST.fullmatch(host)) and "/" in parts.path.lstrip("/"):
+        bucket, _, key = parts.path.lstrip("/").partition("/")
+        if _BUCKET_NAME.fullmatch(bucket) and key:
+            return S3Location(bucket, _unquote(key), m["region"], url)
+    return None
+
+
+def _unquote(key: str) -> str:
+    from urllib.parse import unquote
+
+    return unquote(key)
+
+
 def check_url(url: str, allow_private: bool) -> None:
+    """The guard at the door: raise :class:`UrlRejected` unless ``url`` is an S3 object URL or an
+    http(s) URL whose host is allowed (:func:`check_http_url`)."""
+    if s3_location(url) is not None:
+        return
+    check_http_url(url, allow_private)
+
+
+def check_http_url(url: str, allow_private: bool) -> None:
     """Raise :class:`UrlRejected` unless ``url`` is an http(s) URL whose host is allowed.
 
     Resolves the host name (DNS) unless ``allow_private`` is set; does not connect anywhere.
@@ -152,6 +223,8 @@ def check_url_without_dns(url: str, allow_private: bool) -> None:
     """
     if not isinstance(url, str) or not url.strip():
         raise UrlRejected("the URL is empty")
+    if s3_location(url) is not None:  # an S3 object: read with the role's rights, no address to check
+        return
     try:
         parts = urlsplit(url.strip())
         parts.port  # noqa: B018 - raises ValueError for a bad port
@@ -160,7 +233,9 @@ def check_url_without_dns(url: str, allow_private: bool) -> None:
     scheme = parts.scheme.lower()
     if scheme not in ALLOWED_SCHEMES:
         shown = f"{scheme!r}" if scheme else "none"
-        raise UrlRejected(f"only {' and '.join(ALLOWED_SCHEMES)} URLs are allowed (scheme: {shown}) in {redact(url)!r}")
+        raise UrlRejected(
+            f"only {' and '.join(ALLOWED_SCHEMES)} (and s3://) URLs are allowed (scheme: {shown}) in {redact(url)!r}"
+        )
     host = parts.hostname
     if not host:
         raise UrlRejected(f"the URL {redact(url)!r} has no host name")
@@ -184,13 +259,13 @@ def check_redirect(
     guard: Callable[[str], None] | None = None,
 ) -> str:
     """The absolute URL a redirect points to, after checking it like any other URL (with
-    ``guard`` instead of :func:`check_url` when given)."""
+    ``guard`` instead of :func:`check_http_url` when given)."""
     if not location or not location.strip():
         raise UrlRejected(f"redirect from {redact(current_url)!r} has no Location")
     target = urljoin(current_url, location.strip())
     try:
         if guard is None:
-            check_url(target, allow_private)
+            check_http_url(target, allow_private)
         else:
             guard(target)
     except UrlRejected as exc:

@@ -1,0 +1,206 @@
+"""Several requests in flight, in order, within a bounded window ahead of the reader.
+
+:class:`WindowedFetcher` fetches a numbered list of items (byte ranges of one file, or the segments of an
+HLS playlist) with ``connections`` worker threads, each with its own kept-alive connection. Workers take
+the lowest item not yet fetched, but never more than ``window`` (bytes, or items) ahead of the item the
+reader is at: memory stays flat in the file's size while the link carries ``connections`` requests at
+once, so the link's latency is paid once per ``connections`` requests instead of once per request.
+
+The reader calls :meth:`get` for the item it needs: it waits for that item only, and moving the reader
+moves the window (a demuxer that jumps back re-fetches what was dropped, which costs time, never memory).
+A failed request is retried once at once (a dropped connection among hundreds of requests); a second
+failure stops the workers and is raised to the reader when it reaches the failed item.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+import numpy as np
+
+from ...errors import FetchError, VidscribeError
+
+_WAIT_STEP = 0.5  # seconds between checks of the deadline while the reader waits
+
+
+class Worker(Protocol):
+    """One connection: fetches item ``i``; raises a VidscribeError on failure."""
+
+    def fetch(self, i: int) -> bytes: ...
+
+    def close(self) -> None: ...
+
+
+class WindowedFetcher:
+    def __init__(
+        self,
+        weights: Sequence[int] | np.ndarray,
+        make_worker: Callable[[], Worker],
+        *,
+        connections: int,
+        window: int,
+        keep_behind: int = 0,
+        check_deadline: Callable[[], object] | None = None,
+    ) -> None:
+        """``weights[i]``: what item ``i`` counts against ``window`` (its bytes, or 1 per item);
+        ``keep_behind``: how much already read to keep (a demuxer re-reads a little after a seek)."""
+        self.n = len(weights)
+        self._prefix = np.concatenate([[0], np.cumsum(np.asarray(weights, dtype=np.int64))])
+        self._window = max(1, window)
+        self._behind = keep_behind
+        self._check_deadline = check_deadline
+        self._cond = threading.Condition()
+        self._state = np.zeros(self.n, dtype=np.int8)  # 0 to fetch, 1 in flight, 2 held
+        self._held: dict[int, bytes] = {}
+        self._held_weight = 0
+        self._read: set[int] = set()  # held items the reader has had
+        self._cursor = 0  # the item the reader is at
+        self._frontier = 0  # no item below it (and at or after the cursor) is still to fetch
+        self._failure: tuple[int, VidscribeError] | None = None
+        self._closed = False
+        self.retries = 0
+        self.peak_held = 0  # the most (in weight) ever held at once: memory stays within window + keep_behind
+        self._threads = [
+            threading.Thread(target=self._run, args=(make_worker,), name=f"fetch-{i}", daemon=True)
+            for i in range(max(1, min(connections, self.n)))
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    # --- the reader's side --------------------------------------------------------------------------
+    def get(self, i: int) -> bytes:
+        """Item ``i`` (waits for it); raises the error that stopped the workers if it cannot come."""
+        with self._cond:
+            self._move(i)
+            while True:
+                data = self._held.get(i)
+                if data is not None:
+                    self._read.add(i)
+                    return data
+                if self._failure is not None and (self._failure[0] <= i or self._state[i] == 0):
+                    raise self._failure[1]
+                if self._closed:
+                    raise FetchError("the download was stopped")
+                self._cond.wait(_WAIT_STEP)
+                if self._check_deadline is not None and i not in self._held:
+                    self._check_deadline()
+
+    def advance(self, i: int) -> None:
+        """The reader is about to need item ``i`` (it is reading what lies before it): move the window."""
+        with self._cond:
+            self._move(min(i, self.n - 1))
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._held.clear()
+            self._held_weight = 0
+            self._cond.notify_all()
+        for thread in self._threads:
+            thread.join(timeout=5)
+
+    def _move(self, i: int) -> None:
+        if i == self._cursor:
+            return
+        if i < self._cursor:
+            self._frontier = i
+        self._cursor = i
+        self._evict()
+        self._cond.notify_all()
+
+    def _evict(self) -> None:
+        """Drop what was read and lies behind ``keep_behind`` or beyond the window; then, while more
+        than the window and ``keep_behind`` together is held, what lies farthest from the reader
+        (a demuxer that reads a file's last bytes and returns keeps what was fetched at the start)."""
+        lo = self._prefix[self._cursor] - self._behind
+        hi = self._prefix[self._cursor] + self._window
+        stale = [k for k in self._held if k in self._read and (self._prefix[k + 1] <= lo or self._prefix[k] >= hi)]
+        for k in stale:
+            self._drop(k)
+        budget = self._window + self._behind
+        if self._held_weight > budget:
+            for k in sorted(self._held, key=lambda k: -abs(k - self._cursor)):
+                if self._held_weight <= budget or k == self._cursor:
+                    break
+                self._drop(k)
+
+    def _drop(self, k: int) -> None:
+        del self._held[k]
+        self._read.discard(k)
+        self._state[k] = 0
+        self._held_weight -= int(self._prefix[k + 1] - self._prefix[k])
+        self._frontier = min(self._frontier, k)
+
+    # --- the workers' side ----------------------------------------------------------------------------
+    def _next(self) -> int | None:
+        """The lowest item to fetch inside the window (called with the lock held)."""
+        start = max(self._frontier, self._cursor)
+        limit = self._prefix[self._cursor] + self._window
+        j = start
+        while j < self.n and self._state[j] != 0:
+            j += 1
+        self._frontier = j
+        if j >= self.n or (j > self._cursor and self._prefix[j + 1] > limit):
+            return None
+        return j
+
+    def _run(self, make_worker: Callable[[], Worker]) -> None:
+        worker: Worker | None = None
+        try:
+            worker = make_worker()
+            while True:
+                with self._cond:
+                    job = None
+                    while not self._closed and self._failure is None and (job := self._next()) is None:
+                        self._cond.wait()
+                    if self._closed or self._failure is not None or job is None:
+                        return
+                    j = job
+                    self._state[j] = 1
+                try:
+                    data = self._fetch(worker, j)
+                except VidscribeError as exc:
+                    with self._cond:
+                        self._state[j] = 0
+                        if self._failure is None or j < self._failure[0]:
+                            self._failure = (j, exc)
+                        self._cond.notify_all()
+                    return
+                with self._cond:
+                    if self._closed:
+                        return
+                    self._held[j] = data
+                    self._state[j] = 2
+                    self._held_weight += int(self._prefix[j + 1] - self._prefix[j])
+                    self.peak_held = max(self.peak_held, self._held_weight)
+                    self._evict()  # the reader may have moved away meanwhile
+                    self._cond.notify_all()
+        except VidscribeError as exc:  # the worker could not even be set up
+            with self._cond:
+                if self._failure is None:
+                    self._failure = (0, exc)
+                self._cond.notify_all()
+        finally:
+            if worker is not None:
+                worker.close()
+
+    def _fetch(self, worker: Worker, j: int) -> bytes:
+        def retried() -> None:
+            with self._cond:
+                self.retries += 1
+
+        return retry_once(lambda: worker.fetch(j), retried)
+
+
+def retry_once(fetch: Callable[[], bytes], on_retry: Callable[[], None] | None = None) -> bytes:
+    """``fetch()``, once more at once if it failed in a way a retry may fix (not past the deadline)."""
+    try:
+        return fetch()
+    except VidscribeError as exc:
+        if not exc.retryable or "took longer than" in str(exc):
+            raise
+        if on_retry is not None:
+            on_retry()
+        return fetch()
