@@ -170,7 +170,10 @@ def test_missing_credentials_say_which_variables_to_set(tmp_path: Path, sqs_serv
 @pytest.mark.parametrize(
     "argv, expected",
     [
-        (["videos", "add", "v1", "ftp://example.com/v.mp4"], "refused: only http and https (and s3://) URLs are allowed"),
+        (
+            ["videos", "add", "v1", "ftp://example.com/v.mp4"],
+            "refused: only http and https (and s3://) URLs are allowed",
+        ),
         (["videos", "add", "v1", "http://169.254.169.254/latest/meta-data/"], "the cloud metadata service"),
         (["videos", "add", "v1", "http://localhost:8080/v.mp4"], "localhost in 'http://localhost:8080/v.mp4' is a"),
         (["enqueue", "v1", "--url", "http://10.1.2.3/v.mp4"], "10.1.2.3 in 'http://10.1.2.3/v.mp4' is a private"),
