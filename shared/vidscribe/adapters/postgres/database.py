@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, TypeVar
@@ -19,6 +19,7 @@ import psycopg2
 from psycopg2.extensions import TRANSACTION_STATUS_IDLE, connection, cursor
 
 T = TypeVar("T")
+Dsn = str | Callable[[], str]  # a connection string, or what makes a fresh one for each connection
 
 _CONNECTION_LOST = (psycopg2.OperationalError, psycopg2.InterfaceError)
 # Waits before each new try after a lost connection: about 7.5 s in all, enough for a restart.
@@ -33,9 +34,18 @@ class ConnectionPool:
     Lambda wants.
     """
 
-    def __init__(self, dsn: str, size: int, connection_factory: type[connection] | None = None) -> None:
-        self._dsn = dsn
-        self._factory: dict[str, Any] = {"connection_factory": connection_factory} if connection_factory else {}
+    def __init__(
+        self,
+        dsn: Dsn,
+        size: int,
+        connection_factory: type[connection] | None = None,
+        options: Mapping[str, str] | None = None,
+    ) -> None:
+        # A callable DSN is asked again for every new connection (an IAM token expires in 15 min).
+        self._dsn: Callable[[], str] = dsn if callable(dsn) else (lambda: dsn)
+        self._options: dict[str, Any] = dict(options or {})
+        if connection_factory:
+            self._options["connection_factory"] = connection_factory
         self._idle: list[connection] = []
         self._lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(size)
@@ -48,7 +58,7 @@ class ConnectionPool:
         if idle is not None:
             return idle
         try:
-            conn: connection = psycopg2.connect(self._dsn, connect_timeout=10, **self._factory)
+            conn: connection = psycopg2.connect(self._dsn(), connect_timeout=10, **self._options)
             return conn
         except BaseException:
             self._slots.release()
@@ -79,10 +89,17 @@ class Database:
     """One pool for a process; ``run(work)`` is one transaction, retried on a lost connection."""
 
     def __init__(
-        self, dsn: str, *, max_connections: int = 8, connection_factory: type[connection] | None = None
+        self,
+        dsn: Dsn,
+        *,
+        max_connections: int = 8,
+        connection_factory: type[connection] | None = None,
+        options: Mapping[str, str] | None = None,
     ) -> None:
-        """``connection_factory``: a psycopg2 connection class, for instrumentation (benchmarks)."""
-        self._pool = ConnectionPool(dsn, max_connections, connection_factory)
+        """``options``: libpq connection parameters that override the DSN's (``sslmode``,
+        ``sslrootcert``); ``connection_factory``: a psycopg2 connection class, for instrumentation."""
+        self._pool = ConnectionPool(dsn, max_connections, connection_factory, options)
+        self.max_connections = max_connections
 
     def close(self) -> None:
         self._pool.clear()
