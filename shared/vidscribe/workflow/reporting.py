@@ -11,10 +11,12 @@ from collections.abc import Callable
 from aws_lambda_powertools.metrics import MetricUnit
 
 from ..contract import MetricName
+from ..errors import BackendPermanent, BackendTransient
 from ..observability import logger, metrics
 from .outcomes import AttemptFailed, Outcome, ProcessResult, message_video_id
 
 _LOG_KEYS = ["video_id", "message_id"]
+_BACKEND_ERRORS = {BackendTransient.__name__, BackendPermanent.__name__}
 
 
 def transcription_metrics(result: ProcessResult) -> None:
@@ -30,6 +32,8 @@ def transcription_metrics(result: ProcessResult) -> None:
         metrics.add_metric(name=MetricName.FAILED, unit=MetricUnit.Count, value=1)
         if result.outcome is Outcome.FAILED:
             metrics.add_metric(name=MetricName.FAILURE_RECORDS, unit=MetricUnit.Count, value=1)
+        if result.error_type in _BACKEND_ERRORS:  # the stack alarms on their rate
+            metrics.add_metric(name=MetricName.BACKEND_ERRORS, unit=MetricUnit.Count, value=1)
 
 
 def dead_letter_metrics(result: ProcessResult) -> None:
