@@ -17,12 +17,13 @@ context key. The rules that encode the design's constraints live here too, in on
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from vidscribe.contract import VIDEOS_TABLE_PATTERN
+from vidscribe.contract import VIDEOS_TABLE_PATTERN, queue_high_water
 
 MIN_WORKERS = 2  # SQS event source ScalingConfig.MaximumConcurrency minimum
 MAX_WORKERS = 1000  # SQS event source ScalingConfig.MaximumConcurrency maximum
@@ -38,6 +39,12 @@ SECRET_ARN_RE = re.compile(
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 SCHEDULE_RE = re.compile(r"^(rate\(\s*\d+\s+(minute|minutes|hour|hours|day|days)\s*\)|cron\(.+\))$")
 BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+RATE_RE = re.compile(r"^rate\(\s*(\d+)\s+(minutes?|hours?|days?)\s*\)$")
+RATE_UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86_400}
+MAX_HIGH_WATER = 100_000
+FETCHER_CONCURRENCY = 1  # the fetcher's reserved concurrency: one connection, one run at a time
+DLQ_CONSUMER_MAX_CONCURRENCY = 2  # the SQS event source's minimum maximum concurrency
+DATABASE_TLS_MODES = ("verify-rds", "verify-system", "url")
 STACK_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 # CloudWatch Logs accepts only these retention periods (days).
@@ -56,8 +63,11 @@ class StackConfig:
     max_workers: int = 2
     schedule: str = "rate(15 minutes)"
     schedule_enabled: bool = True
-    fetch_batch_size: int = 100
-    queue_high_water: int = 100
+    # None: derived (see fetch_high_water). The fastest a worker gets through one video, fetch and
+    # transcription included: what the high-water mark assumes.
+    fetch_batch_size: int | None = None
+    queue_high_water: int | None = None
+    min_video_seconds: int = 30
     # --- transcriber -------------------------------------------------------------------------------
     transcriber: str = "openai"
     openai_model: str = "whisper-1"
@@ -82,10 +92,27 @@ class StackConfig:
     # --- queues ------------------------------------------------------------------------------------
     main_queue_retention_days: int = 4
     dlq_retention_days: int = 14
-    # --- networking (all three or none) ------------------------------------------------------------
+    # --- the database -----------------------------------------------------------------------------
+    # TLS: verify-rds (verify-full against the RDS CAs shipped in the layer: RDS, Aurora, RDS Proxy),
+    # verify-system (verify-full against the system CAs: a database with a public certificate), or
+    # url (whatever the URL's sslmode says).
+    database_tls: str = "verify-rds"
+    # IAM database authentication (RDS or RDS Proxy) instead of a URL with a password in a secret.
+    database_iam_auth: bool = False
+    database_host: str | None = None  # e.g. an RDS Proxy endpoint
+    database_port: int = 5432
+    database_user: str | None = None
+    database_name: str | None = None
+    database_iam_resource_id: str | None = None  # db-XXXX (instance) or prx-XXXX (proxy), for rds-db:connect
+    # --- networking ------------------------------------------------------------------------------
     vpc_id: str | None = None
     subnet_ids: tuple[str, ...] = ()
-    security_group_ids: tuple[str, ...] = ()
+    security_group_ids: tuple[str, ...] = ()  # none given: the stack creates one, egress in code
+    database_security_group_id: str | None = None  # the stack's group may reach it (ingress added)
+    database_cidr: str | None = None  # or: where the database is, for the egress rule
+    vpc_endpoints: bool = False  # interface endpoints for SQS, Secrets Manager, CloudWatch Logs, X-Ray
+    nat_subnet_id: str | None = None  # a public subnet: create a NAT gateway there ...
+    route_table_ids: tuple[str, ...] = ()  # ... and route these (the functions' subnets') through it
     # --- secrets (existing ARNs; created empty when absent) ----------------------------------------
     database_secret_arn: str | None = None
     openai_secret_arn: str | None = None
@@ -131,6 +158,39 @@ class StackConfig:
     def uses_vpc(self) -> bool:
         return self.vpc_id is not None
 
+    @property
+    def schedule_seconds(self) -> int | None:
+        """The interval of a rate() schedule in seconds; None for cron()."""
+        match = RATE_RE.match(self.schedule)
+        if match is None:
+            return None
+        return int(match.group(1)) * RATE_UNIT_SECONDS[match.group(2).rstrip("s")]
+
+    @property
+    def fetch_high_water(self) -> int:
+        """Messages the fetcher keeps waiting: queueHighWater, or enough for every worker until the
+        next run at minVideoSeconds per video (vidscribe.contract.queue_high_water)."""
+        if self.queue_high_water is not None:
+            return self.queue_high_water
+        seconds = self.schedule_seconds
+        assert seconds is not None  # validate(): a cron schedule needs queueHighWater
+        return min(MAX_HIGH_WATER, queue_high_water(self.max_workers, seconds, self.min_video_seconds))
+
+    @property
+    def fetch_limit(self) -> int:
+        """Videos one fetcher run queues at most: fetchBatchSize, or the whole high-water mark."""
+        return self.fetch_batch_size if self.fetch_batch_size is not None else self.fetch_high_water
+
+    @property
+    def database_connection_budget(self) -> int:
+        """Connections the stack can hold at once: one per Lambda instance (DATABASE_POOL_SIZE=1) for
+        maxWorkers transcribers, one fetcher (reserved concurrency 1) and the DLQ consumer's maximum."""
+        return self.max_workers + FETCHER_CONCURRENCY + DLQ_CONSUMER_MAX_CONCURRENCY
+
+    @property
+    def creates_security_group(self) -> bool:
+        return self.uses_vpc and not self.security_group_ids
+
     # ---- parsing ----------------------------------------------------------------------------------
     @classmethod
     def from_context(cls, get: Callable[[str], Any]) -> StackConfig:
@@ -141,8 +201,9 @@ class StackConfig:
             max_workers=_int(get, "maxWorkers", d.max_workers, 1, MAX_WORKERS),
             schedule=_str(get, "schedule", d.schedule),
             schedule_enabled=_bool(get, "scheduleEnabled", d.schedule_enabled),
-            fetch_batch_size=_int(get, "fetchBatchSize", d.fetch_batch_size, 1, 100_000),
-            queue_high_water=_int(get, "queueHighWater", d.queue_high_water, 1, 100_000),
+            fetch_batch_size=_opt_int(get, "fetchBatchSize", 1, MAX_HIGH_WATER),
+            queue_high_water=_opt_int(get, "queueHighWater", 1, MAX_HIGH_WATER),
+            min_video_seconds=_int(get, "minVideoSeconds", d.min_video_seconds, 1, 3600),
             transcriber=_str(get, "transcriber", d.transcriber),
             openai_model=_str(get, "openaiModel", d.openai_model),
             openai_base_url=_opt_str(get, "openaiBaseUrl"),
@@ -165,9 +226,21 @@ class StackConfig:
             log_retention_days=_int(get, "logRetentionDays", d.log_retention_days, 1, 3653),
             main_queue_retention_days=_int(get, "mainQueueRetentionDays", d.main_queue_retention_days, 1, 13),
             dlq_retention_days=_int(get, "dlqRetentionDays", d.dlq_retention_days, 2, 14),
+            database_tls=_str(get, "databaseTls", d.database_tls),
+            database_iam_auth=_bool(get, "databaseIamAuth", d.database_iam_auth),
+            database_host=_opt_str(get, "databaseHost"),
+            database_port=_int(get, "databasePort", d.database_port, 1, 65535),
+            database_user=_opt_str(get, "databaseUser"),
+            database_name=_opt_str(get, "databaseName"),
+            database_iam_resource_id=_opt_str(get, "databaseIamResourceId"),
             vpc_id=_opt_str(get, "vpcId"),
             subnet_ids=_list(get, "subnetIds"),
             security_group_ids=_list(get, "securityGroupId") or _list(get, "securityGroupIds"),
+            database_security_group_id=_opt_str(get, "databaseSecurityGroupId"),
+            database_cidr=_opt_str(get, "databaseCidr"),
+            vpc_endpoints=_bool(get, "vpcEndpoints", d.vpc_endpoints),
+            nat_subnet_id=_opt_str(get, "natSubnetId"),
+            route_table_ids=_list(get, "routeTableIds"),
             database_secret_arn=_opt_str(get, "databaseSecretArn"),
             openai_secret_arn=_opt_str(get, "openaiSecretArn"),
             alarm_email=_opt_str(get, "alarmEmail"),
@@ -227,20 +300,9 @@ class StackConfig:
                 )
         if self.alarm_email is not None and not EMAIL_RE.match(self.alarm_email):
             raise ConfigError(f"alarmEmail {self.alarm_email!r}: not an e-mail address")
-        net = (self.vpc_id is not None, bool(self.subnet_ids), bool(self.security_group_ids))
-        if any(net) and not all(net):
-            raise ConfigError(
-                "vpcId, subnetIds and securityGroupId go together: give all three (private subnets with a NAT "
-                "gateway or VPC endpoints for SQS, Secrets Manager and the transcription API) or none"
-            )
-        if self.vpc_id is not None and not re.match(r"^vpc-([0-9a-f]{8}|[0-9a-f]{17})$", self.vpc_id):
-            raise ConfigError(f"vpcId {self.vpc_id!r}: expected vpc-xxxxxxxx")
-        for s in self.subnet_ids:
-            if not re.match(r"^subnet-([0-9a-f]{8}|[0-9a-f]{17})$", s):
-                raise ConfigError(f"subnetIds: {s!r} is not a subnet id (subnet-xxxxxxxx)")
-        for s in self.security_group_ids:
-            if not re.match(r"^sg-([0-9a-f]{8}|[0-9a-f]{17})$", s):
-                raise ConfigError(f"securityGroupId: {s!r} is not a security group id (sg-xxxxxxxx)")
+        self._validate_fetching()
+        self._validate_database()
+        self._validate_network()
         for bucket in self.media_buckets:
             if not BUCKET_RE.match(bucket) or ".." in bucket:
                 raise ConfigError(
@@ -249,6 +311,76 @@ class StackConfig:
                 )
         if self.videos_table is not None and not re.match(VIDEOS_TABLE_PATTERN, self.videos_table):
             raise ConfigError(f"videosTable {self.videos_table!r}: a table or schema.table name")
+
+
+    def _validate_fetching(self) -> None:
+        if self.queue_high_water is None and self.schedule_seconds is None:
+            raise ConfigError(
+                f"schedule {self.schedule!r}: with a cron() schedule give queueHighWater (how many videos to keep "
+                "queued until the next run); it is derived only for rate() schedules"
+            )
+
+    def _validate_database(self) -> None:
+        if self.database_tls not in DATABASE_TLS_MODES:
+            raise ConfigError(f"databaseTls {self.database_tls!r}: one of {', '.join(DATABASE_TLS_MODES)}")
+        if self.database_iam_auth:
+            missing = [k for k, v in (("databaseHost", self.database_host), ("databaseUser", self.database_user),
+                                      ("databaseName", self.database_name),
+                                      ("databaseIamResourceId", self.database_iam_resource_id)) if not v]
+            if missing:
+                raise ConfigError(f"databaseIamAuth=true needs {', '.join(missing)}")
+            if self.database_secret_arn is not None:
+                raise ConfigError("databaseIamAuth=true and databaseSecretArn: choose one way to authenticate")
+            if not re.match(r"^(db|prx|cluster)-[A-Za-z0-9]+$", self.database_iam_resource_id or ""):
+                raise ConfigError(
+                    f"databaseIamResourceId {self.database_iam_resource_id!r}: the DbiResourceId (db-...), "
+                    "the cluster resource id (cluster-...) or the proxy id (prx-...)"
+                )
+            if self.database_tls == "url":
+                raise ConfigError("databaseIamAuth=true needs a verified TLS connection: databaseTls=verify-rds")
+
+    def _validate_network(self) -> None:
+        if (self.vpc_id is None) != (not self.subnet_ids):
+            raise ConfigError(
+                "vpcId and subnetIds go together: give both (private subnets with a NAT gateway or VPC "
+                "endpoints for SQS, Secrets Manager and CloudWatch, and a route to the media and the "
+                "transcription API) or neither"
+            )
+        network_only = {
+            "securityGroupId": self.security_group_ids,
+            "databaseSecurityGroupId": self.database_security_group_id,
+            "databaseCidr": self.database_cidr,
+            "vpcEndpoints": self.vpc_endpoints,
+            "natSubnetId": self.nat_subnet_id,
+            "routeTableIds": self.route_table_ids,
+        }
+        given = [key for key, value in network_only.items() if value]
+        if given and self.vpc_id is None:
+            raise ConfigError(f"{', '.join(given)}: only with vpcId and subnetIds")
+        ids = {
+            "vpcId": ("vpc", [self.vpc_id] if self.vpc_id else []),
+            "subnetIds": ("subnet", list(self.subnet_ids)),
+            "natSubnetId": ("subnet", [self.nat_subnet_id] if self.nat_subnet_id else []),
+            "securityGroupId": ("sg", list(self.security_group_ids)),
+            "databaseSecurityGroupId": ("sg", [g for g in (self.database_security_group_id,) if g]),
+            "routeTableIds": ("rtb", list(self.route_table_ids)),
+        }
+        for key, (prefix, values) in ids.items():
+            for value in values:
+                if not re.match(rf"^{prefix}-([0-9a-f]{{8}}|[0-9a-f]{{17}})$", value):
+                    raise ConfigError(f"{key}: {value!r} is not an id of the form {prefix}-xxxxxxxx")
+        if self.nat_subnet_id and not self.route_table_ids:
+            raise ConfigError("natSubnetId needs routeTableIds: the route tables of subnetIds to send through the NAT")
+        if self.creates_security_group and not (self.database_security_group_id or self.database_cidr):
+            raise ConfigError(
+                "the stack creates the functions' security group (no securityGroupId given): say where the "
+                "database is with databaseSecurityGroupId (sg-...) or databaseCidr (10.0.0.0/16) for its egress rule"
+            )
+        if self.database_cidr is not None:
+            try:
+                ipaddress.ip_network(self.database_cidr)
+            except ValueError:
+                raise ConfigError(f"databaseCidr {self.database_cidr!r}: not a CIDR block") from None
 
 
 # ---- context value parsing (values from `-c key=value` arrive as strings) --------------------------
@@ -288,6 +420,10 @@ def _int(get: Callable[[str], Any], key: str, default: int, lo: int, hi: int) ->
     if not lo <= number <= hi:
         raise ConfigError(f"{key}={number}: expected {lo}..{hi}")
     return number
+
+
+def _opt_int(get: Callable[[str], Any], key: str, lo: int, hi: int) -> int | None:
+    return None if _raw(get, key) is None else _int(get, key, 0, lo, hi)
 
 
 def _bool(get: Callable[[str], Any], key: str, default: bool) -> bool:

@@ -24,10 +24,8 @@ Least privilege: each function has its own role with exactly
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Stack, Validations
-from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -37,10 +35,11 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra.cfn import l1
-from infra.config import ConfigError, StackConfig
+from infra.config import DLQ_CONSUMER_MAX_CONCURRENCY, FETCHER_CONCURRENCY, ConfigError, StackConfig
+from infra.network import PipelineNetwork
 from infra.queues import PipelineQueues
 from infra.secrets import PipelineSecrets
-from vidscribe.contract import METRICS_NAMESPACE, SERVICE_NAME
+from vidscribe.contract import METRICS_NAMESPACE, RDS_CA_BUNDLE_FILE, SERVICE_NAME
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RUNTIME = lambda_.Runtime.PYTHON_3_12
@@ -49,7 +48,6 @@ HANDLER = "app.handler"
 # Not shipped with a handler: caches, and sample events/tests that may sit beside it.
 ASSET_EXCLUDE = ["__pycache__", "*.pyc", "*.pyo", "events", "tests", "*.md"]
 DLQ_CONSUMER_BATCH_SIZE = 10
-DLQ_CONSUMER_MAX_CONCURRENCY = 2  # the minimum; failure records are rare and small
 SECRET_CACHE_SECONDS = 300
 
 
@@ -105,7 +103,8 @@ class PipelineFunctions(Construct):
             description="vidscribe core + third-party dependencies (infra/package_lambdas.py)",
         )
 
-        self._vpc_props = self._network(config)
+        self.network = PipelineNetwork(self, "Network", config=config) if config.uses_vpc else None
+        self._vpc_props = self.network.function_props if self.network else {}
 
         common = {
             "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
@@ -115,8 +114,7 @@ class PipelineFunctions(Construct):
             # Transcripts and video URLs must not end up in X-Ray segment metadata.
             "POWERTOOLS_TRACER_CAPTURE_RESPONSE": "false",
             "POWERTOOLS_PARAMETERS_MAX_AGE": str(SECRET_CACHE_SECONDS),
-            # The ARN only; the core resolves the value at cold start.
-            "DATABASE_SECRET_ARN": secrets.database.secret_arn,
+            **self._database_environment(config, secrets),
             "MAX_WORKERS": str(config.max_workers),
             # When a queued video counts as lost and may be queued again (the fetcher's skip rule and the
             # transcriber's retry bookkeeping must agree): the work queue's retention.
@@ -135,14 +133,15 @@ class PipelineFunctions(Construct):
             environment={
                 **common,
                 "QUEUE_URL": queues.main.queue_url,
-                "FETCH_BATCH_SIZE": str(config.fetch_batch_size),
-                "QUEUE_HIGH_WATER": str(config.queue_high_water),
+                "FETCH_BATCH_SIZE": str(config.fetch_limit),
+                "QUEUE_HIGH_WATER": str(config.fetch_high_water),
             },
             # The next scheduled run is the retry; Lambda's own async retries would only triple the work.
             retry_attempts=0,
+            # One run at a time: one database connection, whoever invokes it.
+            reserved_concurrency=FETCHER_CONCURRENCY,
         )
         queues.main.grant_send_messages(self.fetcher)  # SendMessage + GetQueueAttributes (depth)
-        secrets.database.grant_read(self.fetcher)
 
         self.schedule = events.Rule(
             self,
@@ -191,7 +190,6 @@ class PipelineFunctions(Construct):
         # Consume = ReceiveMessage, DeleteMessage, ChangeMessageVisibility (the retry backoff),
         # GetQueueAttributes, GetQueueUrl on the work queue only.
         self.transcriber.add_event_source(self.transcriber_source)
-        secrets.database.grant_read(self.transcriber)
         secrets.openai.grant_read(self.transcriber)
         if config.media_buckets:
             self._grant_media_buckets(config.media_buckets)
@@ -213,7 +211,8 @@ class PipelineFunctions(Construct):
                 max_concurrency=DLQ_CONSUMER_MAX_CONCURRENCY,
             )
         )
-        secrets.database.grant_read(self.dlq_consumer)
+        for fn in self.all.values():
+            self._grant_database(fn, config, secrets)
 
     @property
     def all(self) -> dict[str, lambda_.Function]:
@@ -243,23 +242,44 @@ class PipelineFunctions(Construct):
                 )
             )
 
-    def _network(self, config: StackConfig) -> dict[str, Any]:
-        if config.vpc_id is None:
-            return {}
-        # No lookups (they need AWS credentials at synth time): the ids are taken as given.
-        vpc = ec2.Vpc.from_vpc_attributes(
-            self,
-            "Vpc",
-            vpc_id=config.vpc_id,
-            availability_zones=[f"az-of-{s}" for s in config.subnet_ids],
-            private_subnet_ids=list(config.subnet_ids),
-        )
-        subnets = [ec2.Subnet.from_subnet_id(self, f"Subnet{i}", s) for i, s in enumerate(config.subnet_ids)]
-        groups = [
-            ec2.SecurityGroup.from_security_group_id(self, f"SecurityGroup{i}", g, mutable=False)
-            for i, g in enumerate(config.security_group_ids)
-        ]
-        return {"vpc": vpc, "vpc_subnets": ec2.SubnetSelection(subnets=subnets), "security_groups": groups}
+    def _database_environment(self, config: StackConfig, secrets: PipelineSecrets) -> dict[str, str]:
+        """How every function reaches PostgreSQL: one connection per instance, verified TLS, and a
+        URL from the secret (by ARN only; resolved at cold start) or IAM authentication."""
+        variables = {"DATABASE_POOL_SIZE": "1"}
+        if config.database_tls != "url":
+            variables["DATABASE_SSLMODE"] = "verify-full"
+            variables["DATABASE_SSLROOTCERT"] = (
+                f"/opt/{RDS_CA_BUNDLE_FILE}" if config.database_tls == "verify-rds" else "system"
+            )
+        if config.database_iam_auth:
+            assert config.database_host and config.database_user and config.database_name  # validated
+            variables |= {
+                "DATABASE_IAM_AUTH": "true",
+                "DATABASE_HOST": config.database_host,
+                "DATABASE_PORT": str(config.database_port),
+                "DATABASE_USER": config.database_user,
+                "DATABASE_NAME": config.database_name,
+            }
+        else:
+            assert secrets.database is not None  # created or imported unless IAM authentication
+            variables["DATABASE_SECRET_ARN"] = secrets.database.secret_arn
+        return variables
+
+    def _grant_database(self, fn: lambda_.Function, config: StackConfig, secrets: PipelineSecrets) -> None:
+        if secrets.database is not None:
+            secrets.database.grant_read(fn)
+        if config.database_iam_auth:
+            # rds-db:connect as exactly this user on exactly this instance, cluster or proxy.
+            stack = Stack.of(self)
+            fn.add_to_role_policy(
+                iam.PolicyStatement(
+                    actions=["rds-db:connect"],
+                    resources=[
+                        f"arn:{stack.partition}:rds-db:{stack.region}:{stack.account}:dbuser:"
+                        f"{config.database_iam_resource_id}/{config.database_user}"
+                    ],
+                )
+            )
 
     def _function(
         self,

@@ -14,7 +14,13 @@ Alarms (all notify the topic on ALARM and on OK):
                         reported as batchItemFailures and are not Lambda errors).
   * TranscriberThrottles Lambda Throttles > 0: must stay 0 with MaximumConcurrency = reserved
                         concurrency; throttles burn receives and send messages to the DLQ unprocessed.
+  * TranscriberDurationNearTimeout  Lambda Duration (max over 5 minutes) > 80% of the timeout: longer
+                        videos are about to be cut off.
+  * BackendErrorRate    Vidscribe BackendErrors / (BackendErrors + VideosTranscribed) > 10% over 5
+                        minutes: the transcription API is failing (rate limits, outage, revoked key).
   * FetcherErrors, DlqConsumerErrors: Lambda Errors > 0.
+
+Every alarm's description ends with a runbook line: what to look at and what fixes it.
 
 The topic is encrypted with a customer-managed KMS key (rotation on) whose policy lets CloudWatch use
 it: CloudWatch alarms cannot publish to a topic encrypted with the AWS-managed aws/sns key.
@@ -42,6 +48,8 @@ from vidscribe.contract import CUSTOM_METRICS, METRICS_NAMESPACE, SERVICE_NAME, 
 __all__ = ["CUSTOM_METRICS", "PipelineObservability"]  # CUSTOM_METRICS: the names the dashboard reads
 
 DLQ_AGE_ALARM_SECONDS = 1800
+DURATION_ALARM_FRACTION = 0.8  # of the transcriber's timeout
+BACKEND_ERROR_RATE_ALARM_PERCENT = 10
 PERIOD = Duration.minutes(5)
 
 
@@ -105,7 +113,7 @@ class PipelineObservability(Construct):
         if config.alarm_email:
             self.topic.add_subscription(subs.EmailSubscription(config.alarm_email))
 
-        # --- alarms --------------------------------------------------------------------------------
+        # --- alarms: each description ends with what to do ------------------------------------------
         t = functions.transcriber
         self.alarms: dict[str, cw.Alarm] = {}
         self._alarm(
@@ -113,21 +121,26 @@ class PipelineObservability(Construct):
             queues.dlq.metric_approximate_number_of_messages_visible(period=Duration.minutes(1), statistic="Maximum"),
             threshold=0,
             description="Messages are waiting in the dead-letter queue: videos failed twice and the DLQ "
-            "consumer has not recorded them yet (is it failing or disabled?).",
+            "consumer has not recorded them yet.",
+            runbook="check the DlqConsumer's errors and logs; it drains the queue by itself once it works.",
         )
         self._alarm(
             "DlqOldestMessage",
             queues.dlq.metric_approximate_age_of_oldest_message(period=PERIOD, statistic="Maximum"),
             threshold=DLQ_AGE_ALARM_SECONDS,
             description="A dead-letter message is older than 30 minutes: the DLQ consumer keeps failing "
-            "to write failure records (check its logs and the database secret).",
+            "to write failure records.",
+            runbook="read the DlqConsumer's logs; usually the database secret or network; fix it and the "
+            "messages are recorded on their next receive.",
         )
         self._alarm(
             "FailureRecords",
             product_metric(MetricName.FAILURE_RECORDS),
             threshold=0,
             description="Failure records were written: videos failed after their retry, or messages were "
-            "malformed. Inspect them with the vidscribe CLI.",
+            "malformed.",
+            runbook="`vidscribe failures` lists them with their reason; `vidscribe retry-failed` queues them "
+            "again once the cause is fixed.",
         )
         self._alarm(
             "QueueOldestMessage",
@@ -135,6 +148,8 @@ class PipelineObservability(Construct):
             threshold=config.oldest_message_alarm_seconds,
             description=f"The oldest queued video has waited more than {config.oldest_message_alarm_seconds} "
             "seconds: transcription is not keeping up or not running.",
+            runbook="check the transcriber's errors, throttles and concurrency; raise maxWorkers if it sits "
+            "at maxWorkers with a backlog.",
         )
         self._alarm(
             "TranscriberErrors",
@@ -142,25 +157,59 @@ class PipelineObservability(Construct):
             threshold=0,
             description="Transcriber invocations crashed or timed out (per-video failures are reported as "
             "batch item failures and do not count here).",
+            runbook="read the transcriber's logs for the request ids; a timeout means a video needed more "
+            "than transcriberTimeoutSeconds (see TranscriberDurationNearTimeout).",
         )
         self._alarm(
             "TranscriberThrottles",
             t.metric_throttles(period=PERIOD, statistic="Sum"),
             threshold=0,
             description="The transcriber was throttled: throttled deliveries count as receives and can "
-            "push messages to the DLQ unprocessed. Check reserved concurrency vs. maximum concurrency.",
+            "push messages to the DLQ unprocessed.",
+            runbook="compare the function's reserved concurrency with the event source's maximum "
+            "concurrency (both must be maxWorkers) and the account's concurrency limit.",
+        )
+        timeout_ms = config.transcriber_timeout_seconds * 1000
+        self._alarm(
+            "TranscriberDurationNearTimeout",
+            t.metric_duration(period=PERIOD, statistic="Maximum"),
+            threshold=DURATION_ALARM_FRACTION * timeout_ms,
+            description=f"A transcription took over {DURATION_ALARM_FRACTION:.0%} of the "
+            f"{config.transcriber_timeout_seconds} s timeout: longer videos will hit it.",
+            runbook="raise transcriberMemoryMb (more CPU for decoding) or lower maxDurationSeconds; videos "
+            "that cannot finish in time fail as TimeBudgetExceeded.",
+        )
+        self._alarm(
+            "BackendErrorRate",
+            cw.MathExpression(
+                expression="100 * errors / (errors + transcribed)",
+                using_metrics={
+                    "errors": product_metric(MetricName.BACKEND_ERRORS),
+                    "transcribed": product_metric(MetricName.TRANSCRIBED),
+                },
+                period=PERIOD,
+                label="backend errors (% of attempts)",
+            ),
+            threshold=BACKEND_ERROR_RATE_ALARM_PERCENT,
+            description=f"More than {BACKEND_ERROR_RATE_ALARM_PERCENT}% of transcription attempts failed in "
+            "the transcription backend (rate limits, outages, a revoked key).",
+            runbook="read the failures' messages (`vidscribe failures`); check the API key secret, the "
+            "provider's status page and its rate limits; lower maxWorkers if they are rate limits.",
         )
         self._alarm(
             "FetcherErrors",
             functions.fetcher.metric_errors(period=PERIOD, statistic="Sum"),
             threshold=0,
-            description="The scheduled fetcher failed (database unreachable? secret not set?).",
+            description="The scheduled fetcher failed.",
+            runbook="read its logs: usually the database (URL, network, TLS); until the database secret is "
+            "set it reports 'not configured yet' instead of failing.",
         )
         self._alarm(
             "DlqConsumerErrors",
             functions.dlq_consumer.metric_errors(period=PERIOD, statistic="Sum"),
             threshold=0,
             description="The DLQ consumer crashed or timed out.",
+            runbook="read its logs; failed messages stay in the DLQ and are recorded once it works.",
         )
 
         # --- dashboard -----------------------------------------------------------------------------
@@ -276,7 +325,9 @@ class PipelineObservability(Construct):
             ),
         )
 
-    def _alarm(self, name: str, metric: cw.IMetric, *, threshold: float, description: str) -> cw.Alarm:
+    def _alarm(
+        self, name: str, metric: cw.IMetric, *, threshold: float, description: str, runbook: str
+    ) -> cw.Alarm:
         alarm = cw.Alarm(
             self,
             name,
@@ -286,7 +337,7 @@ class PipelineObservability(Construct):
             evaluation_periods=1,
             datapoints_to_alarm=1,
             treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
-            alarm_description=description,
+            alarm_description=f"{description} Runbook: {runbook}",
         )
         action = cw_actions.SnsAction(self.topic)
         alarm.add_alarm_action(action)

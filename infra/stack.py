@@ -42,7 +42,6 @@ class VidscribeStack(Stack):
         outputs = {
             "QueueUrl": (self.queues.main.queue_url, "Work queue (aws sqs send-message --queue-url ...)"),
             "DeadLetterQueueUrl": (self.queues.dlq.queue_url, "Dead-letter queue"),
-            "DatabaseSecretArn": (self.secrets.database.secret_arn, "Secret holding the PostgreSQL URL"),
             "OpenAiSecretArn": (self.secrets.openai.secret_arn, "Secret holding the OpenAI API key"),
             "AlarmTopicArn": (self.observability.topic.topic_arn, "SNS topic the alarms notify"),
             "DashboardName": (self.observability.dashboard.dashboard_name, "CloudWatch dashboard"),
@@ -55,5 +54,14 @@ class VidscribeStack(Stack):
                 for name, fn in self.functions.all.items()
             },
         }
+        if self.secrets.database is not None:
+            outputs["DatabaseSecretArn"] = (self.secrets.database.secret_arn, "Secret holding the PostgreSQL URL")
+        network = self.functions.network
+        if network is not None and config.creates_security_group:
+            group = network.security_groups[0]
+            outputs["FunctionsSecurityGroupId"] = (group.security_group_id, "The functions' security group")
+        outputs["DatabaseConnectionBudget"] = (
+            str(config.database_connection_budget), "Database connections the functions hold at most"
+        )
         for name, (value, description) in outputs.items():
             CfnOutput(self, name, value=value, description=description)

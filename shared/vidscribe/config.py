@@ -26,6 +26,22 @@ class Settings(BaseModel):
     database_url: SecretStr | None = Field(None, alias="DATABASE_URL")
     # In AWS the URL lives in Secrets Manager; the stack passes the secret's ARN, never the value.
     database_secret_arn: str | None = Field(None, alias="DATABASE_SECRET_ARN")
+    # TLS to the database, over whatever the URL says: verify-full with a CA bundle verifies the
+    # server's name and certificate (the stack ships the RDS CAs and sets both).
+    database_sslmode: Literal["disable", "prefer", "require", "verify-ca", "verify-full"] | None = Field(
+        None, alias="DATABASE_SSLMODE"
+    )
+    database_sslrootcert: str | None = Field(None, alias="DATABASE_SSLROOTCERT")  # a file, or "system"
+    # Connections one process holds at most; unset: MAX_WORKERS + 4 (the local runtime's threads).
+    # The stack sets 1: a Lambda instance handles one batch at a time, so it needs one connection.
+    database_pool_size: int | None = Field(None, alias="DATABASE_POOL_SIZE", ge=1, le=1000)
+    # IAM database authentication (RDS or RDS Proxy): a 15-minute token from the function's role
+    # instead of a password; the connection is then built from these parts, not from a URL.
+    database_iam_auth: bool = Field(False, alias="DATABASE_IAM_AUTH")
+    database_host: str | None = Field(None, alias="DATABASE_HOST")
+    database_port: int = Field(5432, alias="DATABASE_PORT", ge=1, le=65535)
+    database_user: str | None = Field(None, alias="DATABASE_USER")
+    database_name: str | None = Field(None, alias="DATABASE_NAME")
     videos_table: str = Field("videos", alias="VIDEOS_TABLE")
     queue_url: str | None = Field(None, alias="QUEUE_URL")
     dlq_url: str | None = Field(None, alias="DLQ_URL")

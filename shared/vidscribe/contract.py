@@ -6,6 +6,8 @@ code that relies on it and the resources that enforce it, so the two cannot drif
 
 from __future__ import annotations
 
+import math
+
 #: One retry per video. SQS redrive moves a message to the dead-letter queue on the receive after
 #: this many (``maxReceiveCount``), and the job store allows each video this many claims, whatever
 #: duplicate deliveries or crashed workers happen.
@@ -14,6 +16,10 @@ MAX_ATTEMPTS = MAX_RECEIVE_COUNT
 
 #: ``VIDEOS_TABLE``: a table or ``schema.table`` name (it is quoted as an identifier, never pasted).
 VIDEOS_TABLE_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$"
+
+#: The Amazon RDS CA certificates the functions verify the database against (sslmode=verify-full),
+#: shipped at the root of the Lambda layer (so at /opt/ in Lambda).
+RDS_CA_BUNDLE_FILE = "rds-ca-bundle.pem"
 
 #: Powertools' service name (the metrics' ``service`` dimension) and the EMF metrics namespace.
 SERVICE_NAME = "vidscribe"
@@ -33,8 +39,23 @@ class MetricName:
     BYTES_STREAMED = "BytesStreamed"
     LATENCY = "TranscriptionLatency"  # milliseconds
     FAILURE_RECORDS = "FailureRecords"
+    BACKEND_ERRORS = "BackendErrors"  # attempts the transcription backend failed (transient or permanent)
 
 
 CUSTOM_METRICS: tuple[str, ...] = tuple(
     value for name, value in vars(MetricName).items() if not name.startswith("_")
 )
+
+
+def queue_high_water(max_workers: int, schedule_seconds: float, min_video_seconds: float) -> int:
+    """How many messages the fetcher keeps waiting so that the workers never run dry between runs.
+
+    Between two scheduled runs (``schedule_seconds`` apart) ``max_workers`` workers finish at most
+    ``max_workers * schedule_seconds / min_video_seconds`` videos, if each takes no less than
+    ``min_video_seconds``: a queue topped up to that many every run keeps every worker busy, and a
+    backlog drains at the workers' pace rather than the schedule's. Overestimating costs only
+    messages waiting longer in SQS; the rest of the backlog waits in PostgreSQL either way.
+    """
+    if max_workers < 1 or schedule_seconds <= 0 or min_video_seconds <= 0:
+        raise ValueError("max_workers, schedule_seconds and min_video_seconds must be positive")
+    return max(max_workers, math.ceil(max_workers * schedule_seconds / min_video_seconds))

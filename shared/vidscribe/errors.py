@@ -28,6 +28,10 @@ class ConfigurationError(VidscribeError):
     """The environment does not describe a usable configuration."""
 
 
+class NotConfigured(ConfigurationError):
+    """A setting the deployment still has to fill in (the database secret after a first deploy)."""
+
+
 class OperatorError(VidscribeError):
     """An operator's request that cannot be carried out as asked (the command line says why)."""
 

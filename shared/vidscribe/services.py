@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
 from .adapters.postgres import Database, PostgresReports, PostgresStore
+from .adapters.postgres.credentials import connection_options, database_dsn
 from .adapters.sqs import SqsQueue, sqs_client
 from .config import Settings
 from .errors import ConfigurationError
@@ -27,14 +28,6 @@ def read_secret(arn: str) -> str:
     from aws_lambda_powertools.utilities import parameters
 
     return str(parameters.get_secret(arn, max_age=300))
-
-
-def database_url(settings: Settings) -> str:
-    if settings.database_url is not None:
-        return settings.database_url.get_secret_value()
-    if settings.database_secret_arn:
-        return read_secret(settings.database_secret_arn)
-    raise ConfigurationError("no database configured: set DATABASE_URL (or DATABASE_SECRET_ARN in AWS)")
 
 
 def openai_api_key(settings: Settings) -> str | None:
@@ -67,9 +60,14 @@ class Services:
     # --- adapters ----------------------------------------------------------------------------------
     @property
     def database(self) -> Database:
+        settings = self.settings
         return self._once(
             "database",
-            lambda: Database(database_url(self.settings), max_connections=self.settings.max_workers + 4),
+            lambda: Database(
+                database_dsn(settings, read_secret),
+                max_connections=settings.database_pool_size or settings.max_workers + 4,
+                options=connection_options(settings),
+            ),
         )
 
     @property

@@ -4,6 +4,8 @@ seconds, a synth several more): every infra test reads the same two templates.
 * ``default`` - cdk.json's context as shipped (what ``cdk deploy`` produces with no options).
 * ``custom``  - the other branches: existing secret ARNs, a VPC, an alarm e-mail, a disabled cron
                schedule, more workers, other sizes. Values are strings, as ``-c key=value`` passes them.
+* ``network`` - production networking: the stack's own security group, VPC endpoints, a NAT gateway,
+               IAM authentication through an RDS Proxy, 200 workers.
 
 Each synth runs with cdk-nag registered exactly as ``infra/app.py`` does, so its validation report is
 checked from the same synthesis. The dependencies layer is replaced by a tiny stand-in folder: the stack
@@ -20,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.infra.helpers import CUSTOM_CONTEXT, Synth, synthesize
+from tests.infra.helpers import CUSTOM_CONTEXT, NETWORK_CONTEXT, Synth, synthesize
 
 
 @pytest.fixture(scope="session")
@@ -39,6 +41,11 @@ def default(tmp_path_factory: pytest.TempPathFactory, stand_in_layer: Path) -> S
 @pytest.fixture(scope="session")
 def custom(tmp_path_factory: pytest.TempPathFactory, stand_in_layer: Path) -> Synth:
     return synthesize(tmp_path_factory.mktemp("cdk-custom"), stand_in_layer, CUSTOM_CONTEXT)
+
+
+@pytest.fixture(scope="session")
+def network(tmp_path_factory: pytest.TempPathFactory, stand_in_layer: Path) -> Synth:
+    return synthesize(tmp_path_factory.mktemp("cdk-network"), stand_in_layer, NETWORK_CONTEXT)
 
 
 @pytest.fixture(scope="session", params=["default", "custom"])

@@ -20,6 +20,7 @@ CUSTOM_CONTEXT = {
     "schedule": "cron(0 3 * * ? *)",
     "scheduleEnabled": "false",
     "fetchBatchSize": "25",
+    "queueHighWater": "50",  # a cron schedule has no interval to derive it from
     "transcriberBatchSize": "2",
     "transcriberMemoryMb": "3008",
     "transcriberTimeoutSeconds": "600",
@@ -34,6 +35,22 @@ CUSTOM_CONTEXT = {
     "alarmEmail": "ops@example.com",
     "oldestMessageAlarmSeconds": "7200",
     "mediaBuckets": "lecture-media,archive.example-videos",
+}
+# VPC mode with everything the stack can create for it, and IAM authentication through an RDS Proxy.
+NETWORK_CONTEXT = {
+    "stackName": "VidscribeNetwork",
+    "maxWorkers": "200",
+    "vpcId": "vpc-0a1b2c3d4e5f60718",
+    "subnetIds": "subnet-0a1b2c3d4e5f60718,subnet-0a1b2c3d4e5f60719",
+    "databaseSecurityGroupId": "sg-0a1b2c3d4e5f60718",
+    "vpcEndpoints": "true",
+    "natSubnetId": "subnet-0a1b2c3d4e5f60720",
+    "routeTableIds": "rtb-0a1b2c3d4e5f60718,rtb-0a1b2c3d4e5f60719",
+    "databaseIamAuth": "true",
+    "databaseHost": "vidscribe.proxy-abcdefghijkl.eu-west-1.rds.amazonaws.com",
+    "databaseUser": "vidscribe",
+    "databaseName": "videos",
+    "databaseIamResourceId": "prx-0123456789abcdef0",
 }
 FUNCTION_NAMES = ("Fetcher", "Transcriber", "DlqConsumer")
 
@@ -101,7 +118,7 @@ def synthesize(outdir: Path, layer: Path, overrides: dict[str, Any]) -> Synth:
         **{f"Alarm:{name}": lid(alarm) for name, alarm in o.alarms.items()},
     }
     for key, secret in (("DatabaseSecret", s.database), ("OpenAiSecret", s.openai)):
-        if secret.node.default_child is not None:  # created by the stack, not imported by ARN
+        if secret is not None and secret.node.default_child is not None:  # created, not imported by ARN
             ids[key] = lid(secret)
     return Synth(
         template=Template.from_json(data),

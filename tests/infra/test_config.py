@@ -62,7 +62,7 @@ def test_the_app_refuses_one_worker_before_synthesizing(stand_in_layer):
         ({"databaseSecretArn": "my-secret"}, "databaseSecretArn"),
         ({"openaiSecretArn": "arn:aws:ssm:eu-west-1:123456789012:parameter/x"}, "openaiSecretArn"),
         ({"databaseSecretArn": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/db"}, "complete"),
-        ({"vpcId": "vpc-0123456789abcdef0"}, "vpcId, subnetIds and securityGroupId"),
+        ({"vpcId": "vpc-0123456789abcdef0"}, "vpcId and subnetIds"),
         ({"alarmEmail": "not-an-address"}, "alarmEmail"),
         ({"dlqRetentionDays": 4}, "dlqRetentionDays"),
         ({"logRetentionDays": 31}, "logRetentionDays"),
@@ -77,7 +77,14 @@ def test_bad_values_name_their_context_key(overrides, key):
 
 @pytest.mark.parametrize("expr", ["rate(1 hour)", "rate(5 minutes)", "cron(0/15 * * * ? *)", "rate(1 day)"])
 def test_schedule_expressions_accepted(expr):
-    assert config(schedule=expr).schedule == expr
+    high_water = {"queueHighWater": 40} if expr.startswith("cron") else {}
+    assert config(schedule=expr, **high_water).schedule == expr
+
+
+def test_a_cron_schedule_needs_an_explicit_high_water_mark():
+    # A cron() expression has no interval to size the queue from: the error says what to give.
+    with pytest.raises(ConfigError, match="queueHighWater"):
+        config(schedule="cron(0/15 * * * ? *)")
 
 
 def test_missing_layer_says_how_to_build_it(tmp_path):

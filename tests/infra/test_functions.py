@@ -53,8 +53,7 @@ def test_dlq_consumer_reads_the_dead_letter_queue(synth):
     assert dlq["EventSourceArn"] == getatt_arn(synth.ids["DeadLetterQueue"])
     assert dlq["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert dlq["ScalingConfig"]["MaximumConcurrency"] >= 2
-    for key in ("Fetcher", "DlqConsumer"):
-        assert "ReservedConcurrentExecutions" not in synth.props(key)
+    assert "ReservedConcurrentExecutions" not in synth.props("DlqConsumer")
 
 
 def test_default_schedule_runs_the_fetcher_every_15_minutes(default):
@@ -63,7 +62,8 @@ def test_default_schedule_runs_the_fetcher_every_15_minutes(default):
     assert rule["State"] == "ENABLED"
     (target,) = rule["Targets"]
     assert target["Arn"] == getatt_arn(default.ids["Fetcher"])
-    assert env(default, "Fetcher")["FETCH_BATCH_SIZE"] == "100"
+    # 2 workers x 900 s between runs / 30 s per video at the fastest: every run tops the queue up to 60.
+    assert env(default, "Fetcher")["FETCH_BATCH_SIZE"] == env(default, "Fetcher")["QUEUE_HIGH_WATER"] == "60"
 
 
 def test_schedule_can_be_changed_and_disabled(custom):
@@ -223,3 +223,23 @@ def test_functions_wait_for_their_policies_not_redundantly_for_their_roles(synth
         )
         media = key == "Transcriber" and bool(synth.config.media_buckets)  # + the mediaBuckets grant
         assert sorted(depends) == policies and len(policies) == (3 if media else 2)
+
+
+def test_the_layer_ships_the_rds_certificates_the_functions_verify_against(tmp_path):
+    # Given the CA bundle written the way `make package` writes it into the layer (/opt/ in Lambda)
+    from infra.package_lambdas import write_ca_bundle
+
+    count = write_ca_bundle(tmp_path / "rds-ca-bundle.pem")
+    pem = (tmp_path / "rds-ca-bundle.pem").read_text()
+    # Then it holds every region's RDS root CAs (2048, 4096 and ECC G1) and Amazon's roots (RDS Proxy)
+    assert count == pem.count("-----BEGIN CERTIFICATE-----") >= 100
+    import warnings
+
+    from cryptography import x509
+
+    with warnings.catch_warnings():  # one of AWS's 2015-era certificates has a non-positive serial
+        warnings.simplefilter("ignore")
+        names = {c.subject.rfc4514_string() for c in x509.load_pem_x509_certificates(pem.encode())}
+    assert any("Amazon RDS us-east-1 Root CA RSA2048 G1" in n for n in names)
+    assert any("Amazon RDS eu-west-1 Root CA ECC384 G1" in n for n in names)
+    assert any("CN=Amazon Root CA 1" in n for n in names)

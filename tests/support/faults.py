@@ -88,6 +88,7 @@ class PrivatePostgres:
     ``pgserver`` user that the pgserver wheel creates)."""
 
     def __init__(self) -> None:
+        self.extra_options = ""  # more server settings (``-c name=value ...``), e.g. TLS
         dirs = _postgres_bin_dirs()
         if not dirs:
             raise RuntimeError("no PostgreSQL binaries found (initdb, pg_ctl): set PG_BIN or install pgserver")
@@ -112,6 +113,12 @@ class PrivatePostgres:
             os.chown(self.root, entry.pw_uid, entry.pw_gid)
         self.restarts = 0
 
+    def own(self, path: Path) -> None:
+        """Give a file to the cluster's user (a TLS key the server must read)."""
+        if self.user:
+            entry = pwd.getpwnam(self.user)
+            os.chown(path, entry.pw_uid, entry.pw_gid)
+
     @property
     def admin_url(self) -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
@@ -131,7 +138,8 @@ class PrivatePostgres:
         # No fsync: a test cluster does not need durability, and 2 shared cores do not need the I/O.
         return (
             f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root} "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 "
+            + self.extra_options
         )
 
     def start(self) -> PrivatePostgres:

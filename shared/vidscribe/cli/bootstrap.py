@@ -14,12 +14,11 @@ from contextlib import contextmanager
 from typing import Any
 
 from ..adapters.postgres import PostgresStore, migrate
-from ..adapters.postgres.database import describe_dsn
 from ..config import Settings
 from ..observability import logger
 from ..ports import Store
 from ..redaction import register_settings_secrets
-from ..services import Services, database_url, use_services
+from ..services import Services, use_services
 from .progress import Progress
 
 
@@ -35,7 +34,7 @@ def _open(services: Services, embedded: bool) -> None:
     settings = services.settings
     source = "the embedded PostgreSQL" if embedded else "DATABASE_URL"
     services.database.check(source)
-    logger.info("database: connected", extra={"database": describe_dsn(database_url(settings)), "source": source})
+    logger.info("database: connected", extra={"database": services.database.describe(), "source": source})
     applied = migrate(services.database)
     logger.info("database: schema " + ("migrated" if applied else "up to date"), extra={"applied": applied})
     PostgresStore(services.database, videos_table=settings.videos_table).check_videos_table()

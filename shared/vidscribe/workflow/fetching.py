@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pydantic import ValidationError
 
 from ..config import Settings
-from ..errors import MalformedMessage
+from ..errors import MalformedMessage, NotConfigured
 from ..models import VideoMessage
 from ..observability import logger
 from ..ports import Queue, Store
@@ -19,6 +19,20 @@ DEFAULT_QUEUE_HIGH_WATER = 1000
 class FetchResult:
     enqueued: int
     queue_depth: int
+    configured: bool = True
+
+
+_reported_not_configured = False
+
+
+def not_configured_yet(problem: NotConfigured) -> FetchResult:
+    """A scheduled run before the deployment is complete (the database secret not set yet): say so
+    once per process, clearly, and fetch nothing -- it is not an error for every schedule tick."""
+    global _reported_not_configured
+    if not _reported_not_configured:
+        logger.warning("not configured yet; nothing fetched until it is", extra={"reason": str(problem)})
+        _reported_not_configured = True
+    return FetchResult(0, 0, configured=False)
 
 
 class Fetcher:

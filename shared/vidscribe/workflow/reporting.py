@@ -14,10 +14,12 @@ from contextlib import contextmanager
 from aws_lambda_powertools.metrics import MetricUnit
 
 from ..contract import MetricName
+from ..errors import BackendPermanent, BackendTransient
 from ..observability import logger, metrics
 from .outcomes import AttemptFailed, Outcome, ProcessResult, message_video_id
 
 _LOG_KEYS = ["video_id", "message_id"]
+_BACKEND_ERRORS = {BackendTransient.__name__, BackendPermanent.__name__}
 
 Observer = Callable[[ProcessResult], None]
 _observers: list[Observer] = []
@@ -59,6 +61,8 @@ def transcription_metrics(result: ProcessResult) -> None:
         metrics.add_metric(name=MetricName.FAILED, unit=MetricUnit.Count, value=1)
         if result.outcome is Outcome.FAILED:
             metrics.add_metric(name=MetricName.FAILURE_RECORDS, unit=MetricUnit.Count, value=1)
+        if result.error_type in _BACKEND_ERRORS:  # the stack alarms on their rate
+            metrics.add_metric(name=MetricName.BACKEND_ERRORS, unit=MetricUnit.Count, value=1)
 
 
 def dead_letter_metrics(result: ProcessResult) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, TypeVar
@@ -25,6 +25,7 @@ from ...errors import ConfigurationError
 from ...redaction import database_url_secrets, scrub
 
 T = TypeVar("T")
+Dsn = str | Callable[[], str]  # a connection string, or what makes a fresh one for each connection
 
 _CONNECTION_LOST = (psycopg2.OperationalError, psycopg2.InterfaceError)
 # Waits before each new try after a lost connection: about 7.5 s in all, enough for a restart.
@@ -39,9 +40,18 @@ class ConnectionPool:
     Lambda wants.
     """
 
-    def __init__(self, dsn: str, size: int, connection_factory: type[connection] | None = None) -> None:
-        self._dsn = dsn
-        self._factory: dict[str, Any] = {"connection_factory": connection_factory} if connection_factory else {}
+    def __init__(
+        self,
+        dsn: Dsn,
+        size: int,
+        connection_factory: type[connection] | None = None,
+        options: Mapping[str, str] | None = None,
+    ) -> None:
+        # A callable DSN is asked again for every new connection (an IAM token expires in 15 min).
+        self._dsn: Callable[[], str] = dsn if callable(dsn) else (lambda: dsn)
+        self._options: dict[str, Any] = dict(options or {})
+        if connection_factory:
+            self._options["connection_factory"] = connection_factory
         self._idle: list[connection] = []
         self._lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(size)
@@ -54,7 +64,7 @@ class ConnectionPool:
         if idle is not None:
             return idle
         try:
-            return connect(self._dsn, 10, **self._factory)
+            return connect(self._dsn(), 10, **self._options)
         except BaseException:
             self._slots.release()
             raise
@@ -84,21 +94,34 @@ class Database:
     """One pool for a process; ``run(work)`` is one transaction, retried on a lost connection."""
 
     def __init__(
-        self, dsn: str, *, max_connections: int = 8, connection_factory: type[connection] | None = None
+        self,
+        dsn: Dsn,
+        *,
+        max_connections: int = 8,
+        connection_factory: type[connection] | None = None,
+        options: Mapping[str, str] | None = None,
     ) -> None:
-        """``connection_factory``: a psycopg2 connection class, for instrumentation (benchmarks)."""
-        self._dsn = dsn
-        self._pool = ConnectionPool(dsn, max_connections, connection_factory)
+        """``options``: libpq connection parameters that override the DSN's (``sslmode``,
+        ``sslrootcert``); ``connection_factory``: a psycopg2 connection class, for instrumentation."""
+        self._dsn: Callable[[], str] = dsn if callable(dsn) else (lambda: dsn)
+        self._options = dict(options or {})
+        self._pool = ConnectionPool(dsn, max_connections, connection_factory, options)
+        self.max_connections = max_connections
         self._connected = False  # the reconnect loop starts after a first success
 
     def check(self, source: str = "DATABASE_URL", timeout: int = 2) -> None:
         """Connect once, now, within ``timeout`` seconds; ConfigurationError naming ``source`` (the
         variable that holds the URL) in one line, without the password, if that fails."""
+        dsn = self._dsn()
         try:
-            connect(self._dsn, timeout).close()
+            connect(dsn, timeout, **self._options).close()
         except psycopg2.Error as exc:
-            raise ConfigurationError(connection_problem(exc, self._dsn, source, timeout)) from None
+            raise ConfigurationError(connection_problem(exc, dsn, source, timeout)) from None
         self._connected = True
+
+    def describe(self) -> str:
+        """Where the database is (host:port/dbname), without credentials: for log lines."""
+        return describe_dsn(self._dsn())
 
     def close(self) -> None:
         self._pool.clear()
