@@ -60,6 +60,9 @@ class Settings(BaseModel):
     whisper_model: str | None = Field(None, alias="WHISPER_MODEL")  # a CTranslate2 model dir; default: bundled tiny.en
     whisper_beam_size: int = Field(1, alias="WHISPER_BEAM_SIZE", ge=1, le=10)
     whisper_cpu_threads: int = Field(0, alias="WHISPER_CPU_THREADS", ge=0)  # 0: let CTranslate2 decide
+    # Transcriptions one process runs at once (CTranslate2 workers); unset: MAX_WORKERS, the local
+    # runtime's threads. A Lambda instance handles one record at a time: the stack sets 1.
+    whisper_workers: int | None = Field(None, alias="WHISPER_WORKERS", ge=1, le=64)
     language: str | None = Field(None, alias="LANGUAGE")  # a hint such as "en"; None lets the model detect
     openai_model: str = Field("whisper-1", alias="OPENAI_MODEL")
     openai_base_url: str | None = Field(None, alias="OPENAI_BASE_URL")
