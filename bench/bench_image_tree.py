@@ -11,7 +11,7 @@ real-voice fixtures, repeated) streamed from a local HTTP server into the real P
    model alone (the backend's measured speed), as x real time; and, as the baseline in the same run,
    the same model from this venv (Python 3.11) on the same audio, so the ratio says whether the tree
    runs as fast as the development environment;
-4. the cost of an audio hour: OpenAI's list prices against Lambda at 4, 8 and 10 GB, from the
+4. the cost of an audio hour: OpenAI's list prices against Lambda at 2, 4, 8 and 10 GB, from the
    measured invocation speed scaled to each memory size's vCPU share (see ``lambda_estimate``).
 
     .venv/bin/python bench/bench_image_tree.py [--minutes 3] [--repeats 3]
@@ -63,7 +63,7 @@ LAMBDA_X86_USD_PER_GB_SECOND = 0.0000166667
 # OpenAI's list prices per audio minute (openai.com/api/pricing; the gpt-4o models' are OpenAI's own
 # per-minute estimates of their token prices).
 OPENAI_USD_PER_MINUTE = {"whisper-1": 0.006, "gpt-4o-transcribe": 0.006, "gpt-4o-mini-transcribe": 0.003}
-MEMORY_SIZES_MB = (4096, 8192, 10_240)
+MEMORY_SIZES_MB = (2048, 4096, 8192, 10_240)  # 2,048: the smallest the stack allows for the model
 LAMBDA_TIMEOUT_SECONDS = 900
 
 
