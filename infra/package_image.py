@@ -46,7 +46,7 @@ if __name__ == "__main__":  # run as a script: import infra/ as a package from t
     sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "infra"]
     sys.path[:0] = [str(ROOT), str(ROOT / "shared")]
 
-from infra.config import StackConfig  # noqa: E402  (after the path it needs)
+from infra.config import ConfigError, StackConfig  # noqa: E402  (after the path it needs)
 from infra.lambda_packaging import (  # noqa: E402
     check_python312,
     copy_core,
@@ -169,7 +169,10 @@ def whisper_model_dir_from_context(overrides: list[str]) -> Path | None:
         if not sep:
             raise SystemExit(f"-c {item!r}: expected key=value")
         context[key] = value
-    config = StackConfig.from_context(context.get)
+    try:
+        config = StackConfig.from_context(context.get)
+    except ConfigError as exc:  # the same message `cdk synth` would stop with
+        raise SystemExit(f"error: {exc}") from None
     return None if config.whisper_model_dir is None else resolve(config.whisper_model_dir)
 
 
