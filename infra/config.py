@@ -9,8 +9,11 @@ context key. The rules that encode the design's constraints live here too, in on
   a throttled delivery still counts as a receive, so with ``maxReceiveCount = 2`` messages would reach
   the dead-letter queue without ever running. Rather than silently deploying 2 workers when 1 was
   asked for (breaking the "hard cap" promise), maxWorkers < 2 is rejected.
-* ``transcriber`` must be ``openai`` (or any OpenAI-compatible server through ``openaiBaseUrl``): the
-  local faster-whisper backend and its model do not fit in Lambda's 250 MB beside PyAV and numpy.
+* ``transcriber`` is ``openai`` (or any OpenAI-compatible server through ``openaiBaseUrl``), a zip
+  function on the layer, or ``local``: faster-whisper and its model do not fit in Lambda's 250 MB
+  beside PyAV and numpy, so the transcriber becomes a container-image function (infra/package_image.py
+  builds its tree; ``whisperModelDir`` bakes in another model). Its memory defaults to 10,240 MB there
+  (6 vCPUs for the model; 2,048 MB for the OpenAI client), and the OpenAI-only keys are refused.
 * ``transcriberTimeoutSeconds`` <= 900 (Lambda's ceiling); the main queue's visibility timeout is
   derived from it (6x), never configured separately.
 """
@@ -23,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from vidscribe.contract import VIDEOS_TABLE_PATTERN, queue_high_water
+from vidscribe.contract import VIDEOS_TABLE_PATTERN, lambda_vcpus, queue_high_water
 
 MIN_WORKERS = 2  # SQS event source ScalingConfig.MaximumConcurrency minimum
 MAX_WORKERS = 1000  # SQS event source ScalingConfig.MaximumConcurrency maximum
@@ -45,6 +48,13 @@ MAX_HIGH_WATER = 100_000
 FETCHER_CONCURRENCY = 1  # the fetcher's reserved concurrency: one connection, one run at a time
 DLQ_CONSUMER_MAX_CONCURRENCY = 2  # the SQS event source's minimum maximum concurrency
 DATABASE_TLS_MODES = ("verify-rds", "verify-system", "url")
+TRANSCRIBERS = ("openai", "local")
+# transcriberMemoryMb when not given: the OpenAI client decodes and re-encodes audio; the local model
+# transcribes it, and Lambda's CPU grows with memory up to 6 vCPUs at 10,240 MB.
+OPENAI_TRANSCRIBER_MEMORY_MB = 2048
+LOCAL_TRANSCRIBER_MEMORY_MB = 10_240
+# The local model (~300 MB) beside the decoded audio (64 KB a second: 4 hours are ~0.9 GB).
+MIN_LOCAL_TRANSCRIBER_MEMORY_MB = 2048
 STACK_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 # CloudWatch Logs accepts only these retention periods (days).
@@ -73,7 +83,7 @@ class StackConfig:
     openai_model: str = "whisper-1"
     openai_base_url: str | None = None
     transcriber_batch_size: int = 1
-    transcriber_memory_mb: int = 2048
+    transcriber_memory_mb: int = OPENAI_TRANSCRIBER_MEMORY_MB  # from_context: 10,240 for transcriber=local
     transcriber_timeout_seconds: int = 900
     retry_backoff_seconds: int = 60
     max_media_bytes: int = 4 * 1024**3
@@ -121,6 +131,8 @@ class StackConfig:
     oldest_message_alarm_seconds: int = 3 * 3600
     # --- build -------------------------------------------------------------------------------------
     layer_dir: str = ".package/layer"
+    image_dir: str = ".package/image"  # transcriber=local: the image's build context (make package-image)
+    whisper_model_dir: str | None = None  # transcriber=local: a CTranslate2 Whisper model to bake in
     functions_dir: str = "functions"
     nag: bool = True
 
@@ -133,6 +145,11 @@ class StackConfig:
     def transcriber_reserved_concurrency(self) -> int:
         # Equal to the event source's maximum concurrency: never below it (the throttling trap).
         return self.max_workers
+
+    @property
+    def transcriber_cpu_threads(self) -> int:
+        """The local model's CPU threads: the vCPUs Lambda gives transcriberMemoryMb (1 to 6)."""
+        return lambda_vcpus(self.transcriber_memory_mb)
 
     @property
     def main_queue_visibility_seconds(self) -> int:
@@ -196,6 +213,8 @@ class StackConfig:
     def from_context(cls, get: Callable[[str], Any]) -> StackConfig:
         """Build from a context getter (``node.try_get_context``); missing keys take the defaults."""
         d = cls()
+        transcriber = _str(get, "transcriber", d.transcriber)
+        memory_default = LOCAL_TRANSCRIBER_MEMORY_MB if transcriber == "local" else OPENAI_TRANSCRIBER_MEMORY_MB
         cfg = cls(
             stack_name=_str(get, "stackName", d.stack_name),
             max_workers=_int(get, "maxWorkers", d.max_workers, 1, MAX_WORKERS),
@@ -204,11 +223,11 @@ class StackConfig:
             fetch_batch_size=_opt_int(get, "fetchBatchSize", 1, MAX_HIGH_WATER),
             queue_high_water=_opt_int(get, "queueHighWater", 1, MAX_HIGH_WATER),
             min_video_seconds=_int(get, "minVideoSeconds", d.min_video_seconds, 1, 3600),
-            transcriber=_str(get, "transcriber", d.transcriber),
+            transcriber=transcriber,
             openai_model=_str(get, "openaiModel", d.openai_model),
             openai_base_url=_opt_str(get, "openaiBaseUrl"),
             transcriber_batch_size=_int(get, "transcriberBatchSize", d.transcriber_batch_size, 1, 10),
-            transcriber_memory_mb=_int(get, "transcriberMemoryMb", d.transcriber_memory_mb, 128, 10_240),
+            transcriber_memory_mb=_int(get, "transcriberMemoryMb", memory_default, 128, 10_240),
             transcriber_timeout_seconds=_int(get, "transcriberTimeoutSeconds", d.transcriber_timeout_seconds,
                                              60, LAMBDA_MAX_TIMEOUT),
             retry_backoff_seconds=_int(get, "retryBackoffSeconds", d.retry_backoff_seconds, 0, SQS_MAX_VISIBILITY),
@@ -247,6 +266,8 @@ class StackConfig:
             oldest_message_alarm_seconds=_int(get, "oldestMessageAlarmSeconds", d.oldest_message_alarm_seconds,
                                               60, 14 * 86_400),
             layer_dir=_str(get, "layerDir", d.layer_dir),
+            image_dir=_str(get, "imageDir", d.image_dir),
+            whisper_model_dir=_opt_str(get, "whisperModelDir"),
             functions_dir=_str(get, "functionsDir", d.functions_dir),
             nag=_bool(get, "nag", d.nag),
         )
@@ -269,12 +290,7 @@ class StackConfig:
                 f"schedule {self.schedule!r}: expected an EventBridge expression such as 'rate(15 minutes)', "
                 "'rate(1 hour)' or 'cron(0/15 * * * ? *)'"
             )
-        if self.transcriber != "openai":
-            raise ConfigError(
-                f"transcriber={self.transcriber!r}: the AWS stack supports 'openai' only (set openaiBaseUrl "
-                "for any OpenAI-compatible transcription server). The local faster-whisper backend and its "
-                "model do not fit in Lambda's 250 MB beside PyAV and numpy; run it with the local engine."
-            )
+        self._validate_transcriber()
         if self.openai_base_url is not None and not self.openai_base_url.startswith(("https://", "http://")):
             raise ConfigError(f"openaiBaseUrl {self.openai_base_url!r}: must be an http(s) URL")
         if not self.openai_model.strip():
@@ -312,6 +328,29 @@ class StackConfig:
         if self.videos_table is not None and not re.match(VIDEOS_TABLE_PATTERN, self.videos_table):
             raise ConfigError(f"videosTable {self.videos_table!r}: a table or schema.table name")
 
+
+    def _validate_transcriber(self) -> None:
+        if self.transcriber not in TRANSCRIBERS:
+            raise ConfigError(
+                f"transcriber={self.transcriber!r}: 'openai' (the OpenAI API, or any compatible server through "
+                "openaiBaseUrl) or 'local' (faster-whisper in a container-image function: make package-image)"
+            )
+        if self.transcriber == "local":
+            openai_only = {"openaiBaseUrl": self.openai_base_url, "openaiSecretArn": self.openai_secret_arn}
+            given = [key for key, value in openai_only.items() if value]
+            if given:
+                raise ConfigError(
+                    f"{', '.join(given)}: transcriber=local sends no audio to an API and reads no API key; "
+                    "drop them or use transcriber=openai"
+                )
+            if self.transcriber_memory_mb < MIN_LOCAL_TRANSCRIBER_MEMORY_MB:
+                raise ConfigError(
+                    f"transcriberMemoryMb={self.transcriber_memory_mb}: transcriber=local needs at least "
+                    f"{MIN_LOCAL_TRANSCRIBER_MEMORY_MB} MB (the model beside up to maxDurationSeconds of decoded "
+                    "audio); the default, 10240, also gives the model Lambda's 6 vCPUs"
+                )
+        elif self.whisper_model_dir is not None:
+            raise ConfigError("whisperModelDir: only with transcriber=local (the model is baked into its image)")
 
     def _validate_fetching(self) -> None:
         if self.queue_high_water is None and self.schedule_seconds is None:

@@ -8,7 +8,9 @@ the vidscribe core and every third-party dependency are one layer built by infra
 (~193 MB unzipped of Lambda's 250 MB, ~63 MB zipped: PyAV's FFmpeg libraries and numpy are most of it;
 boto3 is left to the runtime). One layer for all
 three because the transcriber needs all of it anyway (it sets the 250 MB budget), the core is shared,
-and a single artifact is published once per change instead of three near-identical copies.
+and a single artifact is published once per change instead of three near-identical copies. With
+``transcriber=local`` the transcriber is a container-image function instead (infra/transcriber_image.py:
+faster-whisper and a model do not fit in 250 MB); the fetcher and the DLQ consumer stay on the layer.
 
 Least privilege: each function has its own role with exactly
   * write access to its own log group (no AWS managed policy, no logs:* on every group),
@@ -16,14 +18,15 @@ Least privilege: each function has its own role with exactly
     resource-level permissions, so that policy is the one place with Resource "*"),
   * the queue actions it uses on the one queue it uses, and
   * secretsmanager:GetSecretValue/DescribeSecret on the secrets it reads (only the transcriber reads the
-    OpenAI key). The transcriber cannot send messages; the fetcher cannot receive or delete them.
+    OpenAI key, and with ``transcriber=local`` there is none). The transcriber cannot send messages; the
+    fetcher cannot receive or delete them.
   * s3:GetObject on the objects of the ``mediaBuckets`` (if any), for the transcriber alone, in a policy
     of its own (s3:// sources).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import Any
 
 from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_events as events
@@ -36,12 +39,13 @@ from constructs import Construct
 
 from infra.cfn import l1
 from infra.config import DLQ_CONSUMER_MAX_CONCURRENCY, FETCHER_CONCURRENCY, ConfigError, StackConfig
+from infra.lambda_packaging import resolve
 from infra.network import PipelineNetwork
 from infra.queues import PipelineQueues
 from infra.secrets import PipelineSecrets
+from infra.transcriber_image import RDS_CA_IN_IMAGE, image_package, local_backend_environment
 from vidscribe.contract import METRICS_NAMESPACE, RDS_CA_BUNDLE_FILE, SERVICE_NAME
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 RUNTIME = lambda_.Runtime.PYTHON_3_12
 ARCHITECTURE = lambda_.Architecture.X86_64
 HANDLER = "app.handler"
@@ -88,7 +92,7 @@ class PipelineFunctions(Construct):
 
         # A directory asset (CDK zips it on publish): `sam local invoke` against cdk.out can then mount
         # it at /opt like Lambda does; a pre-built zip would be copied into the container unopened.
-        layer_dir = _resolve(config.layer_dir)
+        layer_dir = resolve(config.layer_dir)
         if not (layer_dir / "python").is_dir():
             raise ConfigError(
                 f"layerDir: {layer_dir / 'python'} does not exist. Build the dependencies layer first: "
@@ -126,7 +130,7 @@ class PipelineFunctions(Construct):
         # --- fetcher: schedule -> database -> SendMessage --------------------------------------------
         self.fetcher = self._function(
             "Fetcher",
-            folder="fetcher",
+            package=self._zip_package("Fetcher", "fetcher"),
             description="vidscribe: queue videos that still need a transcript (EventBridge schedule)",
             memory_mb=config.fetcher_memory_mb,
             timeout_s=config.fetcher_timeout_seconds,
@@ -158,9 +162,6 @@ class PipelineFunctions(Construct):
         transcriber_env = {
             **common,
             "QUEUE_URL": queues.main.queue_url,
-            "OPENAI_API_KEY_SECRET_ARN": secrets.openai.secret_arn,
-            "TRANSCRIBER": config.transcriber,
-            "OPENAI_MODEL": config.openai_model,
             "RETRY_BACKOFF_SECONDS": str(config.retry_backoff_seconds),
             # A worker owns a video for as long as Lambda can possibly run it.
             "PROCESSING_LEASE_SECONDS": str(config.transcriber_timeout_seconds),
@@ -169,11 +170,26 @@ class PipelineFunctions(Construct):
             "MAX_DURATION_SECONDS": str(config.max_duration_seconds),
             "FETCH_TOTAL_TIMEOUT_SECONDS": str(config.fetch_total_timeout_seconds),
         }
-        if config.openai_base_url:
-            transcriber_env["OPENAI_BASE_URL"] = config.openai_base_url
+        if config.transcriber == "local":
+            # A container image: faster-whisper, CTranslate2, the VAD and the model (~0.7 GB) with the
+            # core, self-contained; the CA bundle sits in /var/task there, not in the layer's /opt.
+            package, manifest = image_package(config)
+            transcriber_env |= local_backend_environment(config, manifest)
+            if "DATABASE_SSLROOTCERT" in transcriber_env and config.database_tls == "verify-rds":
+                transcriber_env["DATABASE_SSLROOTCERT"] = RDS_CA_IN_IMAGE
+        else:
+            assert secrets.openai is not None  # created or imported unless transcriber=local
+            package = self._zip_package("Transcriber", "transcriber")
+            transcriber_env |= {
+                "TRANSCRIBER": config.transcriber,
+                "OPENAI_API_KEY_SECRET_ARN": secrets.openai.secret_arn,
+                "OPENAI_MODEL": config.openai_model,
+            }
+            if config.openai_base_url:
+                transcriber_env["OPENAI_BASE_URL"] = config.openai_base_url
         self.transcriber = self._function(
             "Transcriber",
-            folder="transcriber",
+            package=package,
             description="vidscribe: stream a video's audio and transcribe it (SQS work queue)",
             memory_mb=config.transcriber_memory_mb,
             timeout_s=config.transcriber_timeout_seconds,
@@ -190,14 +206,15 @@ class PipelineFunctions(Construct):
         # Consume = ReceiveMessage, DeleteMessage, ChangeMessageVisibility (the retry backoff),
         # GetQueueAttributes, GetQueueUrl on the work queue only.
         self.transcriber.add_event_source(self.transcriber_source)
-        secrets.openai.grant_read(self.transcriber)
+        if secrets.openai is not None:
+            secrets.openai.grant_read(self.transcriber)
         if config.media_buckets:
             self._grant_media_buckets(config.media_buckets)
 
         # --- DLQ consumer: DLQ -> failure records ---------------------------------------------------
         self.dlq_consumer = self._function(
             "DlqConsumer",
-            folder="dlq_consumer",
+            package=self._zip_package("DlqConsumer", "dlq_consumer"),
             description="vidscribe: write a failure record for every message in the dead-letter queue",
             memory_mb=config.dlq_consumer_memory_mb,
             timeout_s=config.dlq_consumer_timeout_seconds,
@@ -281,11 +298,23 @@ class PipelineFunctions(Construct):
                 )
             )
 
+    def _zip_package(self, name: str, folder: str) -> dict[str, Any]:
+        """The function properties of a zip function: its handler's folder on the shared layer."""
+        source = resolve(self._config.functions_dir) / folder
+        if not source.is_dir():
+            raise ConfigError(f"functionsDir: {source} does not exist (expected the {name} handler's folder)")
+        return {
+            "runtime": RUNTIME,
+            "handler": HANDLER,
+            "code": lambda_.Code.from_asset(str(source), exclude=ASSET_EXCLUDE),
+            "layers": [self.layer],
+        }
+
     def _function(
         self,
         name: str,
         *,
-        folder: str,
+        package: dict[str, Any],
         description: str,
         memory_mb: int,
         timeout_s: int,
@@ -294,10 +323,6 @@ class PipelineFunctions(Construct):
         retry_attempts: int | None = None,
     ) -> lambda_.Function:
         config = self._config
-        source = _resolve(config.functions_dir) / folder
-        if not source.is_dir():
-            raise ConfigError(f"functionsDir: {source} does not exist (expected the {name} handler's folder)")
-
         log_group = logs.LogGroup(self, f"{name}Logs", removal_policy=RemovalPolicy.DESTROY)
         # The L2 only takes the RetentionDays enum; the value was validated against CloudWatch's list.
         l1(log_group, logs.CfnLogGroup).retention_in_days = config.log_retention_days
@@ -325,11 +350,8 @@ class PipelineFunctions(Construct):
             self,
             name,
             description=description,
-            runtime=RUNTIME,
             architecture=ARCHITECTURE,
-            handler=HANDLER,
-            code=lambda_.Code.from_asset(str(source), exclude=ASSET_EXCLUDE),
-            layers=[self.layer],
+            **package,
             role=role,
             log_group=log_group,
             memory_size=memory_mb,
@@ -361,13 +383,7 @@ class PipelineFunctions(Construct):
         Validations.of(l1(tracing)).acknowledge(
             Acknowledgment(id="AwsSolutions-IAM5[Resource::*]", reason=XRAY_REASON)
         )
-        # On the CfnFunction itself, so the acknowledgment covers nothing else under the construct.
-        Validations.of(l1(fn)).acknowledge(
-            Acknowledgment(id="AwsSolutions-L1", reason=RUNTIME_REASON)
-        )
+        if package["runtime"] is RUNTIME:  # an image function has no runtime for L1 to judge
+            # On the CfnFunction itself, so the acknowledgment covers nothing else under the construct.
+            Validations.of(l1(fn)).acknowledge(Acknowledgment(id="AwsSolutions-L1", reason=RUNTIME_REASON))
         return fn
-
-
-def _resolve(path: str) -> Path:
-    p = Path(path)
-    return p if p.is_absolute() else REPO_ROOT / p

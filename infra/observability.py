@@ -51,6 +51,15 @@ DLQ_AGE_ALARM_SECONDS = 1800
 DURATION_ALARM_FRACTION = 0.8  # of the transcriber's timeout
 BACKEND_ERROR_RATE_ALARM_PERCENT = 10
 PERIOD = Duration.minutes(5)
+OPENAI_BACKEND_RUNBOOK = (
+    "read the failures' messages (`vidscribe failures`); check the API key secret, the provider's status "
+    "page and its rate limits; lower maxWorkers if they are rate limits."
+)
+LOCAL_BACKEND_RUNBOOK = (
+    "read the failures' messages (`vidscribe failures`) and the transcriber's logs: a model that cannot "
+    "load logs 'warm-up failed' at each cold start (rebuild the image with `make package-image`); "
+    "out-of-memory ends show as TranscriberErrors (raise transcriberMemoryMb)."
+)
 
 
 def product_metric(name: str, statistic: str = "Sum", label: str | None = None) -> cw.Metric:
@@ -192,9 +201,10 @@ class PipelineObservability(Construct):
             ),
             threshold=BACKEND_ERROR_RATE_ALARM_PERCENT,
             description=f"More than {BACKEND_ERROR_RATE_ALARM_PERCENT}% of transcription attempts failed in "
-            "the transcription backend (rate limits, outages, a revoked key).",
-            runbook="read the failures' messages (`vidscribe failures`); check the API key secret, the "
-            "provider's status page and its rate limits; lower maxWorkers if they are rate limits.",
+            "the transcription backend"
+            + (" (the self-hosted model)." if config.transcriber == "local"
+               else " (rate limits, outages, a revoked key)."),
+            runbook=LOCAL_BACKEND_RUNBOOK if config.transcriber == "local" else OPENAI_BACKEND_RUNBOOK,
         )
         self._alarm(
             "FetcherErrors",
@@ -227,7 +237,8 @@ class PipelineObservability(Construct):
                     "# vidscribe\n"
                     f"Schedule `{config.schedule}` ({'enabled' if config.schedule_enabled else 'DISABLED'}) · "
                     f"maxWorkers **{config.max_workers}** (reserved concurrency = event source maximum "
-                    f"concurrency) · transcriber timeout {config.transcriber_timeout_seconds} s · "
+                    f"concurrency) · transcriber **{config.transcriber}**, "
+                    f"{config.transcriber_memory_mb} MB, timeout {config.transcriber_timeout_seconds} s · "
                     f"visibility {config.main_queue_visibility_seconds} s · maxReceiveCount 2"
                 ),
                 width=24,

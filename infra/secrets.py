@@ -7,7 +7,8 @@ Give existing secrets' full ARNs in cdk.json, or leave them out and the stack cr
 placeholder value for you to overwrite (``aws secretsmanager put-secret-value``, docs/deploy.md); until
 then the fetcher reports "not configured yet" instead of failing. Created secrets are retained when
 the stack is deleted (their values were set by hand). Only the ARN reaches a function's environment;
-the value never appears in the template. With ``databaseIamAuth`` there is no database secret.
+the value never appears in the template. With ``databaseIamAuth`` there is no database secret, and
+with ``transcriber=local`` no OpenAI secret.
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ class PipelineSecrets(Construct):
             "vidscribe: the PostgreSQL URL (postgresql://user:password@host:5432/dbname). Replace this "
             "placeholder with put-secret-value.",
         )
-        self.openai = self._secret(
+        # transcriber=local sends no audio out and needs no key: no secret, no grant.
+        self.openai: sm.ISecret | None = None if config.transcriber == "local" else self._secret(
             "OpenAiApiKey",
             config.openai_secret_arn,
             "vidscribe: the OpenAI API key used by the transcriber. Replace this placeholder with "

@@ -42,7 +42,6 @@ class VidscribeStack(Stack):
         outputs = {
             "QueueUrl": (self.queues.main.queue_url, "Work queue (aws sqs send-message --queue-url ...)"),
             "DeadLetterQueueUrl": (self.queues.dlq.queue_url, "Dead-letter queue"),
-            "OpenAiSecretArn": (self.secrets.openai.secret_arn, "Secret holding the OpenAI API key"),
             "AlarmTopicArn": (self.observability.topic.topic_arn, "SNS topic the alarms notify"),
             "DashboardName": (self.observability.dashboard.dashboard_name, "CloudWatch dashboard"),
             "FetcherFunctionName": (self.functions.fetcher.function_name, "Fetcher Lambda"),
@@ -54,6 +53,8 @@ class VidscribeStack(Stack):
                 for name, fn in self.functions.all.items()
             },
         }
+        if self.secrets.openai is not None:
+            outputs["OpenAiSecretArn"] = (self.secrets.openai.secret_arn, "Secret holding the OpenAI API key")
         if self.secrets.database is not None:
             outputs["DatabaseSecretArn"] = (self.secrets.database.secret_arn, "Secret holding the PostgreSQL URL")
         network = self.functions.network

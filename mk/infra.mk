@@ -1,6 +1,7 @@
 # AWS deployment targets (issue 4). Included by the main Makefile, which defines VENV and PY.
 #
 #   make package      build the Lambda layer (.package/layer/) for python3.12/x86_64, no Docker
+#   make package-image  the transcriber's container-image tree for transcriber=local (.package/image/), no Docker
 #   make synth        cdk synth with the pinned CLI (infra/package.json), offline -> cdk.out/
 #   make cfn-lint     cfn-lint on the synthesized template(s) (exit 0 or 4 = warnings only is a pass)
 #   make nag          cdk-nag AWS Solutions report (findings + every acknowledgment with its reason)
@@ -31,7 +32,11 @@ LAYER_PY312_FLAGS = $(if $(LAYER_PYTHON312),--compile-python $(LAYER_PYTHON312) 
 LAYER_INPUTS := requirements.txt infra/package_lambdas.py \
 	$(shell find shared/vidscribe -type f \( -name '*.py' -o -name '*.sql' \) 2>/dev/null)
 
-.PHONY: package synth cfn-lint nag cdk-bootstrap cdk-diff cdk-deploy cdk-destroy
+# transcriber=local (in cdk.json or CDK_ARGS): the stack stages .package/image/ as the transcriber's image.
+IMAGE_NEEDED := $(or $(findstring transcriber=local,$(CDK_ARGS)),$(shell grep -qE '"transcriber": *"local"' cdk.json && echo yes))
+IMAGE_PREREQ := $(if $(IMAGE_NEEDED),package-image)
+
+.PHONY: package package-image synth cfn-lint nag cdk-bootstrap cdk-diff cdk-deploy cdk-destroy
 
 # The pinned CDK CLI (aws-cdk 2.1148.1; the npm `latest`, 3.x, cannot read aws-cdk-lib 2.275's assembly).
 $(CDK): $(CDK_DIR)/package.json $(CDK_DIR)/package-lock.json
@@ -48,13 +53,22 @@ $(LAYER): $(LAYER_INPUTS) $(CDK)
 package: $(CDK)
 	$(PY) infra/package_lambdas.py $(LAYER_PY312_FLAGS)
 
+# The image's tree: requirements.txt + pyproject's `local` extra + the model (whisperModelDir from cdk.json
+# or CDK_ARGS), precompiled with a CPython 3.12 when one is found (PYTHON312=...). Reinstalls only what
+# changed; --force (IMAGE_ARGS=--force) reinstalls everything. Docker builds the image at `cdk deploy`.
+IMAGE_ARGS ?=
+package-image: $(CDK)
+	$(PY) infra/package_image.py $(CDK_ARGS) $(IMAGE_ARGS)
+
 # The CLI never removes stale assets (each layer build is ~200 MB): after synth, drop every
 # cdk.out/asset.* the current manifests do not name (the current ones are reused by the next synth).
 PRUNE_CDK_OUT = import glob, json, os, shutil, sys; d = sys.argv[1]; \
-	keep = {a["source"]["path"] for f in glob.glob(d + "/*.assets.json") for a in json.load(open(f))["files"].values()}; \
+	manifests = [json.load(open(f)) for f in glob.glob(d + "/*.assets.json")]; \
+	keep = {a["source"]["path"] for m in manifests for a in m.get("files", {}).values()} \
+		| {a["source"]["directory"] for m in manifests for a in m.get("dockerImages", {}).values()}; \
 	[shutil.rmtree(p) if os.path.isdir(p) else os.remove(p) for p in glob.glob(d + "/asset.*") if os.path.basename(p) not in keep]
 
-synth: $(CDK) $(LAYER)
+synth: $(CDK) $(LAYER) $(IMAGE_PREREQ)
 	$(CDK_ENV) $(CDK) synth $(CDK_FLAGS) --quiet --output $(CDK_OUT) $(CDK_ARGS)
 	@$(PY) -c '$(PRUNE_CDK_OUT)' $(CDK_OUT)
 	@ls $(CDK_OUT)/*.template.json
@@ -64,16 +78,16 @@ cfn-lint: synth
 	if [ $$rc -ne 0 ] && [ $$rc -ne 4 ]; then echo "cfn-lint failed (exit $$rc)"; exit $$rc; fi; \
 	echo "cfn-lint: exit $$rc (0 = clean, 4 = warnings only)"
 
-nag: $(LAYER)
+nag: $(LAYER) $(IMAGE_PREREQ)
 	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 $(PY) -m infra.nag
 
 cdk-bootstrap: $(CDK)
 	$(CDK_ENV) $(CDK) bootstrap $(CDK_FLAGS) $(CDK_ARGS)
 
-cdk-diff: $(CDK) $(LAYER)
+cdk-diff: $(CDK) $(LAYER) $(IMAGE_PREREQ)
 	$(CDK_ENV) $(CDK) diff $(CDK_FLAGS) $(CDK_ARGS)
 
-cdk-deploy: $(CDK) $(LAYER)
+cdk-deploy: $(CDK) $(LAYER) $(IMAGE_PREREQ)
 	$(CDK_ENV) $(CDK) deploy $(CDK_FLAGS) $(CDK_ARGS)
 
 cdk-destroy: $(CDK)

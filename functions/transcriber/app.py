@@ -1,10 +1,13 @@
 """Transcriber Lambda: SQS batch in, one transcript per message, partial batch failures out.
 
-Parse and report only; the decisions are in ``vidscribe.workflow.Transcriber``.
+Parse and report only; the decisions are in ``vidscribe.workflow.Transcriber``. The same module is
+the zip function's handler (on the layer) and the container image's (``app.handler`` at the root of
+/var/task, transcriber=local).
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -14,6 +17,16 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from vidscribe.observability import logger, metrics, tracer
 from vidscribe.services import get_services
 from vidscribe.workflow.reporting import handle_record, transcription_metrics
+
+if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+    # In Lambda, at import = the init phase, once per execution environment: load the local model now
+    # rather than inside the first video's time. If that fails, the error is logged and each record
+    # fails as it would without the warm-up (batch item failures, the DLQ, a failure record): the
+    # start itself does not crash.
+    try:
+        get_services().warm_up()
+    except Exception:
+        logger.exception("warm-up failed; each record will report the error")
 
 
 def record_handler(record: SQSRecord) -> str:

@@ -66,6 +66,9 @@ class Settings(BaseModel):
     # Voice activity detection before the model: auto (onnx where faster-whisper is installed, else
     # lite), onnx, lite, or off (every second of audio goes to the model).
     vad: Literal["auto", "onnx", "lite", "off"] = Field("auto", alias="VAD")
+    # Transcriptions one process runs at once (CTranslate2 workers); unset: MAX_WORKERS, the local
+    # runtime's threads. A Lambda instance handles one record at a time: the stack sets 1.
+    whisper_workers: int | None = Field(None, alias="WHISPER_WORKERS", ge=1, le=64)
     language: str | None = Field(None, alias="LANGUAGE")  # a hint such as "en"; None lets the model detect
     openai_model: str = Field("whisper-1", alias="OPENAI_MODEL")
     openai_base_url: str | None = Field(None, alias="OPENAI_BASE_URL")

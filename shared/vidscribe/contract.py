@@ -21,6 +21,11 @@ VIDEOS_TABLE_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$"
 #: shipped at the root of the Lambda layer (so at /opt/ in Lambda).
 RDS_CA_BUNDLE_FILE = "rds-ca-bundle.pem"
 
+#: Lambda gives a function CPU in proportion to its memory: one vCPU's worth at 1,769 MB, up to six
+#: vCPUs at its 10,240 MB maximum (AWS's function-configuration documentation).
+LAMBDA_MB_PER_VCPU = 1769
+LAMBDA_MAX_VCPUS = 6
+
 #: Powertools' service name (the metrics' ``service`` dimension) and the EMF metrics namespace.
 SERVICE_NAME = "vidscribe"
 METRICS_NAMESPACE = "Vidscribe"
@@ -59,3 +64,19 @@ def queue_high_water(max_workers: int, schedule_seconds: float, min_video_second
     if max_workers < 1 or schedule_seconds <= 0 or min_video_seconds <= 0:
         raise ValueError("max_workers, schedule_seconds and min_video_seconds must be positive")
     return max(max_workers, math.ceil(max_workers * schedule_seconds / min_video_seconds))
+
+
+def lambda_vcpu_share(memory_mb: int) -> float:
+    """The vCPUs' worth of compute a function gets at ``memory_mb``: ``memory_mb / 1769``, at most 6."""
+    if memory_mb <= 0:
+        raise ValueError("memory_mb must be positive")
+    return min(float(LAMBDA_MAX_VCPUS), memory_mb / LAMBDA_MB_PER_VCPU)
+
+
+def lambda_vcpus(memory_mb: int) -> int:
+    """Threads worth running at ``memory_mb``: the vCPU share rounded up, 1 to 6 (10,240 MB: 6).
+
+    The transcriber's model runs with this many CPU threads: fewer leave paid-for CPU idle, more
+    only contend for the same share.
+    """
+    return max(1, math.ceil(lambda_vcpu_share(memory_mb)))

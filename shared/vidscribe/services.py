@@ -103,6 +103,13 @@ class Services:
             "backend", lambda: build_backend(self.settings, openai_api_key=openai_api_key(self.settings))
         )
 
+    def warm_up(self) -> None:
+        """Build now what the transcriber's first record would: the local model, loaded once per
+        process (a Lambda's init phase). The OpenAI backend waits for its first use, where a key
+        that is not set yet becomes a recorded failure rather than a failed start."""
+        if self.settings.transcriber == "local":
+            self.backend  # noqa: B018  (built for its side effect: the model is loaded)
+
     # --- the workflow, wired -----------------------------------------------------------------------
     def fetcher(self) -> Fetcher:
         return Fetcher(self.settings, self.store, self.queue)

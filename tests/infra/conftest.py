@@ -1,15 +1,17 @@
 """Synthesize the stack once per configuration for the whole session (``import aws_cdk`` alone takes
-seconds, a synth several more): every infra test reads the same two templates.
+seconds, a synth several more): every infra test reads the same few templates.
 
 * ``default`` - cdk.json's context as shipped (what ``cdk deploy`` produces with no options).
 * ``custom``  - the other branches: existing secret ARNs, a VPC, an alarm e-mail, a disabled cron
                schedule, more workers, other sizes. Values are strings, as ``-c key=value`` passes them.
 * ``network`` - production networking: the stack's own security group, VPC endpoints, a NAT gateway,
                IAM authentication through an RDS Proxy, 200 workers.
+* ``local``   - transcriber=local: the transcriber is a container-image function, 8 workers.
 
 Each synth runs with cdk-nag registered exactly as ``infra/app.py`` does, so its validation report is
-checked from the same synthesis. The dependencies layer is replaced by a tiny stand-in folder: the stack
-only needs the folder to exist, and the real one is built by ``make package``.
+checked from the same synthesis. The dependencies layer and the image's build context are replaced by
+tiny stand-in folders: the stack only needs them to exist (and the image's manifest to match), and the
+real ones are built by ``make package`` and ``make package-image``.
 """
 
 from __future__ import annotations
@@ -22,7 +24,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.infra.helpers import CUSTOM_CONTEXT, NETWORK_CONTEXT, Synth, synthesize
+from tests.infra.helpers import (
+    CUSTOM_CONTEXT,
+    LOCAL_CONTEXT,
+    NETWORK_CONTEXT,
+    Synth,
+    make_stand_in_image,
+    synthesize,
+)
 
 
 @pytest.fixture(scope="session")
@@ -31,6 +40,11 @@ def stand_in_layer(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (path / "python" / "vidscribe").mkdir(parents=True)
     (path / "python" / "vidscribe" / "__init__.py").write_text("# stand-in for the layer `make package` builds\n")
     return path
+
+
+@pytest.fixture(scope="session")
+def stand_in_image(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_stand_in_image(tmp_path_factory.mktemp("image"))
 
 
 @pytest.fixture(scope="session")
@@ -52,3 +66,9 @@ def network(tmp_path_factory: pytest.TempPathFactory, stand_in_layer: Path) -> S
 def synth(request: pytest.FixtureRequest) -> Synth:
     """Both configurations, for properties that must hold whatever the context."""
     return request.getfixturevalue(request.param)
+
+
+@pytest.fixture(scope="session")
+def local(tmp_path_factory: pytest.TempPathFactory, stand_in_layer: Path, stand_in_image: Path) -> Synth:
+    return synthesize(tmp_path_factory.mktemp("cdk-local"), stand_in_layer,
+                      {**LOCAL_CONTEXT, "imageDir": str(stand_in_image)})

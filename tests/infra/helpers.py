@@ -6,6 +6,7 @@ The session-scoped fixtures that call ``synthesize`` live in conftest.py.
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,12 @@ NETWORK_CONTEXT = {
     "databaseName": "videos",
     "databaseIamResourceId": "prx-0123456789abcdef0",
 }
+# transcriber=local: the transcriber as a container-image function (the image's tree is a stand-in).
+LOCAL_CONTEXT = {
+    "stackName": "VidscribeLocal",
+    "transcriber": "local",
+    "maxWorkers": "8",
+}
 FUNCTION_NAMES = ("Fetcher", "Transcriber", "DlqConsumer")
 
 
@@ -77,6 +84,18 @@ class Synth:
 
     def props(self, key: str) -> dict[str, Any]:
         return self.resources[self.ids[key]]["Properties"]
+
+
+def make_stand_in_image(path: Path, whisper_model_dir: str | None = None) -> Path:
+    """An image build context as infra/package_image.py leaves it, with a one-file task/ tree."""
+    (path / "task").mkdir(parents=True)
+    (path / "task" / "app.py").write_text("# stand-in for the tree `make package-image` builds\n")
+    shutil.copy(REPO_ROOT / "infra" / "image" / "Dockerfile", path / "Dockerfile")
+    model_path = None if whisper_model_dir is None else "/var/task/models/" + Path(whisper_model_dir).name
+    manifest = {"model": model_path or "tiny.en", "whisper_model_dir": whisper_model_dir,
+                "whisper_model_path": model_path}
+    (path / "manifest.json").write_text(json.dumps(manifest))
+    return path
 
 
 def cdk_json_context() -> dict[str, Any]:

@@ -58,7 +58,12 @@ def test_the_app_refuses_one_worker_before_synthesizing(stand_in_layer):
         ({"transcriberBatchSize": 11}, "transcriberBatchSize"),
         ({"schedule": "every 15 minutes"}, "schedule"),
         ({"scheduleEnabled": "maybe"}, "scheduleEnabled"),
-        ({"transcriber": "local"}, "transcriber"),
+        ({"transcriber": "whisper"}, "transcriber"),
+        ({"transcriber": "local", "openaiSecretArn": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:k-AbCdEf"},
+         "openaiSecretArn"),
+        ({"transcriber": "local", "openaiBaseUrl": "https://transcribe.example.com/v1"}, "openaiBaseUrl"),
+        ({"transcriber": "local", "transcriberMemoryMb": 1024}, "transcriberMemoryMb"),
+        ({"whisperModelDir": "/models/base.en"}, "whisperModelDir"),
         ({"databaseSecretArn": "my-secret"}, "databaseSecretArn"),
         ({"openaiSecretArn": "arn:aws:ssm:eu-west-1:123456789012:parameter/x"}, "openaiSecretArn"),
         ({"databaseSecretArn": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/db"}, "complete"),
@@ -101,3 +106,59 @@ def test_media_buckets_are_bucket_names():
     for bad in ("s3://a-bucket", "arn:aws:s3:::a-bucket", "Upper_Case", "ab"):
         with pytest.raises(ConfigError, match="mediaBuckets"):
             config(mediaBuckets=bad)
+
+
+# --- transcriber=local -------------------------------------------------------------------------------
+def test_a_local_transcriber_gets_the_most_memory_and_its_vcpus_as_threads():
+    # Given transcriber=local and no memory setting: the 10,240 MB maximum, which gives 6 vCPUs
+    cfg = config(transcriber="local")
+    assert (cfg.transcriber_memory_mb, cfg.transcriber_cpu_threads) == (10_240, 6)
+    # A memory setting still wins, and the threads follow it
+    assert config(transcriber="local", transcriberMemoryMb="4096").transcriber_cpu_threads == 3
+    # The OpenAI client keeps its 2,048 MB
+    assert config().transcriber_memory_mb == 2048
+
+
+@pytest.mark.parametrize(
+    "memory, vcpus", [(128, 1), (1769, 1), (1770, 2), (3008, 2), (4096, 3), (8192, 5), (8846, 6), (10_240, 6)]
+)
+def test_threads_follow_the_vcpus_lambda_gives_the_memory(memory, vcpus):
+    from vidscribe.contract import lambda_vcpu_share, lambda_vcpus
+
+    # 1 vCPU per 1,769 MB, rounded up, at most 6
+    assert lambda_vcpus(memory) == vcpus
+    assert lambda_vcpu_share(memory) == pytest.approx(min(6, memory / 1769))
+
+
+def test_a_missing_image_says_how_to_build_it(tmp_path, stand_in_layer):
+    from infra.app import build_app
+
+    with pytest.raises(ConfigError, match="make package-image"):
+        build_app(context={**cdk_json_context(), "layerDir": str(stand_in_layer), "transcriber": "local",
+                           "imageDir": str(tmp_path / "nope")})
+
+
+def test_an_image_built_with_another_model_is_refused(tmp_path, stand_in_layer):
+    from infra.app import build_app
+    from tests.infra.helpers import make_stand_in_image
+
+    # Given an image baked with another model than the context asks for
+    image = make_stand_in_image(tmp_path / "image", whisper_model_dir="/models/faster-whisper-base.en")
+    context = {**cdk_json_context(), "layerDir": str(stand_in_layer), "transcriber": "local", "imageDir": str(image)}
+    # Then the stack refuses it and says how to rebuild
+    with pytest.raises(ConfigError, match="rebuild it with the same context"):
+        build_app(context=context)
+    # And with the same whisperModelDir it is accepted
+    _, stack = build_app(context={**context, "whisperModelDir": "/models/faster-whisper-base.en"})
+    assert stack.functions.transcriber is not None
+
+
+def test_a_baked_model_is_what_the_backend_loads(tmp_path):
+    from infra.package_image import ImageManifest
+    from infra.transcriber_image import local_backend_environment
+
+    baked = ImageManifest("/var/task/models/base.en", "/models/base.en", "/var/task/models/base.en")
+    env = local_backend_environment(config(transcriber="local", whisperModelDir="/models/base.en"), baked)
+    assert env["WHISPER_MODEL"] == "/var/task/models/base.en"
+    bundled = ImageManifest("tiny.en", None, None)
+    assert "WHISPER_MODEL" not in local_backend_environment(config(transcriber="local"), bundled)

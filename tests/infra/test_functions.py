@@ -126,7 +126,7 @@ def test_each_function_ships_its_own_folder_as_the_code_root(synth):
 
 def test_the_layer_ships_only_what_lambda_runs(tmp_path):
     # Given the core copied into a layer the way `make package` does
-    from infra.package_lambdas import copy_core
+    from infra.lambda_packaging import copy_core
 
     core = tmp_path / "vidscribe"
     copy_core(REPO_ROOT / "shared" / "vidscribe", core)
@@ -227,7 +227,7 @@ def test_functions_wait_for_their_policies_not_redundantly_for_their_roles(synth
 
 def test_the_layer_ships_the_rds_certificates_the_functions_verify_against(tmp_path):
     # Given the CA bundle written the way `make package` writes it into the layer (/opt/ in Lambda)
-    from infra.package_lambdas import write_ca_bundle
+    from infra.lambda_packaging import write_ca_bundle
 
     count = write_ca_bundle(tmp_path / "rds-ca-bundle.pem")
     pem = (tmp_path / "rds-ca-bundle.pem").read_text()

