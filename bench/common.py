@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.support.database import PostgresUnderTest
 from vidscribe.local.embedded import start_embedded_postgres
-from vidscribe.models import DecodedAudio, Segment, Span, Transcript
+from vidscribe.models import AudioSink, DecodedAudio, Segment, Span, Transcript
 
 AUDIO = DecodedAudio(np.zeros(16_000, dtype=np.float32), source_bytes=1)
 
@@ -23,14 +23,17 @@ AUDIO = DecodedAudio(np.zeros(16_000, dtype=np.float32), source_bytes=1)
 class InstantMedia:
     """Stands in for the media source where a benchmark times everything but the fetch."""
 
-    def fetch_audio(self, url: str) -> DecodedAudio:
-        return AUDIO
+    def fetch_audio(self, url: str, sink: AudioSink | None = None) -> DecodedAudio:
+        return AUDIO.stream_into(sink)
 
 
 class InstantBackend:
     """Stands in for the model where a benchmark times everything but the transcription."""
 
     name, model = "instant", "none"
+
+    def seconds_for(self, audio_seconds: float) -> float:
+        return 0.0
 
     def transcribe(self, audio: DecodedAudio, speech: Sequence[Span] | None = None) -> Transcript:
         return Transcript("hello world", [Segment(0.0, 1.0, "hello world")], "en", 1.0, self.name, self.model)

@@ -165,6 +165,8 @@ class PipelineFunctions(Construct):
             "RETRY_BACKOFF_SECONDS": str(config.retry_backoff_seconds),
             # A worker owns a video for as long as Lambda can possibly run it.
             "PROCESSING_LEASE_SECONDS": str(config.transcriber_timeout_seconds),
+            # The time budget's ceiling (Lambda's context gives the clock; this names the timeout).
+            "TRANSCRIBER_TIMEOUT_SECONDS": str(config.transcriber_timeout_seconds),
             "ALLOW_PRIVATE_URLS": "false",
             "MAX_MEDIA_BYTES": str(config.max_media_bytes),
             "MAX_DURATION_SECONDS": str(config.max_duration_seconds),

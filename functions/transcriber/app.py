@@ -29,7 +29,8 @@ if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
         logger.exception("warm-up failed; each record will report the error")
 
 
-def record_handler(record: SQSRecord) -> str:
+def record_handler(record: SQSRecord, lambda_context: LambdaContext) -> str:
+    # Powertools hands the record handler the invocation's context: its clock is the time budget.
     transcriber = get_services().transcriber()
     return handle_record(
         record.body,
@@ -38,6 +39,7 @@ def record_handler(record: SQSRecord) -> str:
             record.body,
             receipt_handle=record.receipt_handle,
             receive_count=int(record.attributes.approximate_receive_count or 1),
+            remaining_seconds=lambda: lambda_context.get_remaining_time_in_millis() / 1000,
         ),
         transcription_metrics,
     )

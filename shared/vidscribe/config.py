@@ -58,6 +58,13 @@ class Settings(BaseModel):
     # How long a queued video is left alone by the fetcher before it is considered lost and re-queued.
     queued_lease_seconds: int = Field(86_400, alias="QUEUED_LEASE_SECONDS", ge=1)
 
+    # --- the time budget ---------------------------------------------------------------------------
+    # How long one transcriber invocation may run: Lambda's timeout in AWS (the stack sets it from
+    # transcriberTimeoutSeconds), emulated by the local runtime.
+    transcriber_timeout_seconds: int = Field(900, alias="TRANSCRIBER_TIMEOUT_SECONDS", ge=1, le=43_200)
+    # Kept in hand before the timeout (at most a tenth of it): the work stops and is released then.
+    time_budget_margin_seconds: float = Field(30, alias="TIME_BUDGET_MARGIN_SECONDS", ge=0)
+
     # --- transcription -----------------------------------------------------------------------------
     transcriber: Literal["local", "openai"] = Field("local", alias="TRANSCRIBER")
     whisper_model: str | None = Field(None, alias="WHISPER_MODEL")  # a CTranslate2 model dir; default: bundled tiny.en

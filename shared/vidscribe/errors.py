@@ -88,6 +88,18 @@ class BadPlaylist(VidscribeError):
     """The HLS playlist cannot be followed: it loops or includes itself, nests too deep, or lists nothing."""
 
 
+# --- time ---------------------------------------------------------------------------------------
+class TimeBudgetExceeded(VidscribeError):
+    """The video cannot be transcribed within the time an invocation may run (the message says how to
+    make room); a retry would run out the same way."""
+
+
+class TimeRunningOut(VidscribeError):
+    """The invocation's time ran short during the work: stopped before the timeout, for the retry."""
+
+    retryable = True
+
+
 # --- transcription -------------------------------------------------------------------------------
 class NoSpeechDecoded(VidscribeError):
     """The backend returned no audio duration: never store an empty transcript as a success."""

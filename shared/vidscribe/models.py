@@ -9,7 +9,7 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -89,14 +89,43 @@ class VideoMessage(BaseModel):
 
 @dataclass(frozen=True)
 class DecodedAudio:
-    """Audio ready for a backend: mono float32 samples at SAMPLE_RATE."""
+    """Audio ready for a backend: mono float32 samples at SAMPLE_RATE.
+
+    Audio that was streamed into an :class:`AudioSink` instead holds no samples: ``streamed_seconds``
+    then says how long it was."""
 
     samples: np.ndarray
     source_bytes: int = 0  # bytes fetched to produce it, for the bytes-streamed metric
+    streamed_seconds: float | None = None
 
     @property
     def duration(self) -> float:
+        if self.streamed_seconds is not None:
+            return self.streamed_seconds
         return len(self.samples) / SAMPLE_RATE
+
+    def stream_into(self, sink: AudioSink | None, block_seconds: float = 30.0) -> DecodedAudio:
+        """This audio handed to ``sink`` block by block, as a decoder would (None: itself)."""
+        if sink is None:
+            return self
+        sink.begin(self.duration)
+        step = int(block_seconds * SAMPLE_RATE)
+        for start in range(0, len(self.samples), step):
+            sink.feed(self.samples[start : start + step])
+        return DecodedAudio(np.zeros(0, dtype=np.float32), self.source_bytes, streamed_seconds=self.duration)
+
+
+class AudioSink(Protocol):
+    """Where decoded audio goes block by block, so that nothing holds all of it (memory stays flat
+    in the duration): the speech layer's stream (``vidscribe.speech.streaming``)."""
+
+    def begin(self, declared_seconds: float | None) -> None:
+        """The container is open; ``declared_seconds`` is the duration it states (None: unknown)."""
+        ...
+
+    def feed(self, samples: np.ndarray) -> None:
+        """The next decoded samples (16 kHz mono float32), in order."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from .contract import MAX_ATTEMPTS
 from .models import (
+    AudioSink,
     Claim,
     DecodedAudio,
     FailureRecord,
@@ -176,8 +177,10 @@ class Reports(Protocol):
 
 
 class MediaSource(Protocol):
-    def fetch_audio(self, url: str) -> DecodedAudio:
-        """Stream the media at ``url`` and return its audio track as 16 kHz mono samples."""
+    def fetch_audio(self, url: str, sink: AudioSink | None = None) -> DecodedAudio:
+        """Stream the media at ``url`` and return its audio track as 16 kHz mono samples; with a
+        ``sink``, hand it the samples as they are decoded instead (the result holds only the
+        duration and the bytes fetched)."""
         ...
 
 
@@ -187,6 +190,11 @@ class TranscriptionBackend(Protocol):
 
     @property
     def model(self) -> str: ...
+
+    def seconds_for(self, audio_seconds: float) -> float:
+        """The wall time this backend should need for ``audio_seconds`` of audio, at the speed it
+        measured so far (for the time budget)."""
+        ...
 
     def transcribe(self, audio: DecodedAudio, speech: Sequence[Span] | None = None) -> Transcript:
         """Transcribe ``audio``; times relative to it. ``speech``: where in it the speech regions

@@ -158,6 +158,7 @@ def test_transcriber_settings(synth):
     e = env(synth, "Transcriber")
     props = synth.props("Transcriber")
     assert e["PROCESSING_LEASE_SECONDS"] == str(props["Timeout"])
+    assert e["TRANSCRIBER_TIMEOUT_SECONDS"] == str(props["Timeout"])  # the time budget's ceiling
     assert 0 < int(e["FETCH_TOTAL_TIMEOUT_SECONDS"]) < props["Timeout"]  # a slow download fails, not the Lambda
     assert e["MAX_WORKERS"] == str(synth.config.max_workers)
     assert e["TRANSCRIBER"] == "openai"

@@ -25,6 +25,9 @@ class CountingBackend:
         self.release: threading.Event | None = None  # when set, calls wait on it (to hold a worker)
         self._lock = threading.Lock()
 
+    def seconds_for(self, audio_seconds: float) -> float:
+        return self.inner.seconds_for(audio_seconds)
+
     def transcribe(self, audio: DecodedAudio, speech: Sequence[Span] | None = None) -> Transcript:
         with self._lock:
             self.calls += 1

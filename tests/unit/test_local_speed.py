@@ -9,10 +9,9 @@ import pytest
 from vidscribe.adapters.backends.local_whisper import (
     TINY_EN_MODEL_BYTES,
     TINY_EN_SECONDS_PER_AUDIO_SECOND,
-    MeasuredSpeed,
     first_estimate,
-    windowed_seconds,
 )
+from vidscribe.adapters.backends.speed import MeasuredSpeed, windowed_seconds
 
 
 def test_before_any_transcription_the_estimate_is_used():

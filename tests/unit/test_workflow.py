@@ -21,7 +21,6 @@ from vidscribe.models import (
     Transcript,
     VideoMessage,
 )
-from vidscribe.speech import SpeechFound
 from vidscribe.workflow import (
     AttemptFailed,
     DeadLetterRecorder,
@@ -141,11 +140,11 @@ class FakeMedia:
         self.error = error
         self.urls: list[str] = []
 
-    def fetch_audio(self, url):
+    def fetch_audio(self, url, sink=None):
         self.urls.append(url)
         if self.error:
             raise self.error
-        return AUDIO
+        return AUDIO.stream_into(sink)
 
 
 class FakeBackend:
@@ -154,6 +153,9 @@ class FakeBackend:
     def __init__(self, error: Exception | None = None) -> None:
         self.error = error
         self.calls = 0
+
+    def seconds_for(self, audio_seconds):
+        return 0.0
 
     def transcribe(self, audio, speech=None):
         self.calls += 1
@@ -165,13 +167,34 @@ class FakeBackend:
 class FakeVad:
     """Finds speech from ``start`` to the end of the audio, or nowhere (``start=None``)."""
 
+    lookback_seconds = 0.0
+
     def __init__(self, start: float | None = 0.0) -> None:
         self.start = start
 
-    def find(self, samples):
-        duration = len(samples) / 16_000
-        regions = [] if self.start is None else [Span(self.start, duration)]
-        return SpeechFound(regions, sum(r.seconds for r in regions), duration)
+    def detector(self):
+        return FakeDetector(self.start)
+
+
+class FakeDetector:
+    def __init__(self, start: float | None) -> None:
+        self.start, self.fed, self.speech_seconds = start, 0.0, 0.0
+
+    def feed(self, block):
+        self.fed += len(block) / 16_000
+        return []
+
+    def open_since(self):
+        return self.start
+
+    def cut(self, at_seconds):
+        return []
+
+    def finish(self):
+        if self.start is None:
+            return []
+        self.speech_seconds = self.fed - self.start
+        return [Span(self.start, self.fed)]
 
 
 def make(store=None, media=None, backend=None, queue=None, vad=None):
@@ -279,6 +302,38 @@ def test_permanent_error_is_recorded_at_once(error) -> None:
     assert result.outcome is Outcome.FAILED and result.error_type == type(error).__name__
     assert store.failures[0][:3] == ("v1", type(error).__name__, 1)
     assert queue.visibility == [] and store.released == []
+
+
+# --- the time budget ---------------------------------------------------------------------------------
+class SlowBackend(FakeBackend):
+    def seconds_for(self, audio_seconds):
+        return audio_seconds * 100  # far slower than the time an invocation has
+
+
+def test_a_video_that_cannot_finish_in_time_fails_at_once_without_calling_the_model() -> None:
+    # Given a backend that would need 200 s for the 2 s video, and 60 s left in the invocation
+    backend = SlowBackend()
+    transcriber, store, queue = make(backend=backend)
+    # When the video is processed
+    result = transcriber.process(VideoMessage(video_id="v1").body(), "rh", remaining_seconds=lambda: 60.0)
+    # Then it is a permanent failure that names the fix, recorded on the first attempt; no model call
+    assert result.outcome is Outcome.FAILED and result.error_type == "TimeBudgetExceeded"
+    assert "TRANSCRIBER_TIMEOUT_SECONDS" in result.reason
+    assert store.failures[0][:3] == ("v1", "TimeBudgetExceeded", 1)
+    assert backend.calls == 0 and queue.visibility == []
+
+
+def test_time_running_out_mid_video_releases_it_for_the_retry() -> None:
+    # Given an invocation whose time runs out once the audio is streaming (1 s left, 30 s margin)
+    clock = iter([900.0] + [1.0] * 100)
+    transcriber, store, queue = make()
+    # When the video is processed
+    with pytest.raises(AttemptFailed) as failed:
+        transcriber.process(VideoMessage(video_id="v1").body(), "rh", remaining_seconds=lambda: next(clock))
+    # Then the attempt is given back (retryable), the message comes back after the backoff
+    assert failed.value.result.error_type == "TimeRunningOut"
+    assert store.released == [("v1", "TimeRunningOut")] and queue.visibility == [("rh", 7)]
+    assert store.failures == [] and store.saved == {}
 
 
 def test_fetcher_tops_the_queue_up_to_high_water() -> None:

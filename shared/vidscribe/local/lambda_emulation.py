@@ -39,7 +39,9 @@ class LocalLambdaContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
-def invoke(handler: Handler, event: dict[str, Any], function_name: str) -> dict[str, Any]:
+def invoke(
+    handler: Handler, event: dict[str, Any], function_name: str, timeout_seconds: int = 900
+) -> dict[str, Any]:
     """Call a handler as Lambda would, with a fresh context.
 
     In AWS each function has its own process. Here the three run at once in one process and share
@@ -48,7 +50,7 @@ def invoke(handler: Handler, event: dict[str, Any], function_name: str) -> dict[
     thread. The thread-local keys take precedence over those when a line is formatted, so this
     invocation sets all of them there, as its own Lambda would give them.
     """
-    context = LocalLambdaContext(function_name)
+    context = LocalLambdaContext(function_name, timeout_seconds)
     with _warm_lock:
         cold_start = function_name not in _warm
         _warm.add(function_name)

@@ -107,6 +107,7 @@ class EventSourcePoller:
         concurrency: int,
         batch_size: int,
         stop: threading.Event,
+        timeout_seconds: int = 900,
     ) -> None:
         self.name = name
         self.queue = queue
@@ -115,6 +116,7 @@ class EventSourcePoller:
         self.concurrency = concurrency
         self.batch_size = batch_size
         self.stop = stop
+        self.timeout_seconds = timeout_seconds  # each invocation's emulated Lambda timeout
         self.stats = WorkerStats()
         self._arn = queue.arn()
         self._threads: list[threading.Thread] = []
@@ -194,7 +196,9 @@ class EventSourcePoller:
             self._in_handler.add(me)
         try:
             try:
-                response = invoke(self.handler, sqs_event(messages, self._arn, self.region), self.name)
+                response = invoke(
+                    self.handler, sqs_event(messages, self._arn, self.region), self.name, self.timeout_seconds
+                )
             except Exception as exc:
                 # As in Lambda: a handler that raises fails the whole batch; the messages come back.
                 logger.exception("handler raised", extra={"queue": self.name, "error": str(exc)})
@@ -276,6 +280,7 @@ class LocalRuntime:
                 concurrency=self.workers,
                 batch_size=self.batch_size,
                 stop=self.stop_event,
+                timeout_seconds=self.settings.transcriber_timeout_seconds,
             ),
             EventSourcePoller(
                 "vidscribe-dlq-consumer",

@@ -40,14 +40,22 @@ class SpeechLayout:
             raise ValueError("a layout needs at least one speech region")
         self.join_seconds = join_seconds
         pieces: list[_Piece] = []
+        joins: list[int] = []  # samples of silence before each region
         cursor = 0  # samples
+        previous_last: int | None = None
         for region in regions:
             first, last = _sample(region.start), _sample(region.end)
+            # Regions that touch (speech cut in two to bound memory) are joined with no silence.
+            join = 0 if previous_last is None or first <= previous_last else _sample(join_seconds)
+            cursor += join
+            joins.append(join)
             pieces.append(_Piece(Span(first / SAMPLE_RATE, last / SAMPLE_RATE), cursor / SAMPLE_RATE))
-            cursor += (last - first) + _sample(join_seconds)
+            cursor += last - first
+            previous_last = last
         self._pieces = pieces
+        self._joins = joins
         self._starts = [p.packed_start for p in pieces]
-        self.packed_seconds = (cursor - _sample(join_seconds)) / SAMPLE_RATE  # no silence after the last
+        self.packed_seconds = cursor / SAMPLE_RATE
 
     @property
     def regions(self) -> list[Span]:
@@ -58,14 +66,21 @@ class SpeechLayout:
         return [Span(p.packed_start, p.packed_start + p.original.seconds) for p in self._pieces]
 
     def pack(self, samples: np.ndarray) -> np.ndarray:
-        """The regions' samples joined by silences: what the model is given."""
-        join = np.zeros(_sample(self.join_seconds), dtype=np.float32)
+        """The regions' samples (``samples`` on the media's timeline) joined by silences: what the
+        model is given."""
+        return self.pack_regions(
+            [samples[_sample(p.original.start) : _sample(p.original.end)] for p in self._pieces]
+        )
+
+    def pack_regions(self, region_samples: Sequence[np.ndarray]) -> np.ndarray:
+        """The same, from each region's own samples (in order): how a stream packs without holding
+        the whole timeline."""
         parts: list[np.ndarray] = []
-        for index, piece in enumerate(self._pieces):
-            if index:
-                parts.append(join)
-            parts.append(np.asarray(samples[_sample(piece.original.start) : _sample(piece.original.end)], np.float32))
-        return np.concatenate(parts)
+        for join, samples in zip(self._joins, region_samples, strict=True):
+            if join:
+                parts.append(np.zeros(join, dtype=np.float32))
+            parts.append(np.asarray(samples, dtype=np.float32))
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
 
     def to_original(self, packed: float, edge: Literal["start", "end"]) -> float:
         """A packed time on the media's timeline. A time inside a joining silence belongs to no

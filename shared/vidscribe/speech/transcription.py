@@ -3,7 +3,9 @@
 1. The voice activity detector finds the speech regions. None: the video is stored as a transcript
    without speech (empty text, no segments, ``no_speech``) and no model is called.
 2. Only the regions, joined by short silences (:mod:`.timeline`), go to the backend, with their
-   places in the packed audio (a text-only model gets one request, and one segment, per region).
+   places in the packed audio (a text-only model gets one request, and one segment, per region),
+   in pieces of at most five minutes while the audio is still being decoded (:mod:`.streaming`:
+   memory stays flat in the video's duration).
 3. Segments the model flags as unreliable (:mod:`.guards`), or that it placed wholly inside a joining
    silence, are dropped.
 4. Every segment and word time goes back onto the media's timeline, inside ``[0, duration]``,
@@ -12,24 +14,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
-
-import numpy as np
 
 from ..config import Settings
 from ..errors import NoSpeechDecoded
-from ..models import DecodedAudio, Span, Transcript
+from ..models import AudioSink, DecodedAudio, Transcript
 from ..observability import logger
 from ..ports import TranscriptionBackend
-from .guards import drop_hallucinations
-from .timeline import JOIN_SECONDS, SpeechLayout, normalize
-from .vad import SpeechFound, VoiceActivityDetector
+from .streaming import PIECE_SECONDS, Budget, EverythingIsSpeech, RegionDetector, SpeechStream
+from .timeline import JOIN_SECONDS, normalize
+from .vad import VoiceActivityDetector
 
 
 class SpeechFinder(Protocol):
     """Where the speech is (``VoiceActivityDetector``; unit tests use a fake)."""
 
-    def find(self, samples: np.ndarray) -> SpeechFound: ...
+    @property
+    def lookback_seconds(self) -> float:
+        """How far before a region's first speech window its start may lie (the padding)."""
+        ...
+
+    def detector(self) -> RegionDetector:
+        """A fresh incremental detector for one stream."""
+        ...
 
 
 def build_vad(settings: Settings) -> VoiceActivityDetector | None:
@@ -56,11 +64,13 @@ class SpeechTranscriber:
         *,
         language: str | None = None,
         join_seconds: float = JOIN_SECONDS,
+        piece_seconds: float = PIECE_SECONDS,
     ) -> None:
         self.backend = backend
         self.vad = vad
         self.language = language  # the LANGUAGE hint, recorded on a transcript without speech
         self.join_seconds = join_seconds
+        self.piece_seconds = piece_seconds
 
     @property
     def name(self) -> str:
@@ -70,45 +80,53 @@ class SpeechTranscriber:
     def model(self) -> str:
         return self.backend.model
 
-    def transcribe(self, audio: DecodedAudio) -> Transcript:
-        duration = audio.duration
+    def stream(self, budget: Budget | None = None) -> SpeechStream:
+        """A sink for one video's decoded audio."""
+        detector: RegionDetector = EverythingIsSpeech() if self.vad is None else self.vad.detector()
+        return SpeechStream(
+            self.backend,
+            detector,
+            lookback_seconds=0.0 if self.vad is None else self.vad.lookback_seconds,
+            piece_seconds=self.piece_seconds,
+            join_seconds=self.join_seconds,
+            budget=budget,
+        )
+
+    def transcribe(self, audio: DecodedAudio, budget: Budget | None = None) -> Transcript:
+        """Transcribe audio already decoded into one array (a local file, tests)."""
+
+        return self.transcribe_from(audio.stream_into, budget)[0]
+
+    def transcribe_from(
+        self, fetch: Callable[[AudioSink], DecodedAudio], budget: Budget | None = None
+    ) -> tuple[Transcript, DecodedAudio]:
+        """``fetch`` decodes a video into the sink it is given (``MediaSource.fetch_audio``); the
+        speech is transcribed as it comes. Returns the transcript and what ``fetch`` returned."""
+        stream = self.stream(budget)
+        try:
+            audio = fetch(stream)
+        except BaseException:
+            stream.close()
+            raise
+        result = stream.finish()
+        duration = result.duration or audio.duration
         if duration <= 0:
             raise NoSpeechDecoded("no audio samples were decoded; refusing to store an empty transcript")
-        samples = np.asarray(audio.samples, dtype=np.float32).reshape(-1)
-        if self.vad is None:
-            regions: list[Span] = [Span(0.0, duration)]
-            speech_seconds = duration
-        else:
-            found = self.vad.find(samples)
-            regions, speech_seconds = list(found.regions), found.speech_seconds
-        if not regions:
+        if result.regions == 0:
             logger.info("no speech found; the model is not called", extra={"audio_seconds": round(duration, 2)})
-            return no_speech_transcript(duration, self.backend.name, self.backend.model, self.language)
-
-        layout = SpeechLayout(regions, join_seconds=self.join_seconds)
-        packed = DecodedAudio(layout.pack(samples), source_bytes=audio.source_bytes)
-        raw = self.backend.transcribe(packed, speech=layout.packed_spans())
-        verdict = drop_hallucinations(raw.segments)
-        heard = [s for s in verdict.kept if not layout.in_joining_silence(s)]
-        if verdict.dropped or len(heard) < len(verdict.kept):
-            logger.info(
-                "dropped segments the model flagged or invented in a pause",
-                extra={
-                    "flagged": [reason for _, reason in verdict.dropped],
-                    "in_pauses": len(verdict.kept) - len(heard),
-                },
-            )
-        segments = normalize([layout.restore(s) for s in heard], duration)
+            return no_speech_transcript(duration, self.backend.name, self.backend.model, self.language), audio
+        segments = normalize(result.segments, duration)
         text = " ".join(s.text for s in segments)
-        return Transcript(
+        transcript = Transcript(
             text=text,
             segments=segments,
-            language=raw.language,
+            language=result.language,
             duration=round(duration, 3),
-            backend=raw.backend,
-            model=raw.model,
-            speech_seconds=round(speech_seconds, 3),
+            backend=self.backend.name,
+            model=self.backend.model,
+            speech_seconds=round(result.speech_seconds, 3),
             no_speech=not text,
-            model_audio_seconds=raw.model_audio_seconds,
-            cost_usd=raw.cost_usd,
+            model_audio_seconds=result.model_audio_seconds,
+            cost_usd=result.cost_usd,
         )
+        return transcript, audio

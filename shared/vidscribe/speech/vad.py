@@ -229,6 +229,7 @@ class SpeechDetector:
         self._silence_from: int | None = None  # first window of the silence that may close it
         self._pending: Span | None = None  # the latest padded region, held back for merging
         self._raw_seconds = 0.0
+        self._emitted_until = 0.0  # regions never start before the end of one already returned
         self._finished = False
         opts = self.options
         self._min_silence_windows = max(1, round(opts.min_silence_seconds / WINDOW_SECONDS))
@@ -242,6 +243,40 @@ class SpeechDetector:
     @property
     def seconds_fed(self) -> float:
         return self._samples / SAMPLE_RATE
+
+    def open_since(self) -> float | None:
+        """Where the speech not yet returned begins (the region held back for merging, or the one
+        still open, padded); None when there is none. Samples before it are no longer needed."""
+        if self._pending is not None:
+            return self._pending.start
+        if self._start is not None:
+            return max(self._emitted_until, self._start * WINDOW_SECONDS - self.options.pad_seconds)
+        return None
+
+    def cut(self, at_seconds: float) -> list[Span]:
+        """Return now the speech before ``at_seconds`` (the held-back region, and the open region up
+        to there) as final regions; the open region goes on from ``at_seconds``. Bounds what must be
+        held while someone speaks for a long time. ``at_seconds`` must lie after the open region's
+        start and within what was fed."""
+        at = int(at_seconds / WINDOW_SECONDS)
+        out: list[Span] = []
+        if self._start is None or not self._start < at <= self._windows:
+            return self._flush_pending()
+        cut_at = at * WINDOW_SECONDS
+        closed: list[tuple[int, int]] = [(self._start, at)]
+        out = self._settle(closed, final=False, through=cut_at)
+        out += self._flush_pending()
+        self._start = at
+        if self._silence_from is not None and self._silence_from < at:
+            self._silence_from = at
+        return out
+
+    def _flush_pending(self) -> list[Span]:
+        if self._pending is None:
+            return []
+        pending, self._pending = self._pending, None
+        self._emitted_until = pending.end
+        return [pending]
 
     def feed(self, block: np.ndarray) -> list[Span]:
         if self._finished:
@@ -297,8 +332,9 @@ class SpeechDetector:
         if end - start >= self._min_speech_windows:
             closed.append((start, end))
 
-    def _settle(self, closed: list[tuple[int, int]], *, final: bool) -> list[Span]:
-        """Pad and merge closed raw regions; return the ones no later region can merge into."""
+    def _settle(self, closed: list[tuple[int, int]], *, final: bool, through: float | None = None) -> list[Span]:
+        """Pad and merge closed raw regions; return the ones no later region can merge into.
+        ``through``: a cut, where the last region ends exactly (no padding: the speech goes on)."""
         opts = self.options
         total = self._samples / SAMPLE_RATE
         out: list[Span] = []
@@ -306,13 +342,16 @@ class SpeechDetector:
             raw_start = start * WINDOW_SECONDS
             raw_end = min(end * WINDOW_SECONDS, total)
             self._raw_seconds += max(0.0, raw_end - raw_start)
-            padded = Span(max(0.0, raw_start - opts.pad_seconds), min(total, raw_end + opts.pad_seconds))
+            padded_end = through if through is not None else min(total, raw_end + opts.pad_seconds)
+            padded = Span(max(0.0, self._emitted_until, raw_start - opts.pad_seconds), padded_end)
             if self._pending is not None and padded.start - self._pending.end < opts.merge_gap_seconds:
                 self._pending = Span(self._pending.start, max(self._pending.end, padded.end))
                 continue
             if self._pending is not None:
                 out.append(self._pending)
             self._pending = padded
+        if through is not None:
+            return out  # the caller flushes the pending region: a cut ends it
         if self._pending is not None:
             # A region that opens from now on starts at the earliest after the open one (if any) or
             # after the samples seen so far, minus its padding: the pending region is final when
@@ -320,6 +359,7 @@ class SpeechDetector:
             earliest = (self._start if self._start is not None else self._windows) * WINDOW_SECONDS
             if final or earliest - opts.pad_seconds - self._pending.end >= opts.merge_gap_seconds:
                 out.append(self._pending)
+                self._emitted_until = self._pending.end
                 self._pending = None
         return out
 
@@ -335,6 +375,10 @@ class VoiceActivityDetector:
         self._new_stream = stream_factory(engine)
         self.engine = "onnx" if self._new_stream is OnnxSileroStream else "lite"
         self.options = options or VadOptions()
+
+    @property
+    def lookback_seconds(self) -> float:
+        return self.options.pad_seconds
 
     def detector(self) -> SpeechDetector:
         """A fresh incremental detector (its own model state)."""

@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import NoReturn
 
 from ..config import Settings
@@ -25,6 +26,7 @@ from ..models import ClaimOutcome, VideoMessage
 from ..observability import logger
 from ..ports import MediaSource, Queue, Store, TranscriptionBackend
 from ..speech import SpeechFinder, SpeechTranscriber, build_vad
+from .budget import TimeBudget, margin_for, monotonic_deadline
 from .outcomes import AttemptFailed, Outcome, ProcessResult, message_video_id
 
 _SKIP_REASONS = {
@@ -60,8 +62,17 @@ class Transcriber:
             backend, vad if vad is not None else build_vad(settings), language=settings.language
         )
 
-    def process(self, body: str, receipt_handle: str | None = None, receive_count: int = 1) -> ProcessResult:
-        """Handle one queue message. Raises AttemptFailed when the message should come back."""
+    def process(
+        self,
+        body: str,
+        receipt_handle: str | None = None,
+        receive_count: int = 1,
+        remaining_seconds: Callable[[], float] | None = None,
+    ) -> ProcessResult:
+        """Handle one queue message. Raises AttemptFailed when the message should come back.
+
+        ``remaining_seconds``: the time the invocation has left (Lambda's context); the work stays
+        inside it (:mod:`.budget`). None: TRANSCRIBER_TIMEOUT_SECONDS from now."""
         try:
             message = VideoMessage.parse(body)
         except MalformedMessage as exc:
@@ -94,9 +105,11 @@ class Transcriber:
             return ProcessResult(Outcome.SKIPPED, video_id, reason=reason)
 
         started = time.monotonic()
+        budget = self._budget(remaining_seconds)
         try:
-            audio = self.media.fetch_audio(url)  # enforces the size, duration and time limits
-            transcript = self.speech.transcribe(audio)
+            # Decoded, searched for speech and transcribed piece by piece as it streams in; the
+            # media source enforces the size, duration and fetch-time limits, the budget Lambda's.
+            transcript, audio = self.speech.transcribe_from(lambda sink: self.media.fetch_audio(url, sink), budget)
             self.store.save_transcript(video_id, transcript)
         except Exception as exc:
             if not describe(exc)[2]:  # permanent: a retry cannot help
@@ -121,6 +134,15 @@ class Transcriber:
             latency_seconds=latency,
             speech_seconds=transcript.speech_seconds or 0.0,
             no_speech=transcript.no_speech,
+        )
+
+    def _budget(self, remaining_seconds: Callable[[], float] | None) -> TimeBudget:
+        timeout = self.settings.transcriber_timeout_seconds
+        return TimeBudget(
+            remaining_seconds or monotonic_deadline(timeout),
+            margin_seconds=margin_for(timeout, self.settings.time_budget_margin_seconds),
+            seconds_for=self.backend.seconds_for,
+            timeout_seconds=timeout,
         )
 
     def _record_now(

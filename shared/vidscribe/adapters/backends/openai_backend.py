@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import bisect
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -52,6 +53,11 @@ from .fan_out import map_failing_fast
 from .languages import normalize_language
 from .openai_errors import classify_error
 from .pricing import estimated_cost_usd
+from .speed import MeasuredSpeed
+
+#: A first guess of wall seconds per second of audio for encoding and the API's answer (whisper-1
+#: answers a 10-minute upload in well under a minute); the backend's own measurements replace it.
+OPENAI_SECONDS_PER_AUDIO_SECOND = 0.1
 
 #: OpenAI refuses audio shorter than this ("Minimum audio length is 0.1 seconds").
 MIN_AUDIO_SECONDS = 0.1
@@ -115,6 +121,8 @@ class OpenAIBackend:
     ) -> None:
         self.settings = settings
         self.model = settings.openai_model
+        # Encoding and the API's answer, per second of uploaded audio; measured as it goes.
+        self.speed = MeasuredSpeed(OPENAI_SECONDS_PER_AUDIO_SECOND, window_seconds=None)
         self.upload_format = resolve_format(upload_format)
         if max_upload_bytes > OPENAI_MAX_UPLOAD_BYTES:
             raise ConfigurationError(f"max_upload_bytes {max_upload_bytes} is over OpenAI's 25 MiB limit")
@@ -181,7 +189,17 @@ class OpenAIBackend:
         )
         return [(first + a, first + b) for a, b in pieces]
 
+    def seconds_for(self, audio_seconds: float) -> float:
+        """The wall time ``audio_seconds`` of audio should take, at the speed measured so far."""
+        return self.speed.seconds_for(audio_seconds)
+
     def transcribe(self, audio: DecodedAudio, speech: Sequence[Span] | None = None) -> Transcript:
+        started = time.monotonic()
+        transcript = self._transcribe(audio, speech)
+        self.speed.record(time.monotonic() - started, audio.duration)
+        return transcript
+
+    def _transcribe(self, audio: DecodedAudio, speech: Sequence[Span] | None) -> Transcript:
         samples = np.asarray(audio.samples)
         if samples.ndim != 1:
             samples = samples.reshape(-1)

@@ -15,7 +15,7 @@ import numpy as np
 from av.stream import Discard
 
 from ...errors import MediaTooLong, NoAudioTrack, NotMedia, TruncatedMedia, UnseekableMedia, VidscribeError
-from ...models import SAMPLE_RATE, DecodedAudio
+from ...models import SAMPLE_RATE, AudioSink, DecodedAudio
 from .formats import mp4_index_at_end, show_head, sniff
 from .range_reader import HEAD_BYTES, HttpRangeReader
 
@@ -71,7 +71,11 @@ class _SampleBuffer:
         self._data = np.empty(max(expected, SAMPLE_RATE), dtype=np.float32)
         self.n = 0
 
-    def append(self, samples: np.ndarray) -> None:
+    def begin(self, declared_seconds: float | None) -> None:
+        if declared_seconds:  # one allocation when the duration is known
+            self._data = np.empty(max(self._data.size, int((declared_seconds + 1.0) * SAMPLE_RATE)), np.float32)
+
+    def feed(self, samples: np.ndarray) -> None:
         end = self.n + len(samples)
         if end > len(self._data):
             grown = np.empty(max(end, int(len(self._data) * 1.5)), dtype=np.float32)
@@ -91,14 +95,18 @@ class _SampleBuffer:
 _MAX_DECODE_ERRORS = 20
 
 
-def decode_audio(fileobj: BinaryIO | Any, *, max_duration_seconds: float) -> DecodedAudio:
-    """Decode the best audio stream of a readable file object to 16 kHz mono float32.
+def decode_audio(
+    fileobj: BinaryIO | Any, *, max_duration_seconds: float, sink: AudioSink | None = None
+) -> DecodedAudio:
+    """Decode the best audio stream of a readable file object to 16 kHz mono float32: into one
+    array, or, with a ``sink``, block by block into it (the result then holds no samples, only the
+    duration: memory flat in the audio's length).
 
     Raises NotMedia, NoAudioTrack, TruncatedMedia, UnseekableMedia, MediaTooLong (and whatever the
-    file object raises, e.g. FetchError). ``source_bytes`` is left at 0: the caller knows it.
+    file object or the sink raises, e.g. FetchError). ``source_bytes`` is left at 0: the caller knows it.
     """
     try:
-        audio = _decode_file(fileobj, max_duration_seconds)
+        audio = _decode_file(fileobj, max_duration_seconds, sink)
     except VidscribeError as exc:
         failure = getattr(fileobj, "failure", None)
         if failure is not None and failure is not exc:
@@ -110,7 +118,7 @@ def decode_audio(fileobj: BinaryIO | Any, *, max_duration_seconds: float) -> Dec
     return audio
 
 
-def _decode_file(fileobj: Any, max_duration_seconds: float) -> DecodedAudio:
+def _decode_file(fileobj: Any, max_duration_seconds: float, sink: AudioSink | None) -> DecodedAudio:
     seekable = getattr(fileobj, "seekable", lambda: True)()
     if not seekable and hasattr(fileobj, "peek"):
         # A stream we cannot seek: an MP4 whose index comes after its media data cannot be read
@@ -127,12 +135,12 @@ def _decode_file(fileobj: Any, max_duration_seconds: float) -> DecodedAudio:
     try:
         if len(container.streams) == 0:  # opened, yet no stream at all: a stub or a cut-off header
             raise _open_failure(fileobj, ValueError("no streams found"))
-        return _decode(container, max_duration_seconds)
+        return _decode(container, max_duration_seconds, sink)
     finally:
         container.close()
 
 
-def _decode(container: Any, max_duration_seconds: float) -> DecodedAudio:
+def _decode(container: Any, max_duration_seconds: float, sink: AudioSink | None) -> DecodedAudio:
     stream = container.streams.best("audio")
     if stream is None:
         kinds = ", ".join(f"{s.type} {getattr(s.codec_context, 'name', None) or '?'}" for s in container.streams)
@@ -150,16 +158,21 @@ def _decode(container: Any, max_duration_seconds: float) -> DecodedAudio:
             f"(MAX_DURATION_SECONDS)"
         )
     limit = int((max_duration_seconds + 1.0) * SAMPLE_RATE)
-    expected = int(((declared or 60.0) + 1.0) * SAMPLE_RATE)
-    buffer = _SampleBuffer(min(expected, limit))
+    buffer = _SampleBuffer(SAMPLE_RATE * 60) if sink is None else None
+    target: AudioSink = buffer if buffer is not None else sink  # type: ignore[assignment]
+    target.begin(None if declared is None else min(declared, max_duration_seconds))
     resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
     decode_errors = 0
     last_error: Exception | None = None
+    decoded = 0
 
     def take(frames: list) -> None:
+        nonlocal decoded
         for out in frames:
-            buffer.append(out.to_ndarray().reshape(-1))
-        if buffer.n > limit:
+            samples = out.to_ndarray().reshape(-1)
+            decoded += samples.size
+            target.feed(samples)
+        if decoded > limit:
             raise MediaTooLong(
                 f"the audio lasts more than the {max_duration_seconds:g} s allowed (MAX_DURATION_SECONDS)"
             )
@@ -174,7 +187,7 @@ def _decode(container: Any, max_duration_seconds: float) -> DecodedAudio:
                 if decode_errors > _MAX_DECODE_ERRORS:
                     raise TruncatedMedia(
                         f"the audio cannot be decoded ({decode_errors} bad packets after "
-                        f"{buffer.n / SAMPLE_RATE:.1f} s): {exc}"
+                        f"{decoded / SAMPLE_RATE:.1f} s): {exc}"
                     ) from None
                 continue
             for frame in frames:
@@ -184,13 +197,15 @@ def _decode(container: Any, max_duration_seconds: float) -> DecodedAudio:
         raise
     except (av.FFmpegError, ValueError, EOFError) as exc:
         raise TruncatedMedia(
-            f"the media is truncated or corrupt: reading failed after {buffer.n / SAMPLE_RATE:.1f} s of audio: {exc}"
+            f"the media is truncated or corrupt: reading failed after {decoded / SAMPLE_RATE:.1f} s of audio: {exc}"
         ) from None
 
-    if buffer.n == 0:
+    if decoded == 0:
         detail = f": {last_error}" if last_error else ""
         raise TruncatedMedia(f"the audio track decoded to no samples (truncated or corrupt media){detail}")
-    _check_complete(container, stream, buffer.n / SAMPLE_RATE)
+    _check_complete(container, stream, decoded / SAMPLE_RATE)
+    if buffer is None:
+        return DecodedAudio(samples=np.zeros(0, dtype=np.float32), streamed_seconds=decoded / SAMPLE_RATE)
     return DecodedAudio(samples=buffer.result())
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import io
 import threading
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -26,7 +27,7 @@ import requests
 
 from ...config import Settings
 from ...errors import BadPlaylist, EncryptedMedia, LiveStream, MediaTooLarge, MediaTooLong, NotMedia, VidscribeError
-from ...models import DecodedAudio
+from ...models import AudioSink, DecodedAudio
 from ...observability import logger
 from ...redaction import redact
 from .decode import decode_audio
@@ -235,7 +236,9 @@ class HlsStream(io.RawIOBase):
         super().close()
 
 
-def fetch_hls(reader: HttpRangeReader, settings: Settings, deadline: Any) -> tuple[DecodedAudio, FetchReport]:
+def fetch_hls(
+    reader: HttpRangeReader, settings: Settings, deadline: Any, sink: AudioSink | None = None
+) -> tuple[DecodedAudio, FetchReport]:
     text = reader.read(MAX_PLAYLIST_BYTES + 1)
     while len(text) <= MAX_PLAYLIST_BYTES and (more := reader.read(MAX_PLAYLIST_BYTES + 1 - len(text))):
         text += more
@@ -298,10 +301,10 @@ def fetch_hls(reader: HttpRangeReader, settings: Settings, deadline: Any) -> tup
             check_deadline=deadline.check,
         )
         with HlsStream(fetcher, settings.max_media_bytes) as stream:
-            audio = decode_audio(stream, max_duration_seconds=settings.max_duration_seconds)
+            audio = decode_audio(stream, max_duration_seconds=settings.max_duration_seconds, sink=sink)
         report.reason = f"{chosen}, {len(playlist.segments)} segments"
     finally:
         http.close()
         report.bytes_fetched = reader.bytes_fetched + http.bytes_fetched + sum(w.bytes_fetched for w in workers)
         report.requests = reader.requests + http.requests + sum(w.requests for w in workers)
-    return DecodedAudio(samples=audio.samples, source_bytes=report.bytes_fetched), report
+    return replace(audio, source_bytes=report.bytes_fetched), report

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ...config import Settings
-from ...models import DecodedAudio
+from ...models import AudioSink, DecodedAudio
 from ...observability import logger
 from .decode import decode_audio
 from .fetch_plan import AUDIO_ONLY, WHOLE_FILE, Link, Plan, audio_plan, choose, estimate_seconds, whole_file_plan
@@ -74,7 +74,9 @@ class _RangeWorker:
         self.client.close()
 
 
-def fetch_ranged(remote: RemoteFile, settings: Settings) -> tuple[DecodedAudio, FetchReport]:
+def fetch_ranged(
+    remote: RemoteFile, settings: Settings, sink: AudioSink | None = None
+) -> tuple[DecodedAudio, FetchReport]:
     clients: list[RangeClient] = []
     lock = threading.Lock()
 
@@ -99,7 +101,7 @@ def fetch_ranged(remote: RemoteFile, settings: Settings) -> tuple[DecodedAudio, 
             check_deadline=remote.check_deadline,
         )
         with PlannedFile(remote.size, held, plan, fetcher, content_type=remote.content_type) as file:
-            audio = decode_audio(file, max_duration_seconds=settings.max_duration_seconds)
+            audio = decode_audio(file, max_duration_seconds=settings.max_duration_seconds, sink=sink)
         report.retries = fetcher.retries
         report.peak_held_bytes = fetcher.peak_held
         report.window_bytes = window + KEEP_BEHIND
@@ -108,7 +110,7 @@ def fetch_ranged(remote: RemoteFile, settings: Settings) -> tuple[DecodedAudio, 
             client.close()
         report.bytes_fetched = remote.first_bytes_fetched + sum(c.bytes_fetched for c in clients)
         report.requests = remote.first_requests + sum(c.requests for c in clients)
-    return DecodedAudio(samples=audio.samples, source_bytes=report.bytes_fetched), report
+    return replace(audio, source_bytes=report.bytes_fetched), report
 
 
 def _read_index(

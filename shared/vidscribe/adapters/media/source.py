@@ -16,11 +16,12 @@ from __future__ import annotations
 import io
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from ...config import Settings
 from ...errors import FetchError, FetchRefused
-from ...models import DecodedAudio
+from ...models import AudioSink, DecodedAudio
 from ...observability import logger
 from ...redaction import redact
 from . import hls, s3
@@ -36,12 +37,14 @@ from .urlguard import S3Location, s3_location
 PROBE_BYTES = 256 * 1024
 
 
-def open_local_audio(path: str | os.PathLike, max_duration_seconds: float) -> DecodedAudio:
+def open_local_audio(
+    path: str | os.PathLike[str], max_duration_seconds: float, sink: AudioSink | None = None
+) -> DecodedAudio:
     """Decode a local file (for ``vidscribe transcribe FILE``). Raises FileNotFoundError if absent."""
     p = Path(path)
     with p.open("rb") as f:
-        audio = decode_audio(f, max_duration_seconds=max_duration_seconds)
-    return DecodedAudio(samples=audio.samples, source_bytes=p.stat().st_size)
+        audio = decode_audio(f, max_duration_seconds=max_duration_seconds, sink=sink)
+    return replace(audio, source_bytes=p.stat().st_size)
 
 
 class Deadline:
@@ -88,28 +91,28 @@ class StreamingMediaSource:
             first_request_bytes=first_request_bytes,
         )
 
-    def fetch_audio(self, url: str) -> DecodedAudio:
-        return self.fetch(url)[0]
+    def fetch_audio(self, url: str, sink: AudioSink | None = None) -> DecodedAudio:
+        return self.fetch(url, sink)[0]
 
-    def fetch(self, url: str) -> tuple[DecodedAudio, FetchReport]:
+    def fetch(self, url: str, sink: AudioSink | None = None) -> tuple[DecodedAudio, FetchReport]:
         where = s3_location(url)
         if where is not None:
-            return self._fetch_s3(where)
-        return self._fetch_http(url)
+            return self._fetch_s3(where, sink)
+        return self._fetch_http(url, sink)
 
     # --- http(s) -----------------------------------------------------------------------------------------
-    def _fetch_http(self, url: str) -> tuple[DecodedAudio, FetchReport]:
+    def _fetch_http(self, url: str, sink: AudioSink | None) -> tuple[DecodedAudio, FetchReport]:
         s = self.settings
         deadline = Deadline(self.total_timeout_seconds, url)
         with self.open(url, first_request_bytes=min(PROBE_BYTES, s.read_ahead_bytes)) as reader:
             if hls.looks_like_playlist(reader.first_block() or reader.peek(64)):
-                return hls.fetch_hls(reader, s, deadline)
+                return hls.fetch_hls(reader, s, deadline, sink)
             hls.refuse_non_playlist(url, reader)
             if reader.holds_everything or not reader.seekable():
-                audio = decode_audio(reader, max_duration_seconds=s.max_duration_seconds)
+                audio = decode_audio(reader, max_duration_seconds=s.max_duration_seconds, sink=sink)
                 kind = "in memory" if reader.seekable() else "sequential"
                 report = FetchReport(kind, reader.size, reader.bytes_fetched, reader.requests)
-                return DecodedAudio(samples=audio.samples, source_bytes=reader.bytes_fetched), report
+                return replace(audio, source_bytes=reader.bytes_fetched), report
             assert reader.size is not None
             meter = LinkMeter()
             if reader.first_timing is not None:
@@ -138,10 +141,10 @@ class StreamingMediaSource:
                 first_bytes_fetched=reader.bytes_fetched,
                 first_requests=reader.requests,
             )
-            return fetch_ranged(remote, s)
+            return fetch_ranged(remote, s, sink)
 
     # --- S3 ------------------------------------------------------------------------------------------------
-    def _fetch_s3(self, where: S3Location) -> tuple[DecodedAudio, FetchReport]:
+    def _fetch_s3(self, where: S3Location, sink: AudioSink | None) -> tuple[DecodedAudio, FetchReport]:
         s = self.settings
         deadline = Deadline(self.total_timeout_seconds, f"s3://{where.bucket}/{where.key}")
         client = s3.s3_client(s, where.region)
@@ -154,7 +157,7 @@ class StreamingMediaSource:
             if where.url.startswith("https://") and "AccessDenied" in str(exc):
                 # An https S3 URL of a bucket the role may not read can still be public: try it as given.
                 logger.info("S3 refused the role; reading the https URL anonymously", extra={"error": str(exc)})
-                return self._fetch_http(where.url)
+                return self._fetch_http(where.url, sink)
             raise
         logger.info("reading from S3", extra={"bucket": where.bucket, "size": human_bytes(size)})
         remote = RemoteFile(
@@ -168,11 +171,11 @@ class StreamingMediaSource:
             first_requests=first.requests,
         )
         if size <= len(head):
-            audio = decode_audio(MemoryFile(head, content_type), max_duration_seconds=s.max_duration_seconds)
-            return DecodedAudio(audio.samples, first.bytes_fetched), FetchReport(
+            audio = decode_audio(MemoryFile(head, content_type), max_duration_seconds=s.max_duration_seconds, sink=sink)
+            return replace(audio, source_bytes=first.bytes_fetched), FetchReport(
                 "in memory", size, first.bytes_fetched, first.requests
             )
-        return fetch_ranged(remote, s)
+        return fetch_ranged(remote, s, sink)
 
 
 class MemoryFile(io.BytesIO):
