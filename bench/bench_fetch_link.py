@@ -88,6 +88,9 @@ def main() -> int:
     parser.add_argument("--model-speed", type=float, default=41.0, help="real-time factor of tiny.en, quiet machine")
     parser.add_argument("--repeat", type=int, default=2, help="runs per case; the fastest counts (shared machines)")
     args = parser.parse_args()
+    from vidscribe.observability import logger
+
+    logger.setLevel("WARNING")  # the fetch plan's log lines would drown the table
 
     from vidscribe.adapters.media import HttpRangeReader, StreamingMediaSource, decode_audio, open_local_audio
     from vidscribe.config import Settings
