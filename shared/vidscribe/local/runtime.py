@@ -51,6 +51,13 @@ class StopRequest:
         self.requested = threading.Event()
         self.hurry = threading.Event()
         self.reason: str | None = None
+        self._listeners: list[threading.Event] = []
+
+    def subscribe(self, event: threading.Event) -> None:
+        """Set ``event`` too when a stop is requested (a run loop that waits on more than the stop)."""
+        self._listeners.append(event)
+        if self.requested.is_set():
+            event.set()
 
     def request(self, reason: str) -> None:
         if self.requested.is_set():
@@ -58,6 +65,8 @@ class StopRequest:
             return
         self.reason = reason
         self.requested.set()
+        for event in self._listeners:
+            event.set()
 
 
 @dataclass
@@ -94,6 +103,13 @@ class RunTally:
             return sum(self.failed_by_type.values())
 
 
+# An idle worker polls again after these pauses (seconds), doubling up to the last. Short polls with
+# an interruptible pause, not SQS long polls: a long poll cannot be cut short, so every stop (the end
+# of a `run --once`, a SIGTERM) waited out up to a second of it. Idle, it is one request a second per
+# worker, as the one-second long poll was.
+IDLE_PAUSES = (0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
+
+
 class EventSourcePoller:
     """One SQS event source mapping: ``concurrency`` threads polling ``queue`` into ``handler``."""
 
@@ -108,7 +124,9 @@ class EventSourcePoller:
         batch_size: int,
         stop: threading.Event,
         timeout_seconds: int = 900,
+        on_idle: threading.Event | None = None,
     ) -> None:
+        """``on_idle`` is set whenever a worker comes back from the handler."""
         self.name = name
         self.queue = queue
         self.handler = handler
@@ -117,6 +135,7 @@ class EventSourcePoller:
         self.batch_size = batch_size
         self.stop = stop
         self.timeout_seconds = timeout_seconds  # each invocation's emulated Lambda timeout
+        self.on_idle = on_idle
         self.stats = WorkerStats()
         self._arn = queue.arn()
         self._threads: list[threading.Thread] = []
@@ -143,7 +162,7 @@ class EventSourcePoller:
 
     def join_idle(self, timeout: float) -> None:
         """Wait up to ``timeout`` for the workers that are not inside a handler (they are at most a
-        long poll away from noticing the stop)."""
+        poll away from noticing the stop)."""
         deadline = time.monotonic() + timeout
         for thread in self._threads:
             with self.stats.lock:
@@ -165,9 +184,10 @@ class EventSourcePoller:
         return self.stats.busy
 
     def _loop(self) -> None:
+        empty_polls = 0
         while not self.stop.is_set():
             try:
-                messages = self.queue.receive(self.batch_size, wait_seconds=1)
+                messages = self.queue.receive(self.batch_size, wait_seconds=0)
             except Exception as exc:  # the endpoint is down: keep the worker, try again
                 logger.warning("receive failed", extra={"queue": self.name, "error": str(exc)})
                 self.stop.wait(1.0)
@@ -176,7 +196,11 @@ class EventSourcePoller:
                 # Received while stopping: not ours to start. Put it straight back.
                 self._give_back(messages)
             elif messages:
+                empty_polls = 0
                 self._invoke(messages)
+            else:
+                self.stop.wait(IDLE_PAUSES[min(empty_polls, len(IDLE_PAUSES) - 1)])
+                empty_polls += 1
 
     def _give_back(self, messages: list[ReceivedMessage]) -> None:
         for message in messages:
@@ -218,6 +242,8 @@ class EventSourcePoller:
                 self.stats.busy -= 1
                 self._held.pop(me, None)
                 self._in_handler.discard(me)
+            if self.on_idle is not None:
+                self.on_idle.set()
 
 
 @dataclass
@@ -257,6 +283,8 @@ class LocalRuntime:
         self.on_grace = on_grace
         self.stop_request = stop_request or StopRequest()
         self.stop_event = threading.Event()  # the pollers' own: stop receiving
+        self._wake = threading.Event()  # the main loop's: a stop request, or a worker back from a handler
+        self.stop_request.subscribe(self._wake)
         self.tally = RunTally()
 
     def run(self, *, once: bool) -> RuntimeReport:
@@ -281,6 +309,7 @@ class LocalRuntime:
                 batch_size=self.batch_size,
                 stop=self.stop_event,
                 timeout_seconds=self.settings.transcriber_timeout_seconds,
+                on_idle=self._wake,
             ),
             EventSourcePoller(
                 "vidscribe-dlq-consumer",
@@ -290,32 +319,38 @@ class LocalRuntime:
                 concurrency=1,
                 batch_size=10,
                 stop=self.stop_event,
+                on_idle=self._wake,
             ),
         ]
         transcribers, dead_letters = pollers
         report = RuntimeReport(0, 0, 0, 0, 0.0, tally=self.tally)
         with observe_outcomes(self.tally.add):
-            if not self.stop_request.requested.is_set():
-                for poller in pollers:
-                    poller.start()
             next_fetch = 0.0
+            started_pollers = False
             try:
                 while not self.stop_request.requested.is_set():
+                    self._wake.clear()  # before looking: what happens from here on wakes the wait below
                     now = time.monotonic()
-                    enqueued = 0
-                    if once or now >= next_fetch:
+                    enqueued = -1  # no fetch this time: not a sign that the backlog is empty
+                    idle = not (transcribers.busy or dead_letters.busy)
+                    # Once: fetch on every tick, and as soon as the last busy worker comes back.
+                    if now >= next_fetch or (once and idle):
                         self._recover_abandoned()
                         try:
                             enqueued = invoke(fetcher_handler, scheduled_event(region), "vidscribe-fetcher")["enqueued"]
                         except Exception as exc:  # as in AWS, a failed scheduled run is only that run
                             logger.warning("fetch failed", extra={"error_type": type(exc).__name__, "error": str(exc)})
-                            enqueued = -1  # not a sign that the backlog is empty
-                        next_fetch = now + self.settings.fetch_interval_seconds
+                        next_fetch = now + (self.poll_interval if once else self.settings.fetch_interval_seconds)
+                    # After the first fetch, so that the workers find work at once; not if a stop came meanwhile.
+                    if not started_pollers and not self.stop_request.requested.is_set():
+                        for poller in pollers:
+                            poller.start()
+                        started_pollers = True
                     if self.on_tick:
                         self.on_tick()
                     if once and enqueued == 0 and self._drained(transcribers, dead_letters):
                         break
-                    self.stop_request.requested.wait(self.poll_interval)
+                    self._wake.wait(self.poll_interval)
             finally:
                 self.stop_event.set()
                 report.stopped_by = self.stop_request.reason
