@@ -5,6 +5,10 @@
 * A media playlist -> its segments in order (MPEG-TS, packed audio, or fMP4 after the ``EXT-X-MAP``
   init section), fetched several at a time within a bounded window and read by the decoder as one
   stream. Every playlist and segment URL (and every redirect) passes the URL guard.
+* A playlist stored in S3 (what MediaConvert and most AWS packagers write) -> its relative URIs are
+  objects beside it, read with the function's role like the playlist; its http(s) URIs go through the
+  guard. A playlist served over http(s) may not name ``s3://`` URIs: a stranger's playlist must not
+  steer the role's S3 rights.
 * Refused, permanently and before any segment is fetched: a live playlist (no ``EXT-X-ENDLIST``),
   encryption (``EXT-X-KEY`` other than ``NONE``), more than HLS_MAX_SEGMENTS segments, more than
   MAX_DURATION_SECONDS, a playlist that loops or includes itself. A segment that is not media (an HTML
@@ -20,7 +24,7 @@ import io
 import threading
 from dataclasses import replace
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 import m3u8
 import requests
@@ -30,12 +34,15 @@ from ...errors import BadPlaylist, EncryptedMedia, LiveStream, MediaTooLarge, Me
 from ...models import AudioSink, DecodedAudio
 from ...observability import logger
 from ...redaction import redact
+from . import s3
 from .decode import decode_audio
 from .formats import show_head, sniff
 from .parallel_reader import WindowedFetcher
+from .range_clients import LinkMeter
 from .range_reader import HttpRangeReader
 from .ranged_fetch import FetchReport
 from .transport import HttpTransport, human_bytes, make_session, status_error
+from .urlguard import S3Location, s3_location
 
 MAX_PLAYLIST_BYTES = 8 * 1024 * 1024
 _AUDIO_CODECS = ("mp4a", "ac-3", "ec-3", "opus", "flac", "fla", "mp3", ".mp3")
@@ -55,18 +62,47 @@ def refuse_non_playlist(url: str, reader: HttpRangeReader) -> None:
         raise NotMedia(f"not an HLS playlist: {redact(url)!r} answered {sent} (first bytes: {show_head(head)})")
 
 
-class _Http:
-    """Guarded GETs for playlists and segments, counted, on one session (one kept-alive connection)."""
+class _Getter:
+    """GETs of playlists and segments, counted: http(s) through the guard on one session (one kept-alive
+    connection); ``s3://`` with GetObject on the shared boto3 client, only for a playlist read from S3."""
 
-    def __init__(self, settings: Settings, deadline: Any) -> None:
+    def __init__(self, settings: Settings, deadline: Any, s3_client: Any = None) -> None:
         self.settings = settings
         self.deadline = deadline
         self.session: requests.Session = make_session(settings.allow_private_urls)
+        self._s3 = s3_client
+        self._meter = LinkMeter()
         self.bytes_fetched = 0
         self.requests = 0
 
     def get(self, url: str, byterange: tuple[int, int] | None = None, limit: int | None = None) -> tuple[str, bytes]:
-        """(the URL after redirects, the body): the URL and each redirect hop pass the guard."""
+        """(the URL after redirects, the body), at most ``limit`` (else MAX_MEDIA_BYTES) bytes."""
+        cap = limit if limit is not None else self.settings.max_media_bytes
+        if urlsplit(url).scheme.lower() == "s3":
+            return url, self._get_s3(url, byterange, cap)
+        return self._get_http(url, byterange, cap)
+
+    def _get_s3(self, url: str, byterange: tuple[int, int] | None, cap: int) -> bytes:
+        if self._s3 is None:
+            raise BadPlaylist(
+                f"the HLS playlist names an S3 object ({redact(url)!r}) but was not read from S3: only a "
+                f"playlist stored in S3 may point into S3"
+            )
+        where = s3_location(url)
+        assert where is not None  # an s3: URL names an object or raises UrlRejected
+        client = s3.S3RangeClient(self._s3, where, None, self.deadline.check, self._meter)
+        try:
+            if byterange is None:
+                return client.fetch_object(cap)
+            length = byterange[1] - byterange[0] + 1
+            if length > cap:
+                raise MediaTooLarge(f"{redact(url)!r} is larger than {human_bytes(cap)}")
+            return client.fetch(byterange[0], length)
+        finally:
+            self.bytes_fetched += client.bytes_fetched
+            self.requests += client.requests
+
+    def _get_http(self, url: str, byterange: tuple[int, int] | None, cap: int) -> tuple[str, bytes]:
         s = self.settings
         http = HttpTransport(
             url,
@@ -77,20 +113,16 @@ class _Http:
             total_timeout=max(0.001, self.deadline.remaining()),
             max_redirects=s.max_redirects,
         )
+        http.check()
+        resp = http.get(byterange)
         try:
-            http.check()
-            resp = http.get(byterange)
-            try:
-                if resp.status_code not in (200, 206):
-                    raise status_error(resp.status_code, resp.reason or "", http.url)
-                cap = limit if limit is not None else s.max_media_bytes
-                body = http.read_body(resp, cap + 1)
-            finally:
-                resp.close()
-                self.bytes_fetched += http.bytes_fetched
-                self.requests += http.requests
+            if resp.status_code not in (200, 206):
+                raise status_error(resp.status_code, resp.reason or "", http.url)
+            body = http.read_body(resp, cap + 1)
         finally:
-            pass
+            resp.close()
+            self.bytes_fetched += http.bytes_fetched
+            self.requests += http.requests
         if len(body) > cap:
             raise MediaTooLarge(f"{redact(url)!r} is larger than {human_bytes(cap)}")
         if byterange is not None and resp.status_code == 200:
@@ -99,6 +131,21 @@ class _Http:
 
     def close(self) -> None:
         self.session.close()
+
+
+def s3_base(where: S3Location) -> str:
+    """The ``s3://`` URL of a playlist stored in S3, the base its relative URIs resolve against."""
+    return f"s3://{where.bucket}/{quote(where.key, safe='/')}"
+
+
+def _resolve(base: str, uri: str, absolute: str) -> str:
+    """``uri`` of a playlist at ``base``; ``absolute`` is m3u8's answer, right for every base but S3's
+    (``urljoin`` does not resolve against a scheme it does not know, so ``s3:`` gets the same rules
+    through an https stand-in with the bucket as its host)."""
+    if urlsplit(base).scheme.lower() != "s3" or urlsplit(uri).scheme:
+        return absolute
+    joined = urlsplit(urljoin("https://" + base.removeprefix("s3://"), uri))
+    return f"s3://{joined.netloc}{joined.path}"
 
 
 def _parse(text: str, url: str, settings: Settings) -> m3u8.M3U8:
@@ -114,7 +161,7 @@ def _parse(text: str, url: str, settings: Settings) -> m3u8.M3U8:
         raise BadPlaylist(f"the HLS playlist {redact(url)!r} cannot be parsed: {exc}") from None
 
 
-def _pick_rendition(master: m3u8.M3U8) -> tuple[str, str]:
+def _pick_rendition(master: m3u8.M3U8, base: str) -> tuple[str, str]:
     """(URI, what it is) of the playlist whose segments carry the least besides the audio."""
     for key in master.session_keys or []:
         if key is not None and (key.method or "NONE").upper() != "NONE":
@@ -122,7 +169,7 @@ def _pick_rendition(master: m3u8.M3U8) -> tuple[str, str]:
     audio = [m for m in master.media if (m.type or "").upper() == "AUDIO" and m.uri]
     if audio:
         audio.sort(key=lambda m: ((m.default or "").upper() != "YES", (m.autoselect or "").upper() != "YES"))
-        return audio[0].absolute_uri, f"audio rendition {audio[0].name or audio[0].uri!r}"
+        return _resolve(base, audio[0].uri, audio[0].absolute_uri), f"audio rendition {audio[0].name or audio[0].uri!r}"
     variants = [p for p in master.playlists if p.uri]
     if not variants:
         raise BadPlaylist("the HLS master playlist lists no variant and no audio rendition")
@@ -133,7 +180,7 @@ def _pick_rendition(master: m3u8.M3U8) -> tuple[str, str]:
         return (not audio_only, p.stream_info.bandwidth or 1 << 62)
 
     best = min(variants, key=rank)
-    return best.absolute_uri, f"variant of {best.stream_info.bandwidth or '?'} bit/s"
+    return _resolve(base, best.uri, best.absolute_uri), f"variant of {best.stream_info.bandwidth or '?'} bit/s"
 
 
 def _check_media_playlist(pl: m3u8.M3U8, url: str, settings: Settings) -> None:
@@ -239,22 +286,40 @@ class HlsStream(io.RawIOBase):
 def fetch_hls(
     reader: HttpRangeReader, settings: Settings, deadline: Any, sink: AudioSink | None = None
 ) -> tuple[DecodedAudio, FetchReport]:
+    """The audio of the playlist ``reader`` has started to read (over http(s))."""
     text = reader.read(MAX_PLAYLIST_BYTES + 1)
     while len(text) <= MAX_PLAYLIST_BYTES and (more := reader.read(MAX_PLAYLIST_BYTES + 1 - len(text))):
         text += more
     if len(text) > MAX_PLAYLIST_BYTES:
         raise MediaTooLarge(f"the HLS playlist is larger than {human_bytes(MAX_PLAYLIST_BYTES)}")
-    url = reader.url
-    visited = {reader.url}
-    http = _Http(settings, deadline)
-    workers: list[_Http] = []
+    return fetch_playlist(
+        text, reader.url, settings, deadline, sink, first_bytes=reader.bytes_fetched, first_requests=reader.requests
+    )
+
+
+def fetch_playlist(
+    text: bytes,
+    url: str,
+    settings: Settings,
+    deadline: Any,
+    sink: AudioSink | None = None,
+    *,
+    first_bytes: int = 0,
+    first_requests: int = 0,
+    s3_client: Any = None,
+) -> tuple[DecodedAudio, FetchReport]:
+    """The audio of the playlist ``text`` read from ``url`` (``first_bytes`` and ``first_requests`` it
+    cost); ``s3_client`` for a playlist read from S3, whose relative URIs are S3 objects too."""
+    visited = {url}
+    http = _Getter(settings, deadline, s3_client)
+    workers: list[_Getter] = []
     lock = threading.Lock()
     report = FetchReport("hls")
     try:
         playlist = _parse(text.decode("utf-8", errors="replace"), url, settings)
         chosen = "media playlist"
         if playlist.is_variant:
-            uri, chosen = _pick_rendition(playlist)
+            uri, chosen = _pick_rendition(playlist, url)
             if uri in visited:
                 raise BadPlaylist(f"the HLS playlist {redact(uri)!r} includes itself")
             final, body = http.get(uri, limit=MAX_PLAYLIST_BYTES)
@@ -270,8 +335,8 @@ def fetch_hls(
         items: list[tuple[str, str | None]] = []
         init = next((s.init_section for s in playlist.segments if s.init_section), None)
         if init is not None:
-            items.append((init.absolute_uri, init.byterange))
-        items += [(seg.absolute_uri, seg.byterange) for seg in playlist.segments]
+            items.append((_resolve(url, init.uri, init.absolute_uri), init.byterange))
+        items += [(_resolve(url, seg.uri, seg.absolute_uri), seg.byterange) for seg in playlist.segments]
         for uri, _ in items:
             if uri in visited:
                 raise BadPlaylist(f"the HLS playlist {redact(url)!r} lists itself as a segment")
@@ -280,7 +345,7 @@ def fetch_hls(
 
         class _Segment:
             def __init__(self) -> None:
-                self.http = _Http(settings, deadline)
+                self.http = _Getter(settings, deadline, s3_client)
                 with lock:
                     workers.append(self.http)
 
@@ -305,6 +370,6 @@ def fetch_hls(
         report.reason = f"{chosen}, {len(playlist.segments)} segments"
     finally:
         http.close()
-        report.bytes_fetched = reader.bytes_fetched + http.bytes_fetched + sum(w.bytes_fetched for w in workers)
-        report.requests = reader.requests + http.requests + sum(w.requests for w in workers)
+        report.bytes_fetched = first_bytes + http.bytes_fetched + sum(w.bytes_fetched for w in workers)
+        report.requests = first_requests + http.requests + sum(w.requests for w in workers)
     return replace(audio, source_bytes=report.bytes_fetched), report

@@ -137,6 +137,28 @@ class S3RangeClient:
             )
         return data
 
+    def fetch_object(self, cap: int) -> bytes:
+        """The whole object (an HLS playlist or segment): MediaTooLarge past ``cap`` bytes, before reading."""
+        self._deadline()
+        self.requests += 1
+        try:
+            response: dict[str, Any] = self._client.get_object(Bucket=self._where.bucket, Key=self._where.key)
+        except (ClientError, BotoCoreError) as exc:
+            raise s3_error(exc, self._where) from None
+        length = int(response.get("ContentLength") or 0)
+        if length > cap:
+            response["Body"].close()
+            raise MediaTooLarge(
+                f"s3://{self._where.bucket}/{self._where.key} is {human_bytes(length)}, more than the "
+                f"{human_bytes(cap)} allowed"
+            )
+        data = self.read(response, length)
+        if len(data) < length:
+            raise FetchError(
+                f"S3 sent {len(data)} of {length} bytes of s3://{self._where.bucket}/...: the connection closed early"
+            )
+        return data
+
     def close(self) -> None:
         pass
 

@@ -1,7 +1,8 @@
 """The ``MediaSource`` adapter: which kind of source a URL is, and the fetch that suits it.
 
 * ``s3://bucket/key`` and S3's https URLs -> boto3 ranged GetObject (:mod:`s3`);
-* an HLS playlist (its first bytes say ``#EXTM3U``) -> its audio rendition's segments (:mod:`hls`);
+* an HLS playlist (its first bytes say ``#EXTM3U``), over http(s) or in S3 -> its audio rendition's
+  segments (:mod:`hls`);
 * a server that honours ranges -> planned fetching (:mod:`ranged_fetch`): an MP4's audio chunks only
   when that pays, otherwise the whole file with several requests in flight;
 * a server that ignores ranges, or a file that fits in the first response -> :class:`HttpRangeReader`
@@ -20,7 +21,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from ...config import Settings
-from ...errors import FetchError, FetchRefused
+from ...errors import FetchError, FetchRefused, MediaTooLarge
 from ...models import AudioSink, DecodedAudio
 from ...observability import logger
 from ...redaction import redact
@@ -159,6 +160,20 @@ class StreamingMediaSource:
                 logger.info("S3 refused the role; reading the https URL anonymously", extra={"error": str(exc)})
                 return self._fetch_http(where.url, sink)
             raise
+        if hls.looks_like_playlist(head):
+            if size > hls.MAX_PLAYLIST_BYTES:
+                raise MediaTooLarge(f"the HLS playlist is larger than {human_bytes(hls.MAX_PLAYLIST_BYTES)}")
+            text = head + (first.fetch(len(head), size - len(head)) if size > len(head) else b"")
+            return hls.fetch_playlist(
+                text,
+                hls.s3_base(where),
+                s,
+                deadline,
+                sink,
+                first_bytes=first.bytes_fetched,
+                first_requests=first.requests,
+                s3_client=client,
+            )
         logger.info("reading from S3", extra={"bucket": where.bucket, "size": human_bytes(size)})
         remote = RemoteFile(
             size=size,
