@@ -8,7 +8,8 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from vidscribe.local.runtime import IDLE_PAUSES, EventSourcePoller, StopRequest
+from vidscribe.local.event_source import IDLE_PAUSES, EventSourcePoller
+from vidscribe.local.runtime import StopRequest
 from vidscribe.models import ReceivedMessage
 
 
