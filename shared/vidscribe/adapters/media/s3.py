@@ -92,12 +92,14 @@ class S3RangeClient:
         self.bytes_fetched = 0
         self.requests = 0
 
-    def get(self, start: int, length: int) -> dict[str, Any]:
+    def get(self, start: int, length: int | None) -> dict[str, Any]:
+        """The GetObject response for ``length`` bytes from ``start`` (None: the whole object)."""
         self._deadline()
         self.requests += 1
+        ranged = {} if length is None else {"Range": f"bytes={start}-{start + length - 1}"}
         try:
             response: dict[str, Any] = self._client.get_object(
-                Bucket=self._where.bucket, Key=self._where.key, Range=f"bytes={start}-{start + length - 1}"
+                Bucket=self._where.bucket, Key=self._where.key, **ranged
             )
         except (ClientError, BotoCoreError) as exc:
             raise s3_error(exc, self._where) from None
@@ -139,12 +141,7 @@ class S3RangeClient:
 
     def fetch_object(self, cap: int) -> bytes:
         """The whole object (an HLS playlist or segment): MediaTooLarge past ``cap`` bytes, before reading."""
-        self._deadline()
-        self.requests += 1
-        try:
-            response: dict[str, Any] = self._client.get_object(Bucket=self._where.bucket, Key=self._where.key)
-        except (ClientError, BotoCoreError) as exc:
-            raise s3_error(exc, self._where) from None
+        response = self.get(0, None)
         length = int(response.get("ContentLength") or 0)
         if length > cap:
             response["Body"].close()
