@@ -103,6 +103,8 @@ class Settings(BaseModel):
     # Range requests (or HLS segments) in flight at once for one video, each on its own connection.
     fetch_connections: int = Field(16, alias="FETCH_CONNECTIONS", ge=1, le=64)
     hls_max_segments: int = Field(20_000, alias="HLS_MAX_SEGMENTS", ge=1)
+    # One HLS segment or init section at most (streamed, never held whole: this bounds what one object may be)
+    hls_max_segment_bytes: int = Field(256 * 1024**2, alias="HLS_MAX_SEGMENT_BYTES", ge=1)
 
     # --- the local runtime -------------------------------------------------------------------------
     visibility_timeout_seconds: int = Field(300, alias="VISIBILITY_TIMEOUT_SECONDS", ge=1, le=43_200)

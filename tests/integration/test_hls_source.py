@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.hls_factory import fmp4_segments, hls_set, master_playlist, media_playlist
+from tests.support.fetch_child import fetch_in_child
+from tests.support.hls_factory import GiantInit, fmp4_segments, hls_set, master_playlist, media_playlist
 from tests.support.media_factory import load_sample_audio
 from tests.support.media_server import FaultyMediaServer
 from vidscribe.adapters.media import StreamingMediaSource
+from vidscribe.adapters.media.parallel_reader import StreamingFetcher
 from vidscribe.config import Settings
 from vidscribe.errors import BadPlaylist, EncryptedMedia, LiveStream, MediaTooLarge, MediaTooLong, NotMedia
 
@@ -90,3 +92,75 @@ def test_segments_that_are_not_media_and_playlists_that_are_html(server):
     server.add_html("set/index.m3u8")
     with pytest.raises(NotMedia, match="not an HLS playlist.*text/html"):
         media().fetch_audio(server.url("set/index.m3u8"))
+
+
+# --- memory: every object streams through a bounded window ----------------------------------------------
+GiB = 1024**3
+MiB = 1024**2
+
+
+@pytest.fixture(scope="module")
+def giant_init(server):
+    """An fMP4 playlist whose init section is 1 GiB (generated as it is sent, never held by the server)."""
+    init, segments = fmp4_segments(20, load_sample_audio())
+    names = [f"s{i}.m4s" for i in range(len(segments))]
+    for name, data in zip(names, segments, strict=True):
+        server.add_bytes(f"giant/{name}", data)
+        server.add_bytes(f"small/{name}", data)
+    server.add_bytes("small/init.mp4", init)
+    server.add_virtual("giant/init.mp4", GiantInit(init, GiB))
+    server.add_virtual("giant-unsized/init.mp4", GiantInit(init, GiB))
+    server.unsized("giant-unsized/init.mp4")  # no Content-Length: the cap must hold while reading
+    playlist = media_playlist([f"../giant/{n}" for n in names], [20 / len(names)] * len(names), init="init.mp4")
+    for folder in ("small", "giant", "giant-unsized"):
+        server.add_bytes(f"{folder}/index.m3u8", playlist.encode())
+    return server
+
+
+def test_a_1_gib_init_section_streams_in_flat_memory(giant_init):
+    # Given the same playlist with a 40 KB init section and with a 1 GiB one sent without Content-Length
+    small = fetch_in_child(giant_init.url("small/index.m3u8"))
+    # When the 1 GiB one is fetched with the per-object cap above its size
+    big = fetch_in_child(giant_init.url("giant-unsized/index.m3u8"), HLS_MAX_SEGMENT_BYTES=str(2 * GiB))
+    # Then its audio decodes, every byte went through, and the peak RSS is the small fetch's plus at most
+    # two fetch windows (2 x 16 MiB): measured +13 MiB (123 MiB against 110 MiB), where holding it took 2.1 GB
+    assert small["outcome"] == big["outcome"] == "ok"
+    assert big["duration"] == pytest.approx(small["duration"], abs=0.01) == pytest.approx(20, abs=0.3)
+    assert big["bytes_fetched"] > GiB
+    assert big["peak_rss"] - small["peak_rss"] < 32 * MiB, (small, big)
+
+
+@pytest.mark.parametrize("folder", ["giant", "giant-unsized"], ids=["announced", "unannounced"])
+def test_an_object_over_the_segment_cap_is_refused_while_reading(giant_init, folder):
+    # Given the 1 GiB init section, its size announced (Content-Length) or not
+    # When it is fetched under the default per-object cap (256 MiB)
+    result = fetch_in_child(giant_init.url(f"{folder}/index.m3u8"))
+    # Then it is refused as too large, naming the setting: at once, or as soon as 256 MiB have arrived
+    assert result["outcome"] == "MediaTooLarge", result
+    assert "init section" in result["message"] and "HLS_MAX_SEGMENT_BYTES" in result["message"]
+    assert result["peak_rss"] < 200 * MiB, result
+
+
+def test_segments_far_larger_than_the_window_stay_within_it(server):
+    # Given a fetcher over six items of 24 MiB each (as six 300 MiB segments are to a 16 MiB window)
+    window = 4 * MiB
+    chunk = bytes(256 * 1024)
+
+    class Worker:
+        def stream(self, i, emit):
+            for _ in range(96):
+                emit(chunk)
+
+        def close(self):
+            pass
+
+    fetcher = StreamingFetcher(6, Worker, connections=4, window=window)
+    # When the reader reads the stream slowly to its end
+    total = 0
+    while piece := fetcher.read(64 * 1024):
+        total += len(piece)
+    fetcher.close()
+    # Then every byte came through, and never more than the window and its eighth (the item being read)
+    # were held at once
+    assert total == 6 * 96 * len(chunk)
+    assert window <= fetcher.peak_buffered <= window + window // 8 + len(chunk)

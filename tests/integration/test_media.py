@@ -18,6 +18,8 @@ import requests
 from tests.support.media_factory import make_noise_video, make_video, probe_duration
 from tests.support.media_server import FaultyMediaServer
 from vidscribe.adapters.media import HttpMediaSource, HttpRangeReader, decode_audio, make_session, open_local_audio
+from vidscribe.adapters.media.deadline import Deadline
+from vidscribe.adapters.media.dialer import Dialer
 from vidscribe.adapters.media.formats import mp4_index_at_end
 from vidscribe.adapters.media.urlguard import check_url
 from vidscribe.config import Settings
@@ -385,12 +387,13 @@ def test_private_url_is_refused_before_any_request(server, mp4_front):
     assert server.hits("private.mp4") == hits
 
 
-def test_connections_to_private_addresses_are_refused_at_connect_time(server, mp4_front):
-    # DNS rebinding: even if a name resolved to a public address when it was checked, the guarded
-    # session refuses the connection once it sees it reached a loopback address.
+def test_connections_to_private_addresses_are_refused_before_connecting(server, mp4_front):
+    # Every connection of a media session checks the addresses it is about to connect to, even for a
+    # request no URL guard looked at (a plain session.get): nothing is sent to a loopback address.
     server.add_bytes("rebind.mp4", mp4_front)
     hits = server.hits("rebind.mp4")
-    with make_session(allow_private=False) as session, pytest.raises(UrlRejected, match="connected to 127.0.0.1"):
+    dialer = Dialer(Deadline(5.0, "test"), allow_private=False)
+    with make_session(dialer) as session, pytest.raises(UrlRejected, match="connect to 127.0.0.1.*loopback"):
         session.get(server.url("rebind.mp4"), timeout=2)
     assert server.hits("rebind.mp4") == hits
 

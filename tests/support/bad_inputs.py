@@ -29,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.support.hls_factory import GiantInit
 from tests.support.media_server import FaultyMediaServer
 
 TRANSCRIBED = "transcribed"
@@ -122,7 +123,7 @@ def _pub(name: str) -> Callable[[World], str]:
 def _url(template: str) -> Callable[[World], str]:
     """A URL with ``{lo}``, ``{lo2}``, ``{lo6}`` (canary ports) and ``{pub}`` filled in."""
     return lambda w: template.format(
-        lo=w.loopback_port, lo2=w.alt_loopback_port, lo6=w.v6_loopback_port, pub=w.public
+        lo=w.loopback_port, lo2=w.alt_loopback_port, lo6=w.v6_loopback_port, pub=w.public, pub_port=w.public_port
     )
 
 
@@ -255,9 +256,15 @@ BAD_INPUTS: tuple[BadInput, ...] = (
               reason="metadata", note="the test's resolver answers 169.254.169.254 for this name"),
     _valid_id("metadata-via-nip-io", "bad-meta-nip", "http://169.254.169.254.nip.io/latest/meta-data/", U,
               note="real DNS: resolves to 169.254.169.254 when online (refused as metadata), not at all offline"),
-    _valid_id("dns-rebinding", "bad-rebind", _url("http://" + REBIND_NAME + ":{lo2}/x.mp4"), U,
-              reason="connected to 127.0.0.2",
-              note="public when checked, loopback when connected: refused at connect time, before any request"),
+    _valid_id("dns-rebinding", "good-rebind", _url("http://" + REBIND_NAME + ":{pub_port}/clip.mp4"), TRANSCRIBED,
+              note="public at its first lookup, loopback at any later one: a fetch resolves a name once and "
+                   "connects only to the addresses it checked, so it never sees the loopback answer"),
+    _valid_id("metadata-trailing-dot", "bad-meta-dot", "http://169.254.169.254./latest/meta-data/", U,
+              reason="metadata"),
+    _valid_id("metadata-percent-encoded", "bad-meta-pct", "http://%31%36%39.254.169.254/latest/meta-data/", U,
+              reason="metadata", note="urllib3 decodes a percent-encoded host: the guard reads it the same way"),
+    _valid_id("loopback-full-width", "bad-lo-wide", _url("http://１２７.０.０.１:{lo}/x.mp4"), U, reason="loopback",
+              note="full-width digits and dots reach the resolver as 127.0.0.1 (IDNA)"),
     # --- redirects from the (allowed) public server -------------------------------------------------
     _valid_id("redirect-to-metadata", "bad-redir-meta", _pub("to-metadata.mp4"), U, reason="metadata"),
     _valid_id("redirect-two-hops-to-metadata", "bad-redir-2hop", _pub("hop-1.mp4"), U, reason="metadata"),
@@ -285,6 +292,12 @@ BAD_INPUTS: tuple[BadInput, ...] = (
               reason="took longer than", note="bounded by FETCH_TOTAL_TIMEOUT_SECONDS"),
     _valid_id("stalls-after-headers", "bad-stall", _pub("stall.mp4"), "FetchError", attempts=2, reason="timed out",
               note="bounded by HTTP_READ_TIMEOUT"),
+    _valid_id("response-head-byte-by-byte", "bad-slow-head", _pub("slow-head.mp4"), "FetchError", attempts=2,
+              reason="took longer than", note="a byte every 0.5 s: never idle for the read timeout"),
+    _valid_id("endless-100-continue", "bad-continue", _pub("continue.mp4"), "FetchError", attempts=2,
+              reason="took longer than", note="bounded by FETCH_TOTAL_TIMEOUT_SECONDS"),
+    _valid_id("content-length-unicode-digit", "bad-length", _pub("superscript-length.mp4"), R,
+              reason="invalid Content-Length", note="'²': str.isdigit() says yes, int() raises, HTTP allows 0-9 only"),
     # --- MP4 indexes that lie (each bigger than the first request: the index is read, not the file) ---
     _valid_id("mp4-audio-past-the-end", "bad-mp4-past-end", _pub("past-end.mp4"), "TruncatedMedia",
               reason="past the end", note="refused from the index, before any media byte is fetched"),
@@ -294,6 +307,9 @@ BAD_INPUTS: tuple[BadInput, ...] = (
               note="2^30 entries claimed: FFmpeg would allocate 4 GiB before noticing"),
     _valid_id("mp4-that-is-html", "bad-mp4-html", _pub("fake.mp4"), "NotMedia", reason="not a media file",
               note="served as video/mp4, an HTML page"),
+    _valid_id("mp4-empty-mdhd", "bad-mp4-mdhd", _pub("empty-mdhd.mp4"), "TruncatedMedia", reason="mdhd"),
+    _valid_id("mp4-short-stsz", "bad-mp4-short-stsz", _pub("short-stsz.mp4"), "TruncatedMedia", reason="stsz"),
+    _valid_id("mp4-short-stz2", "bad-mp4-short-stz2", _pub("short-stz2.mp4"), "TruncatedMedia", reason="stz2"),
     # --- HLS -----------------------------------------------------------------------------------------
     _valid_id("hls-includes-itself", "bad-hls-loop", _pub("hls/loop.m3u8"), "BadPlaylist", reason="itself"),
     _valid_id("hls-100k-segments", "bad-hls-huge", _pub("hls/huge.m3u8"), "MediaTooLarge",
@@ -304,6 +320,10 @@ BAD_INPUTS: tuple[BadInput, ...] = (
               reason="not an HLS playlist"),
     _valid_id("hls-live", "bad-hls-live", _pub("hls/live.m3u8"), "LiveStream", reason="live"),
     _valid_id("hls-encrypted", "bad-hls-aes", _pub("hls/aes.m3u8"), "EncryptedMedia", reason="AES-128"),
+    _valid_id("hls-byterange-not-a-number", "bad-hls-range", _pub("hls/byterange.m3u8"), "BadPlaylist",
+              reason="EXT-X-BYTERANGE"),
+    _valid_id("hls-init-section-of-64-mib", "bad-hls-init", _pub("hls/giant-init.m3u8"), "MediaTooLarge",
+              reason="MAX_MEDIA_BYTES", note="sent without Content-Length: refused while it streams in"),
     # --- S3 (moto's S3 on the suite's AWS endpoint) ---------------------------------------------------
     _valid_id("s3-no-such-bucket", "bad-s3-bucket", "s3://vidscribe-no-such-bucket/talk.mp4", "FetchRefused",
               reason="NoSuchBucket"),
@@ -335,6 +355,15 @@ BAD_INPUTS: tuple[BadInput, ...] = (
              exit_code=1, reason="scheme"),
     BadInput("enqueue-loopback", ENQUEUE, _url("http://127.0.0.1:{lo}/x.mp4"), REFUSED_AT_ENQUEUE,
              video_id="bad-cli-lo", exit_code=1, reason="loopback"),
+    BadInput("enqueue-metadata-trailing-dot", ENQUEUE, lambda w: "http://169.254.169.254./latest/meta-data/",
+             REFUSED_AT_ENQUEUE, video_id="bad-cli-meta-dot", exit_code=1, reason="metadata",
+             note="the fetch refuses it too: one reading of an address for the door and the fetch"),
+    BadInput("enqueue-metadata-octal", ENQUEUE, lambda w: "http://0251.0376.0251.0376/latest/meta-data/",
+             REFUSED_AT_ENQUEUE, video_id="bad-cli-meta-octal", exit_code=1, reason="metadata"),
+    BadInput("enqueue-metadata-percent-encoded", ENQUEUE, lambda w: "http://%31%36%39.254.169.254/latest/",
+             REFUSED_AT_ENQUEUE, video_id="bad-cli-meta-pct", exit_code=1, reason="metadata"),
+    BadInput("enqueue-loopback-full-width", ENQUEUE, _url("http://１２７.０.０.１:{lo}/x.mp4"), REFUSED_AT_ENQUEUE,
+             video_id="bad-cli-lo-wide", exit_code=1, reason="loopback"),
     BadInput("enqueue-private-with-credentials", ENQUEUE, lambda w: f"http://admin:{URL_PASSWORD}@10.1.2.3/v.mp4",
              REFUSED_AT_ENQUEUE, video_id="bad-cli-creds", exit_code=1, reason="private", secrets=(URL_PASSWORD,)),
     BadInput("enqueue-id-control-char", ENQUEUE, _pub("clip.mp4"), REFUSED_AT_ENQUEUE, video_id="bad-cli-\x1b[2J",
@@ -363,8 +392,8 @@ class VirtualFile:
 @functools.cache
 def _generated() -> dict[str, bytes]:
     from tests.support import bad_mp4
-    from tests.support.hls_factory import master_playlist, media_playlist
-    from tests.support.media_factory import make_noise_video, make_video
+    from tests.support.hls_factory import fmp4_segments, master_playlist, media_playlist
+    from tests.support.media_factory import load_sample_audio, make_noise_video, make_video
 
     clip = make_video(2.0, container="mp4", faststart=True)
     big = make_noise_video(300_000, 3)  # index at the end, larger than the first request
@@ -379,6 +408,12 @@ def _generated() -> dict[str, bytes]:
         "hls/redirect.m3u8": media_playlist(["seg-redirect.ts"], [4.0]).encode(),
         "hls/live.m3u8": media_playlist(["s0.ts"], [4.0], endlist=False).encode(),
         "hls/aes.m3u8": media_playlist(["s0.ts"], [4.0], key="AES-128").encode(),
+        "hls/init.mp4": fmp4_segments(4, load_sample_audio())[0],
+        "hls/byterange.m3u8": media_playlist(["s0.ts"], [4.0]).replace("s0.ts", "#EXT-X-BYTERANGE:x@0\ns0.ts").encode(),
+        "hls/giant-init.m3u8": media_playlist(["s0.m4s"], [4.0], init="giant-init.mp4").encode(),
+        "empty-mdhd.mp4": bad_mp4.empty_mdhd(big),
+        "short-stsz.mp4": bad_mp4.short_stsz(big),
+        "short-stz2.mp4": bad_mp4.short_stz2(big),
     }
 
 
@@ -392,6 +427,14 @@ def install_public_media(server: FaultyMediaServer, world: World, clip: Path) ->
     server.add_bytes("fake.mp4", b"<!doctype html><html><body>Not found</body></html>", "video/mp4")
     server.redirect("hls/seg-redirect.ts", f"http://127.0.0.2:{world.alt_loopback_port}/x.mp4")
     server.add_bytes("manifest.mp4", b'{"videos": []}\n', "application/json")
+    server.add_bytes("slow-head.mp4", b"")
+    server.slow_head("slow-head.mp4", interval=0.5)  # under the corpus's 1 s read timeout
+    server.add_bytes("continue.mp4", b"")
+    server.endless_continue("continue.mp4", interval=0.01)
+    server.add_file("superscript-length.mp4", clip)
+    server.bad_header("superscript-length.mp4", "Content-Length", "²")
+    server.add_virtual("hls/giant-init.mp4", GiantInit(_generated()["hls/init.mp4"], 64 * 1024 * 1024))
+    server.unsized("hls/giant-init.mp4")
     server.add_bytes("empty.mp4", b"")
     server.add_virtual("huge.mp4", VirtualFile(64 * 1024**3))
     server.add_virtual("huge-norange.mp4", VirtualFile(64 * 1024**3))

@@ -1,7 +1,17 @@
 """MP4s whose index lies: sample tables past the end of the file, offsets that overflow 32 bits, a
-sample-size table that claims more entries than its box holds, an index of 100 MiB (virtual)."""
+sample-size table that claims more entries than its box holds, an index of 100 MiB (virtual); boxes cut
+short (an empty ``mdhd``, a ``stsz`` or ``stz2`` without its count), and :func:`mutate_index`, one random
+structural edit of an index for a seeded fuzzing loop.
+
+The box editor works on files whose index is at the end (``make_video(..., faststart=False)``): the
+``moov`` can then change size without moving the media data its chunk offsets point into.
+"""
 
 from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from tests.support.media_factory import _boxes
 
@@ -71,3 +81,117 @@ class GiantIndex:
             if lo < hi:
                 out[lo - offset : hi - offset] = blob[lo - start : hi - start]
         return bytes(out)
+
+
+# --- the box editor ------------------------------------------------------------------------------------
+_CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl", b"dinf", b"edts"}
+
+
+@dataclass
+class Box:
+    kind: bytes
+    payload: bytes = b""  # a leaf's bytes after its header
+    children: list[Box] = field(default_factory=list)
+
+    @property
+    def container(self) -> bool:
+        return self.kind in _CONTAINERS
+
+    def find(self, *path: bytes) -> Box:
+        box = self
+        for kind in path:
+            box = next(c for c in box.children if c.kind == kind)
+        return box
+
+    def walk(self):
+        yield self
+        for child in self.children:
+            yield from child.walk()
+
+    def to_bytes(self) -> bytes:
+        body = b"".join(c.to_bytes() for c in self.children) if self.container else self.payload
+        return (8 + len(body)).to_bytes(4, "big") + self.kind + body
+
+
+def _tree(data: bytes, start: int, end: int) -> list[Box]:
+    out = []
+    for off, size, kind, header in _boxes(data, start, end):
+        if kind in _CONTAINERS:
+            out.append(Box(kind, children=_tree(data, off + header, off + size)))
+        else:
+            out.append(Box(kind, bytes(data[off + header : off + size])))
+    return out
+
+
+def edit_index(data: bytes, edit: Callable[[Box], None]) -> bytes:
+    """``data`` with its ``moov`` (the last top-level box) rewritten by ``edit``."""
+    top = list(_boxes(data, 0, len(data)))
+    off, size, kind, header = top[-1]
+    if kind != b"moov":
+        raise ValueError("the index must be at the end (make_video(..., faststart=False))")
+    [moov] = _tree(data, off, off + size)
+    edit(moov)
+    return data[:off] + moov.to_bytes()
+
+
+def audio_track(moov: Box) -> Box:
+    return next(t for t in moov.children if t.kind == b"trak" and t.find(b"mdia", b"hdlr").payload[8:12] == b"soun")
+
+
+def empty_mdhd(data: bytes) -> bytes:
+    """The audio track's media header (timescale, duration) is an empty box."""
+
+    def edit(moov: Box) -> None:
+        audio_track(moov).find(b"mdia", b"mdhd").payload = b""
+
+    return edit_index(data, edit)
+
+
+def short_stsz(data: bytes) -> bytes:
+    """The audio track's sample-size table stops before its sample count."""
+
+    def edit(moov: Box) -> None:
+        stsz = audio_track(moov).find(b"mdia", b"minf", b"stbl", b"stsz")
+        stsz.payload = stsz.payload[:10]
+
+    return edit_index(data, edit)
+
+
+def short_stz2(data: bytes) -> bytes:
+    """The audio track's sample sizes in a compact table (``stz2``) that stops after its field size."""
+
+    def edit(moov: Box) -> None:
+        stsz = audio_track(moov).find(b"mdia", b"minf", b"stbl", b"stsz")
+        stsz.kind, stsz.payload = b"stz2", bytes(7) + b"\x10"  # version, flags, reserved, 16-bit sizes: no count
+
+    return edit_index(data, edit)
+
+
+_EXTREMES = (0, 1, 2, 7, 8, 0xFF, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF)
+
+
+def mutate_index(data: bytes, rng: random.Random) -> bytes:
+    """One random structural edit of the index: a box cut short or emptied, a field set to an extreme,
+    a box renamed to a sibling's kind, dropped or doubled. What a damaged or hostile file can hold."""
+
+    def edit(moov: Box) -> None:
+        boxes = list(moov.walk())[1:]
+        box = rng.choice(boxes)
+        move = rng.randrange(5)
+        if move == 0 and not box.container:
+            box.payload = box.payload[: rng.randrange(len(box.payload) + 1)]
+        elif move == 1 and not box.container and len(box.payload) >= 4:
+            at = rng.randrange(0, len(box.payload) - 3)
+            value = rng.choice(_EXTREMES) if rng.random() < 0.7 else rng.randrange(1 << 32)
+            box.payload = box.payload[:at] + value.to_bytes(4, "big") + box.payload[at + 4 :]
+        elif move == 2:
+            box.kind = rng.choice([b"stsz", b"stz2", b"stco", b"co64", b"stsc", b"mdhd", b"tkhd", b"hdlr", b"dref"])
+        else:
+            parent = next(b for b in moov.walk() if box in b.children)
+            i = parent.children.index(box)
+            if move == 3:
+                del parent.children[i]
+            else:
+                parent.children.insert(i, Box(box.kind, box.payload, list(box.children)))
+
+    return edit_index(data, edit)

@@ -110,3 +110,48 @@ def hls_set(
         "audio.m3u8", [("video.m3u8", int(8 * video_bytes / seconds), "mp4v.20.9,mp4a.40.2")]
     ).encode()
     return files
+
+
+class GiantInit:
+    """An fMP4 init section of any size that exists only as a size: the real ``ftyp``, then a ``free`` box
+    of ``filler`` zero bytes (made on demand, as the server sends them), then the real ``moov``. A player
+    skips the ``free`` box, so the stream is valid however big it is."""
+
+    content_type = "video/mp4"
+
+    def __init__(self, init: bytes, filler: int) -> None:
+        boxes = list(_boxes(init, 0, len(init)))
+        ftyp = b"".join(init[o : o + s] for o, s, k, _h in boxes if k == b"ftyp")
+        self._head = ftyp + (8 + filler).to_bytes(4, "big") + b"free"
+        self._tail = b"".join(init[o : o + s] for o, s, k, _h in boxes if k != b"ftyp")
+        self.size = len(self._head) + filler + len(self._tail)
+
+    def read_at(self, offset: int, n: int) -> bytes:
+        out = bytearray(max(0, min(n, self.size - offset)))
+        for start, blob in ((0, self._head), (self.size - len(self._tail), self._tail)):
+            lo, hi = max(offset, start), min(offset + len(out), start + len(blob))
+            if lo < hi:
+                out[lo - offset : hi - offset] = blob[lo - start : hi - start]
+        return bytes(out)
+
+
+class PaddedSegment:
+    """An MPEG-TS segment of any size that exists only as a size: a real segment, then null packets
+    (PID 0x1FFF, which every demuxer skips) made on demand up to ``size`` bytes."""
+
+    content_type = "video/mp2t"
+    _NULL = b"\x47\x1f\xff\x10" + b"\xff" * (TS_PACKET - 4)
+
+    def __init__(self, segment: bytes, size: int) -> None:
+        self._segment = segment
+        self.size = len(segment) + (max(0, size - len(segment)) // TS_PACKET) * TS_PACKET
+
+    def read_at(self, offset: int, n: int) -> bytes:
+        n = max(0, min(n, self.size - offset))
+        head = self._segment[offset : offset + n]
+        if len(head) == n:
+            return head
+        start = max(offset, len(self._segment)) - len(self._segment)
+        skip = start % TS_PACKET
+        count = -(-(n - len(head) + skip) // TS_PACKET)
+        return head + (self._NULL * count)[skip : skip + n - len(head)]

@@ -10,6 +10,10 @@
         server.no_range("clip.mp4")                # ignore Range for this name
         server.stall_after("x.mp4", 1000)          # 1000 body bytes, then silence
         server.disconnect_after("y.mp4", 1000)     # 1000 body bytes, then hang up
+        server.slow_head("h.mp4", interval=1.0)    # the status line and headers one byte a second
+        server.endless_continue("c.mp4")           # "100 Continue" for ever, never a final answer
+        server.unsized("u.mp4")                    # 200 with no Content-Length: the body ends at close
+        server.bad_header("b.mp4", "Content-Length", "²")   # 200 with that header (and the body)
         reader = ...(server.url("a"))
         server.hits("clip.mp4")                     # requests that reached this name
 
@@ -51,6 +55,10 @@ class FaultyMediaServer(MediaServer):
         self._stall_after: dict[str, int] = {}
         self._disconnect_after: dict[str, int] = {}
         self._no_range: set[str] = set()
+        self._slow_head: dict[str, float] = {}
+        self._endless_continue: dict[str, float] = {}
+        self._unsized: set[str] = set()
+        self._bad_headers: dict[str, tuple[str, str]] = {}
         self._fail_ranges: dict[str, list[tuple[int, int]]] = {}  # name -> [(from offset, status)]
         self._hits: Counter[str] = Counter()
         self.log: list[tuple[str, str, str | None]] = []  # (method, name, Range header)
@@ -110,6 +118,24 @@ class FaultyMediaServer(MediaServer):
     def no_range(self, name: str) -> None:
         self._no_range.add(name)
 
+    def slow_head(self, name: str, *, interval: float = 1.0) -> None:
+        """Send the status line and headers one byte every ``interval`` seconds, for ever (never idle
+        for a read timeout, never done)."""
+        self._slow_head[name] = interval
+
+    def endless_continue(self, name: str, *, interval: float = 0.01) -> None:
+        """Answer ``100 Continue`` every ``interval`` seconds, for ever, and never the final response."""
+        self._endless_continue[name] = interval
+
+    def unsized(self, name: str) -> None:
+        """Serve ``name`` whole with 200 and no Content-Length: the body ends when the connection closes
+        (what a server generating a stream sends), so its size is known only once it has all arrived."""
+        self._unsized.add(name)
+
+    def bad_header(self, name: str, header: str, value: str) -> None:
+        """Serve ``name`` whole with 200 and ``header: value`` instead of the right one."""
+        self._bad_headers[name] = (header, value)
+
     def hits(self, name: str) -> int:
         with self._faults:
             return self._hits[name]
@@ -139,7 +165,40 @@ class FaultyMediaServer(MediaServer):
             location = target if "://" in target else "/" + target
             send_simple(handler, code, head_only, headers={"Location": location})
             return True
-        return False
+        return self._raw_answer(handler, name)
+
+    def _raw_answer(self, handler, name: str) -> bool:
+        """The faults written byte by byte to the socket (True when ``name`` has one)."""
+        handler.close_connection = True
+        try:
+            if name in self._slow_head:
+                head = b"HTTP/1.1 200 OK\r\nContent-Type: video/mp4\r\nContent-Length: 1000\r\n\r\n"
+                for byte in head * 1000:  # longer than any test waits
+                    handler.wfile.write(bytes([byte]))
+                    if self.stopping.wait(self._slow_head[name]):
+                        break
+                return True
+            if name in self._endless_continue:
+                while not self.stopping.wait(self._endless_continue[name]):
+                    handler.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+                return True
+            resource = self.lookup(name)
+            if resource is None or not (name in self._unsized or name in self._bad_headers):
+                handler.close_connection = False
+                return False
+            header, value = self._bad_headers.get(name, ("Content-Length", ""))
+            headers = {"Content-Type": resource.content_type, "Content-Length": str(resource.size), header: value}
+            if name in self._unsized:
+                del headers["Content-Length"]
+            lines = ["HTTP/1.1 200 OK", "Connection: close", *(f"{k}: {v}" for k, v in headers.items())]
+            handler.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode())
+            for offset in range(0, resource.size, 256 * 1024):
+                data = resource.read_at(offset, 256 * 1024)
+                handler.wfile.write(data)
+                self.count_sent(len(data))
+        except OSError:
+            pass  # the client hung up (its deadline)
+        return True
 
     def send_body(self, handler, name: str, resource: Resource, first: int, length: int) -> None:
         if name in self._disconnect_after:
@@ -169,3 +228,37 @@ class FaultyMediaServer(MediaServer):
             handler.close_connection = True
             return
         super().send_body(handler, name, resource, first, length)
+
+
+class BlackHoles:
+    """Addresses where a connection attempt hangs until it times out, as a firewall that drops packets
+    makes it: a listener on each of ``127.0.0.<first>`` .. whose accept queue is full (one connection
+    made and never accepted), so the kernel drops every further SYN. Real sockets, nothing patched.
+
+        with BlackHoles(20) as holes:
+            holes.addresses, holes.port
+    """
+
+    def __init__(self, count: int, first: int = 10) -> None:
+        import socket
+
+        self._socket = socket
+        self.addresses = [f"127.0.0.{first + i}" for i in range(count)]
+        self.port = 0
+        self._sockets: list = []
+
+    def __enter__(self) -> BlackHoles:
+        socket = self._socket
+        for address in self.addresses:
+            listener = socket.socket()
+            listener.bind((address, self.port))
+            listener.listen(0)
+            self.port = listener.getsockname()[1]
+            filler = socket.socket()
+            filler.connect((address, self.port))  # fills the queue: nobody ever accepts it
+            self._sockets += [listener, filler]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sock in self._sockets:
+            sock.close()

@@ -158,3 +158,76 @@ def test_the_door_accepts_s3_sources_and_still_refuses_other_schemes():
         check_url_without_dns("ftp://example.com/a.mp4", allow_private=False)
     with pytest.raises(UrlRejected):
         check_url_without_dns("s3://", allow_private=False)
+
+
+# --- one rule for the door and the fetch: an address in every spelling ------------------------------------
+def _no_dns(host, port):
+    raise AssertionError(f"{host} is an address: nothing to look up")
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://169.254.169.254./latest/meta-data/", "metadata"),  # the root's trailing dot
+        ("http://169.254.169.254../latest/", "metadata"),
+        ("http://0251.0376.0251.0376/latest/", "metadata"),  # octal
+        ("http://0xa9fea9fe/latest/", "metadata"),  # hexadecimal
+        ("http://0xa9.0xfe.0xa9.0xfe/latest/", "metadata"),
+        ("http://2852039166/latest/", "metadata"),  # one integer
+        ("http://169.254.43518/latest/", "metadata"),  # a.b.c with c 16 bits
+        ("http://[::ffff:169.254.169.254]/latest/", "169.254.169.254"),  # IPv4-mapped IPv6
+        ("http://[::ffff:a9fe:a9fe]/latest/", "169.254.169.254"),
+        ("http://%31%36%39.254.169.254/latest/", "metadata"),  # percent-encoded (urllib3 decodes the host)
+        ("http://１６９．２５４．１６９．２５４/latest/", "metadata"),  # full-width digits and dots (IDNA)
+        ("http://127。0。0。1/", "loopback"),  # ideographic full stops
+        ("http://0177.1/v.mp4", "loopback"),
+        ("http://0x7f.0.0.1./v.mp4", "loopback"),
+        ("http://[::1]/v.mp4", "loopback"),
+        ("http://[fe80::1%25eth0]/v.mp4", "link-local"),  # an IPv6 zone
+        ("http://localhost./v.mp4", "loopback"),
+        ("http://media.localhost/v.mp4", "loopback"),
+        ("http://012.0.0.1/v.mp4", "private"),  # octal 012 is 10
+    ],
+)
+def test_the_door_and_the_fetch_refuse_every_spelling_of_an_address_alike(url, reason):
+    # Given a URL whose host spells a forbidden address in some way a resolver or urllib3 reads it
+    from vidscribe.adapters.media.urlguard import check_http_url, check_url_without_dns
+
+    # When the door checks it (no DNS) and when the fetch checks it (no lookup: it is an address)
+    with pytest.raises(UrlRejected, match=reason) as door:
+        check_url_without_dns(url, allow_private=False)
+    with pytest.raises(UrlRejected, match=reason) as fetch:
+        check_http_url(url, allow_private=False, lookup=_no_dns)
+    # Then both refuse it, for the same reason, and private addresses allowed lets both through
+    assert "ALLOW_PRIVATE_URLS" in str(door.value) and "ALLOW_PRIVATE_URLS" in str(fetch.value)
+    check_url_without_dns(url, allow_private=True)
+
+
+@pytest.mark.parametrize(
+    ("host", "address"),
+    [
+        ("169.254.169.254.", "169.254.169.254"),
+        ("0x7f.1", "127.0.0.1"),
+        ("2130706433", "127.0.0.1"),
+        ("%31%32%37.0.0.1", "127.0.0.1"),
+        ("１２７.０.０.１", "127.0.0.1"),
+        ("[::ffff:7f00:1]", "::ffff:7f00:1"),
+        ("example.com", None),
+        ("example.com.", None),
+        ("dead.beef", None),  # hex letters without 0x: a name
+        ("1.2.3.4.5", None),
+    ],
+)
+def test_what_an_address_is(host, address):
+    from vidscribe.adapters.media.urlguard import host_address
+
+    assert (None if address is None else ipaddress.ip_address(address)) == host_address(host)
+
+
+def test_a_public_name_goes_to_the_resolver_and_its_answer_is_checked():
+    # The control for the spellings above: a name is looked up, and what it resolves to decides
+    from vidscribe.adapters.media.urlguard import check_http_url
+
+    check_http_url("https://cdn.example.test/v.mp4", False, lambda host, port: [ipaddress.ip_address("93.184.216.34")])
+    with pytest.raises(UrlRejected, match=r"cdn.example.test \(10.0.0.7\) is a private address"):
+        check_http_url("https://cdn.example.test/v.mp4", False, lambda host, port: [ipaddress.ip_address("10.0.0.7")])

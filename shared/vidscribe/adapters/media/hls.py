@@ -1,4 +1,4 @@
-"""HLS sources: a playlist's audio, from its segments, in memory.
+"""HLS sources: a playlist's audio, from its segments, streamed in memory.
 
 * A master playlist -> its audio-only rendition (``EXT-X-MEDIA TYPE=AUDIO`` with a URI; ``DEFAULT=YES``
   first), else its audio-only variant, else its lowest-bandwidth variant.
@@ -11,42 +11,55 @@
   steer the role's S3 rights.
 * Refused, permanently and before any segment is fetched: a live playlist (no ``EXT-X-ENDLIST``),
   encryption (``EXT-X-KEY`` other than ``NONE``), more than HLS_MAX_SEGMENTS segments, more than
-  MAX_DURATION_SECONDS, a playlist that loops or includes itself. A segment that is not media (an HTML
-  error page) is refused when it arrives.
+  MAX_DURATION_SECONDS, a playlist that loops or includes itself, a malformed tag (whatever the parser
+  raises on it, and byte ranges or durations that are not numbers: ``BadPlaylist``). A segment that is
+  not media (an HTML error page) is refused when its first bytes arrive.
+* Segments and the init section stream through the decoder chunk by chunk (:mod:`hls_segments`,
+  :class:`~.parallel_reader.StreamingFetcher`), never held whole; HLS_MAX_SEGMENT_BYTES caps each.
 
-Parsing is the ``m3u8`` package's (globocom, RFC 8216): tags, attributes, relative URIs and byte ranges
-are its business, not ours.
+Parsing is the ``m3u8`` package's (globocom, RFC 8216): tags, attributes and relative URIs are its
+business, not ours.
 """
 
 from __future__ import annotations
 
-import io
+import math
+import re
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 
 import m3u8
-import requests
 
 from ...config import Settings
-from ...errors import BadPlaylist, EncryptedMedia, LiveStream, MediaTooLarge, MediaTooLong, NotMedia, VidscribeError
+from ...errors import BadPlaylist, EncryptedMedia, LiveStream, MediaTooLarge, MediaTooLong, NotMedia
 from ...models import AudioSink, DecodedAudio
 from ...observability import logger
 from ...redaction import redact
-from . import s3
 from .decode import decode_audio
+from .dialer import Dialer
 from .formats import show_head, sniff
-from .parallel_reader import WindowedFetcher
-from .range_clients import LinkMeter
+from .hls_segments import Cap, HlsGetter, HlsStream
+from .parallel_reader import StreamingFetcher
 from .range_reader import HttpRangeReader
 from .ranged_fetch import FetchReport
-from .transport import HttpTransport, human_bytes, make_session, status_error
-from .urlguard import S3Location, s3_location
+from .transport import human_bytes
+from .urlguard import S3Location
 
 MAX_PLAYLIST_BYTES = 8 * 1024 * 1024
+MiB = 1024 * 1024
 _AUDIO_CODECS = ("mp4a", "ac-3", "ec-3", "opus", "flac", "fla", "mp3", ".mp3")
 _MP4_BOXES = (b"ftyp", b"styp", b"moof", b"sidx", b"free", b"emsg", b"prft", b"mdat")
+_SNIFF_BYTES = 400
+# EXT-X-BYTERANGE: <n>[@<o>], decimal integers (RFC 8216 4.3.2.2): ASCII digits only
+_BYTERANGE = re.compile(r"([0-9]{1,19})(?:@([0-9]{1,19}))?", re.ASCII)
+# Parsing errors the m3u8 package raises for malformed tags (it has no exception type of its own)
+_PARSE_ERRORS = (ValueError, TypeError, AttributeError, IndexError, KeyError, ArithmeticError)
+
+Target = tuple[str, tuple[int, int] | None, str]  # URL, (first, last byte) or the whole object, what it is
 
 
 def looks_like_playlist(head: bytes) -> bool:
@@ -60,77 +73,6 @@ def refuse_non_playlist(url: str, reader: HttpRangeReader) -> None:
     if path.endswith((".m3u8", ".m3u")) and sniff(head) is None:
         sent = (reader.content_type or "unrecognised content").split(";")[0]
         raise NotMedia(f"not an HLS playlist: {redact(url)!r} answered {sent} (first bytes: {show_head(head)})")
-
-
-class _Getter:
-    """GETs of playlists and segments, counted: http(s) through the guard on one session (one kept-alive
-    connection); ``s3://`` with GetObject on the shared boto3 client, only for a playlist read from S3."""
-
-    def __init__(self, settings: Settings, deadline: Any, s3_client: Any = None) -> None:
-        self.settings = settings
-        self.deadline = deadline
-        self.session: requests.Session = make_session(settings.allow_private_urls)
-        self._s3 = s3_client
-        self._meter = LinkMeter()
-        self.bytes_fetched = 0
-        self.requests = 0
-
-    def get(self, url: str, byterange: tuple[int, int] | None = None, limit: int | None = None) -> tuple[str, bytes]:
-        """(the URL after redirects, the body), at most ``limit`` (else MAX_MEDIA_BYTES) bytes."""
-        cap = limit if limit is not None else self.settings.max_media_bytes
-        if urlsplit(url).scheme.lower() == "s3":
-            return url, self._get_s3(url, byterange, cap)
-        return self._get_http(url, byterange, cap)
-
-    def _get_s3(self, url: str, byterange: tuple[int, int] | None, cap: int) -> bytes:
-        if self._s3 is None:
-            raise BadPlaylist(
-                f"the HLS playlist names an S3 object ({redact(url)!r}) but was not read from S3: only a "
-                f"playlist stored in S3 may point into S3"
-            )
-        where = s3_location(url)
-        assert where is not None  # an s3: URL names an object or raises UrlRejected
-        client = s3.S3RangeClient(self._s3, where, None, self.deadline.check, self._meter)
-        try:
-            if byterange is None:
-                return client.fetch_object(cap)
-            length = byterange[1] - byterange[0] + 1
-            if length > cap:
-                raise MediaTooLarge(f"{redact(url)!r} is larger than {human_bytes(cap)}")
-            return client.fetch(byterange[0], length)
-        finally:
-            self.bytes_fetched += client.bytes_fetched
-            self.requests += client.requests
-
-    def _get_http(self, url: str, byterange: tuple[int, int] | None, cap: int) -> tuple[str, bytes]:
-        s = self.settings
-        http = HttpTransport(
-            url,
-            session=self.session,
-            allow_private=s.allow_private_urls,
-            connect_timeout=s.http_connect_timeout,
-            read_timeout=s.http_read_timeout,
-            total_timeout=max(0.001, self.deadline.remaining()),
-            max_redirects=s.max_redirects,
-        )
-        http.check()
-        resp = http.get(byterange)
-        try:
-            if resp.status_code not in (200, 206):
-                raise status_error(resp.status_code, resp.reason or "", http.url)
-            body = http.read_body(resp, cap + 1)
-        finally:
-            resp.close()
-            self.bytes_fetched += http.bytes_fetched
-            self.requests += http.requests
-        if len(body) > cap:
-            raise MediaTooLarge(f"{redact(url)!r} is larger than {human_bytes(cap)}")
-        if byterange is not None and resp.status_code == 200:
-            body = body[byterange[0] : byterange[1] + 1]
-        return http.url, body
-
-    def close(self) -> None:
-        self.session.close()
 
 
 def s3_base(where: S3Location) -> str:
@@ -148,21 +90,33 @@ def _resolve(base: str, uri: str, absolute: str) -> str:
     return f"s3://{joined.netloc}{joined.path}"
 
 
-def _parse(text: str, url: str, settings: Settings) -> m3u8.M3U8:
+@contextmanager
+def _malformed(url: str) -> Iterator[None]:
+    """Whatever the m3u8 package raises on a malformed tag or URI becomes BadPlaylist, with the reason."""
+    try:
+        yield
+    except _PARSE_ERRORS as exc:
+        raise BadPlaylist(f"the HLS playlist {redact(url)!r} is malformed: {exc}") from None
+
+
+def parse_playlist(text: str, url: str, settings: Settings) -> m3u8.M3U8:
     segments = text.count("#EXTINF")
     if segments > settings.hls_max_segments:
         raise MediaTooLarge(
             f"the HLS playlist {redact(url)!r} lists {segments} segments, more than the "
             f"{settings.hls_max_segments} allowed (HLS_MAX_SEGMENTS)"
         )
-    try:
+    with _malformed(url):
         return m3u8.loads(text, uri=url)
-    except Exception as exc:  # the parser raises plain exceptions on malformed tags
-        raise BadPlaylist(f"the HLS playlist {redact(url)!r} cannot be parsed: {exc}") from None
+
+
+def pick_rendition(master: m3u8.M3U8, base: str) -> tuple[str, str]:
+    """(URI, what it is) of the playlist whose segments carry the least besides the audio."""
+    with _malformed(base):
+        return _pick_rendition(master, base)
 
 
 def _pick_rendition(master: m3u8.M3U8, base: str) -> tuple[str, str]:
-    """(URI, what it is) of the playlist whose segments carry the least besides the audio."""
     for key in master.session_keys or []:
         if key is not None and (key.method or "NONE").upper() != "NONE":
             raise EncryptedMedia(f"the HLS stream is encrypted (EXT-X-SESSION-KEY METHOD={key.method}): DRM")
@@ -183,6 +137,24 @@ def _pick_rendition(master: m3u8.M3U8, base: str) -> tuple[str, str]:
     return _resolve(base, best.uri, best.absolute_uri), f"variant of {best.stream_info.bandwidth or '?'} bit/s"
 
 
+def media_targets(pl: m3u8.M3U8, url: str, settings: Settings, playlists: set[str] | None = None) -> list[Target]:
+    """What to fetch for a media playlist, in order (its init section first), after every check that
+    needs no segment: live, encrypted, too long, switching init sections, listing a playlist of this
+    fetch (``playlists``, besides ``url``), byte ranges."""
+    with _malformed(url):
+        _check_media_playlist(pl, url, settings)
+        items: list[tuple[str, str | None, str]] = []
+        init = next((s.init_section for s in pl.segments if s.init_section), None)
+        if init is not None:
+            items.append((_resolve(url, init.uri, init.absolute_uri), init.byterange, "the init section (EXT-X-MAP)"))
+        for k, seg in enumerate(pl.segments):
+            items.append((_resolve(url, seg.uri, seg.absolute_uri), seg.byterange, f"segment {k}"))
+    for uri, _, _ in items:
+        if uri == url or uri in (playlists or ()):
+            raise BadPlaylist(f"the HLS playlist {redact(url)!r} lists itself as a segment")
+    return _byteranges(items, url)
+
+
 def _check_media_playlist(pl: m3u8.M3U8, url: str, settings: Settings) -> None:
     if not pl.segments:
         raise BadPlaylist(f"the HLS playlist {redact(url)!r} lists no segments")
@@ -193,7 +165,11 @@ def _check_media_playlist(pl: m3u8.M3U8, url: str, settings: Settings) -> None:
     for key in pl.keys:
         if key is not None and (key.method or "NONE").upper() != "NONE":
             raise EncryptedMedia(f"the HLS stream {redact(url)!r} is encrypted (EXT-X-KEY METHOD={key.method})")
-    seconds = sum(float(seg.duration or 0) for seg in pl.segments)
+    durations = [float(seg.duration or 0) for seg in pl.segments]
+    bad = next((d for d in durations if not math.isfinite(d) or d < 0), None)
+    if bad is not None:
+        raise BadPlaylist(f"the HLS playlist {redact(url)!r} has a segment of {bad} s (EXTINF)")
+    seconds = sum(durations)
     if seconds > settings.max_duration_seconds:
         raise MediaTooLong(
             f"the HLS stream lasts {seconds:.0f} s, more than the {settings.max_duration_seconds:g} s allowed "
@@ -204,25 +180,31 @@ def _check_media_playlist(pl: m3u8.M3U8, url: str, settings: Settings) -> None:
         raise BadPlaylist(f"the HLS playlist {redact(url)!r} switches initialization sections (EXT-X-MAP) mid-stream")
 
 
-def _byteranges(items: list[tuple[str, str | None]]) -> list[tuple[str, tuple[int, int] | None]]:
+def _byteranges(items: list[tuple[str, str | None, str]], url: str) -> list[Target]:
     """EXT-X-BYTERANGE ``length[@offset]`` (offset omitted: right after the previous range of the URI)."""
-    out: list[tuple[str, tuple[int, int] | None]] = []
+    out: list[Target] = []
     ends: dict[str, int] = {}
-    for uri, spec in items:
+    for uri, spec, what in items:
         if not spec:
-            out.append((uri, None))
+            out.append((uri, None, what))
             continue
-        length_s, _, offset_s = spec.partition("@")
-        start = int(offset_s) if offset_s else ends.get(uri, 0)
-        ends[uri] = start + int(length_s)
-        out.append((uri, (start, start + int(length_s) - 1)))
+        match = _BYTERANGE.fullmatch(str(spec).strip())
+        if match is None or int(match[1]) == 0:
+            raise BadPlaylist(
+                f"the HLS playlist {redact(url)!r} gives {what} the byte range {str(spec)[:40]!r}, which is not "
+                f"<length>[@<offset>] (EXT-X-BYTERANGE)"
+            )
+        length = int(match[1])
+        start = int(match[2]) if match[2] is not None else ends.get(uri, 0)
+        ends[uri] = start + length
+        out.append((uri, (start, start + length - 1), what))
     return out
 
 
-def _check_segment(i: int, url: str, body: bytes) -> None:
-    head = body[:400]
+def check_segment(what: str, url: str, head: bytes) -> None:
+    """Refuse a segment whose first bytes are not media (an HTML error page, another playlist)."""
     if looks_like_playlist(head):
-        raise BadPlaylist(f"segment {i} of the HLS playlist is itself a playlist ({redact(url)!r})")
+        raise BadPlaylist(f"{what} of the HLS playlist is itself a playlist ({redact(url)!r})")
     ok = (
         (len(head) > 0 and head[0] == 0x47)
         or head[4:8] in _MP4_BOXES
@@ -230,61 +212,33 @@ def _check_segment(i: int, url: str, body: bytes) -> None:
         or head[:2] in (b"\xff\xf1", b"\xff\xf9")
     )
     if not ok:
-        raise NotMedia(f"segment {i} of the HLS playlist is not media: {redact(url)!r} sent {show_head(head)}")
+        raise NotMedia(f"{what} of the HLS playlist is not media: {redact(url)!r} sent {show_head(head)}")
 
 
-class HlsStream(io.RawIOBase):
-    """The playlist's init section and segments as one sequential stream, fetched ahead."""
+class _FirstBytesChecked:
+    """A sink that holds an object's first bytes until they show it is media, then passes everything on."""
 
-    def __init__(self, fetcher: WindowedFetcher, max_bytes: int) -> None:
-        super().__init__()
-        self._fetcher = fetcher
-        self._item = 0
-        self._offset = 0
-        self._total = 0
-        self._max = max_bytes
-        self.failure: VidscribeError | None = None
-        self.head = b""
-        self.content_type: str | None = None
+    def __init__(self, what: str, url: str, emit: Callable[[bytes], None]) -> None:
+        self._what, self._url, self._emit = what, url, emit
+        self._head: bytes | None = b""
 
-    def readable(self) -> bool:
-        return True
+    def __call__(self, chunk: bytes) -> None:
+        if self._head is None:
+            self._emit(chunk)
+            return
+        self._head += chunk
+        if len(self._head) >= _SNIFF_BYTES:
+            self.finish()
 
-    def seekable(self) -> bool:
-        return False
-
-    def read(self, n: int = -1) -> bytes:
-        try:
-            while self._item < self._fetcher.n:
-                data = self._fetcher.get(self._item)
-                if self._offset < len(data):
-                    size = len(data) - self._offset if n is None or n < 0 else n
-                    piece = data[self._offset : self._offset + size]
-                    self._offset += len(piece)
-                    self._total += len(piece)
-                    if self._total > self._max:
-                        raise MediaTooLarge(f"the HLS stream is larger than {human_bytes(self._max)} (MAX_MEDIA_BYTES)")
-                    if len(self.head) < 64:
-                        self.head += piece[: 64 - len(self.head)]
-                    return piece
-                self._item, self._offset = self._item + 1, 0
-                self._fetcher.advance(min(self._item, self._fetcher.n - 1))
-            return b""
-        except VidscribeError as exc:
-            self.failure = exc
-            raise
-
-    def peek(self, n: int) -> bytes:
-        return self._fetcher.get(0)[:n] if self._fetcher.n else b""
-
-    def close(self) -> None:
-        if not self.closed:
-            self._fetcher.close()
-        super().close()
+    def finish(self) -> None:
+        if self._head is not None:
+            head, self._head = self._head, None
+            check_segment(self._what, self._url, head[:_SNIFF_BYTES])
+            self._emit(head)
 
 
 def fetch_hls(
-    reader: HttpRangeReader, settings: Settings, deadline: Any, sink: AudioSink | None = None
+    reader: HttpRangeReader, settings: Settings, dialer: Dialer, sink: AudioSink | None = None
 ) -> tuple[DecodedAudio, FetchReport]:
     """The audio of the playlist ``reader`` has started to read (over http(s))."""
     text = reader.read(MAX_PLAYLIST_BYTES + 1)
@@ -293,7 +247,7 @@ def fetch_hls(
     if len(text) > MAX_PLAYLIST_BYTES:
         raise MediaTooLarge(f"the HLS playlist is larger than {human_bytes(MAX_PLAYLIST_BYTES)}")
     return fetch_playlist(
-        text, reader.url, settings, deadline, sink, first_bytes=reader.bytes_fetched, first_requests=reader.requests
+        text, reader.url, settings, dialer, sink, first_bytes=reader.bytes_fetched, first_requests=reader.requests
     )
 
 
@@ -301,7 +255,7 @@ def fetch_playlist(
     text: bytes,
     url: str,
     settings: Settings,
-    deadline: Any,
+    dialer: Dialer,
     sink: AudioSink | None = None,
     *,
     first_bytes: int = 0,
@@ -310,66 +264,77 @@ def fetch_playlist(
 ) -> tuple[DecodedAudio, FetchReport]:
     """The audio of the playlist ``text`` read from ``url`` (``first_bytes`` and ``first_requests`` it
     cost); ``s3_client`` for a playlist read from S3, whose relative URIs are S3 objects too."""
-    visited = {url}
-    http = _Getter(settings, deadline, s3_client)
-    workers: list[_Getter] = []
-    lock = threading.Lock()
+    getter = HlsGetter(settings, dialer, s3_client)
+    getters = [getter]
     report = FetchReport("hls")
     try:
-        playlist = _parse(text.decode("utf-8", errors="replace"), url, settings)
-        chosen = "media playlist"
-        if playlist.is_variant:
-            uri, chosen = _pick_rendition(playlist, url)
-            if uri in visited:
-                raise BadPlaylist(f"the HLS playlist {redact(uri)!r} includes itself")
-            final, body = http.get(uri, limit=MAX_PLAYLIST_BYTES)
-            if final in visited:
-                raise BadPlaylist(f"the HLS playlist {redact(final)!r} loops back to itself")
-            visited.update({uri, final})
-            if not looks_like_playlist(body):
-                raise NotMedia(f"not an HLS playlist: {redact(uri)!r} sent {show_head(body[:64])}")
-            url, playlist = final, _parse(body.decode("utf-8", errors="replace"), final, settings)
-            if playlist.is_variant:
-                raise BadPlaylist(f"the HLS variant {redact(url)!r} is itself a master playlist")
-        _check_media_playlist(playlist, url, settings)
-        items: list[tuple[str, str | None]] = []
-        init = next((s.init_section for s in playlist.segments if s.init_section), None)
-        if init is not None:
-            items.append((_resolve(url, init.uri, init.absolute_uri), init.byterange))
-        items += [(_resolve(url, seg.uri, seg.absolute_uri), seg.byterange) for seg in playlist.segments]
-        for uri, _ in items:
-            if uri in visited:
-                raise BadPlaylist(f"the HLS playlist {redact(url)!r} lists itself as a segment")
-        targets = _byteranges(items)
+        url, playlist, chosen, visited = _media_playlist(text, url, settings, getter)
+        targets = media_targets(playlist, url, settings, visited)
         logger.info("HLS", extra={"rendition": chosen, "segments": len(playlist.segments)})
-
-        class _Segment:
-            def __init__(self) -> None:
-                self.http = _Getter(settings, deadline, s3_client)
-                with lock:
-                    workers.append(self.http)
-
-            def fetch(self, i: int) -> bytes:
-                uri, byterange = targets[i]
-                _final, body = self.http.get(uri, byterange)
-                _check_segment(i, uri, body)
-                return body
-
-            def close(self) -> None:
-                self.http.close()
-
-        fetcher = WindowedFetcher(
-            [1] * len(targets),
-            _Segment,
-            connections=settings.fetch_connections,
-            window=2 * settings.fetch_connections,
-            check_deadline=deadline.check,
-        )
-        with HlsStream(fetcher, settings.max_media_bytes) as stream:
-            audio = decode_audio(stream, max_duration_seconds=settings.max_duration_seconds, sink=sink)
+        audio = _decode_segments(targets, settings, dialer, s3_client, getters, sink)
         report.reason = f"{chosen}, {len(playlist.segments)} segments"
     finally:
-        http.close()
-        report.bytes_fetched = first_bytes + http.bytes_fetched + sum(w.bytes_fetched for w in workers)
-        report.requests = first_requests + http.requests + sum(w.requests for w in workers)
+        getter.close()
+        report.bytes_fetched = first_bytes + sum(g.bytes_fetched for g in getters)
+        report.requests = first_requests + sum(g.requests for g in getters)
     return replace(audio, source_bytes=report.bytes_fetched), report
+
+
+def _media_playlist(
+    text: bytes, url: str, settings: Settings, getter: HlsGetter
+) -> tuple[str, m3u8.M3U8, str, set[str]]:
+    """(its URL, the media playlist, what it is, every playlist URL read): ``text`` itself, or the
+    rendition its master picks."""
+    playlist = parse_playlist(text.decode("utf-8", errors="replace"), url, settings)
+    if not playlist.is_variant:
+        return url, playlist, "media playlist", {url}
+    uri, chosen = pick_rendition(playlist, url)
+    if uri == url:
+        raise BadPlaylist(f"the HLS playlist {redact(uri)!r} includes itself")
+    final, body = getter.get(uri, MAX_PLAYLIST_BYTES)
+    if final == url:
+        raise BadPlaylist(f"the HLS playlist {redact(final)!r} loops back to itself")
+    if not looks_like_playlist(body):
+        raise NotMedia(f"not an HLS playlist: {redact(uri)!r} sent {show_head(body[:64])}")
+    media = parse_playlist(body.decode("utf-8", errors="replace"), final, settings)
+    if media.is_variant:
+        raise BadPlaylist(f"the HLS variant {redact(final)!r} is itself a master playlist")
+    return final, media, chosen, {url, uri, final}
+
+
+def _decode_segments(
+    targets: list[Target],
+    settings: Settings,
+    dialer: Dialer,
+    s3_client: Any,
+    getters: list[HlsGetter],
+    sink: AudioSink | None,
+) -> DecodedAudio:
+    """Stream the targets through the decoder, ``FETCH_CONNECTIONS`` at a time, in bounded memory."""
+    cap = Cap(settings.hls_max_segment_bytes, "HLS_MAX_SEGMENT_BYTES")
+    if settings.max_media_bytes < cap.bytes:
+        cap = Cap(settings.max_media_bytes, "MAX_MEDIA_BYTES")
+    lock = threading.Lock()
+
+    class _Segment:
+        def __init__(self) -> None:
+            self.http = HlsGetter(settings, dialer, s3_client)
+            with lock:
+                getters.append(self.http)
+
+        def stream(self, i: int, emit: Callable[[bytes], None]) -> None:
+            uri, byterange, what = targets[i]
+            checked = _FirstBytesChecked(what, uri, emit)
+            self.http.stream(uri, byterange, cap, checked, what)
+            checked.finish()
+
+        def close(self) -> None:
+            self.http.close()
+
+    window = max(8 * MiB, settings.fetch_connections * settings.read_ahead_bytes)
+    connections = settings.fetch_connections
+    fetcher = StreamingFetcher(
+        len(targets), _Segment, connections=connections, window=window, check_deadline=dialer.deadline.check
+    )
+    with HlsStream(fetcher, settings.max_media_bytes) as stream:
+        return decode_audio(stream, max_duration_seconds=settings.max_duration_seconds, sink=sink)

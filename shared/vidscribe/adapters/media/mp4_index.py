@@ -231,12 +231,13 @@ def _parse_trak(data: memoryview, trak: Box, file_size: int) -> Track:
     p = _payload(data, tkhd)
     track_id = _u32(p, 20 if p[0] == 1 else 12) if len(p) >= 24 else 0
     p = _payload(data, mdhd)
-    if p[0] == 1 and len(p) >= 32:
+    version = p[0] if len(p) else None
+    if version == 1 and len(p) >= 32:
         timescale, duration = _u32(p, 20), _u64(p, 24)
-    elif len(p) >= 20:
+    elif version is not None and version != 1 and len(p) >= 20:
         timescale, duration = _u32(p, 12), _u32(p, 16)
     else:
-        raise _Corrupt("a track's mdhd box is cut off")
+        raise _Corrupt(f"the mdhd box of track {track_id} is cut off ({len(p)} bytes)")
     p = _payload(data, hdlr)
     handler = bytes(p[8:12]).decode("latin-1") if len(p) >= 12 else "?"
     dref = _find(data, trak, (b"mdia", b"minf", b"dinf", b"dref"))
@@ -271,8 +272,11 @@ def _check_self_contained(data: memoryview, dref: Box) -> None:
 
 
 def _check_count(kind: bytes, payload: memoryview, track_id: int) -> None:
+    """A table's header is whole and its entries fit in its box (what FFmpeg would allocate from the count)."""
+    if kind in (b"stsz", b"stz2") and len(payload) < 12:
+        raise _Corrupt(f"the {kind.decode()} table of track {track_id} is cut off ({len(payload)} bytes)")
     counted = _COUNTED_TABLES.get(kind)
-    if kind == b"stsz" and len(payload) >= 12 and _u32(payload, 4) == 0:
+    if kind == b"stsz" and _u32(payload, 4) == 0:
         counted = (8, 4)
     if kind == b"elst" and len(payload) >= 1 and payload[0] == 1:
         counted = (4, 20)

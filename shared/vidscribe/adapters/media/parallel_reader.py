@@ -15,6 +15,7 @@ failure stops the workers and is raised to the reader when it reaches the failed
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
@@ -199,8 +200,196 @@ def retry_once(fetch: Callable[[], bytes], on_retry: Callable[[], None] | None =
     try:
         return fetch()
     except VidscribeError as exc:
-        if not exc.retryable or "took longer than" in str(exc):
+        if not may_retry(exc):
             raise
         if on_retry is not None:
             on_retry()
         return fetch()
+
+
+def may_retry(exc: VidscribeError) -> bool:
+    """Whether one more try may help: a retryable error that is not the fetch's deadline."""
+    return exc.retryable and "took longer than" not in str(exc)
+
+
+# --- items streamed in order (HLS segments) ------------------------------------------------------------
+class StreamWorker(Protocol):
+    """One connection: streams item ``i`` into ``emit`` chunk by chunk; raises a VidscribeError on failure."""
+
+    def stream(self, i: int, emit: Callable[[bytes], None]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class _Stopped(Exception):
+    """The fetcher was closed, or failed before this item: the worker stops."""
+
+
+class StreamingFetcher:
+    """Items of unknown size (HLS segments, their init section) fetched ``connections`` at a time and read
+    in order as one stream, chunk by chunk, within ``window`` bytes.
+
+    The item the reader is at streams through: its worker hands over chunks as they arrive and waits
+    while an eighth of the window of them is unread. The items ahead share the window: a worker whose
+    item is ahead waits (its connection paused: TCP holds the server back) while that much is buffered,
+    and no new item starts. So memory stays within the window and its eighth, whatever an item's size:
+    a 1 GiB segment streams through like a small one. A failed item is retried once at once if the
+    reader has had none of it; a failure is raised to the reader when it reaches that item.
+    """
+
+    def __init__(
+        self,
+        n: int,
+        make_worker: Callable[[], StreamWorker],
+        *,
+        connections: int,
+        window: int,
+        check_deadline: Callable[[], object] | None = None,
+    ) -> None:
+        self.n = n
+        self._window = max(1, window)
+        self._streaming = max(1, window // 8)  # what the item being read may have buffered
+        self._check_deadline = check_deadline
+        self._cond = threading.Condition()
+        self._chunks: dict[int, deque[bytes]] = {}
+        self._buffered: dict[int, int] = {}
+        self._total = 0  # bytes buffered, all items
+        self._offset = 0  # bytes of the cursor's first chunk already read
+        self._done: set[int] = set()
+        self._touched: set[int] = set()  # items the reader has had bytes of (no retry from scratch then)
+        self._next = 0  # the next item a worker starts
+        self._cursor = 0  # the item the reader is at
+        self._failure: tuple[int, VidscribeError] | None = None
+        self._closed = False
+        self.retries = 0
+        self.peak_buffered = 0  # the most bytes ever buffered at once
+        self._threads = [
+            threading.Thread(target=self._run, args=(make_worker,), name=f"stream-{i}", daemon=True)
+            for i in range(max(1, min(connections, n)))
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    # --- the reader's side --------------------------------------------------------------------------
+    def read(self, n: int) -> bytes:
+        """Up to ``n`` next bytes of the stream (waits for them); b"" at its end."""
+        with self._cond:
+            while self._cursor < self.n:
+                queue = self._chunks.get(self._cursor)
+                if queue:
+                    return self._take(queue, max(1, n))
+                if self._cursor in self._done:
+                    self._cursor += 1
+                    self._cond.notify_all()
+                    continue
+                if self._failure is not None and self._failure[0] <= self._cursor:
+                    raise self._failure[1]
+                if self._closed:
+                    raise FetchError("the download was stopped")
+                self._cond.wait(_WAIT_STEP)
+                if self._check_deadline is not None:
+                    self._check_deadline()
+            return b""
+
+    def _take(self, queue: deque[bytes], n: int) -> bytes:
+        chunk = queue[0]
+        piece = chunk[self._offset : self._offset + n]
+        self._offset += len(piece)
+        if self._offset >= len(chunk):
+            queue.popleft()
+            self._offset = 0
+        self._buffered[self._cursor] -= len(piece)
+        self._total -= len(piece)
+        self._touched.add(self._cursor)
+        self._cond.notify_all()
+        return piece
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._chunks.clear()
+            self._total = 0
+            self._cond.notify_all()
+        for thread in self._threads:
+            thread.join(timeout=5)
+
+    # --- the workers' side ----------------------------------------------------------------------------
+    def _stopped_for(self, i: int) -> bool:
+        return self._closed or (self._failure is not None and self._failure[0] < i)
+
+    def _may_start(self) -> bool:
+        if self._next >= self.n or self._stopped_for(self._next):
+            return False
+        return self._next == self._cursor or self._total < self._window
+
+    def _full(self, i: int) -> bool:
+        if i == self._cursor:
+            return self._buffered.get(i, 0) >= self._streaming
+        return self._total >= self._window
+
+    def _emit(self, i: int, chunk: bytes) -> None:
+        if not chunk:
+            return
+        with self._cond:
+            while not self._stopped_for(i) and self._full(i):
+                self._cond.wait()
+            if self._stopped_for(i):
+                raise _Stopped
+            self._chunks.setdefault(i, deque()).append(chunk)
+            self._buffered[i] = self._buffered.get(i, 0) + len(chunk)
+            self._total += len(chunk)
+            self.peak_buffered = max(self.peak_buffered, self._total)
+            self._cond.notify_all()
+
+    def _run(self, make_worker: Callable[[], StreamWorker]) -> None:
+        worker: StreamWorker | None = None
+        try:
+            worker = make_worker()
+            while True:
+                with self._cond:
+                    while not self._may_start():
+                        if self._next >= self.n or self._stopped_for(self._next):
+                            return
+                        self._cond.wait()  # the window is full: wait for the reader
+                    i = self._next
+                    self._next += 1
+                if not self._fetch(worker, i):
+                    return
+        except VidscribeError as exc:  # the worker could not even be set up
+            self._fail(0, exc)
+        finally:
+            if worker is not None:
+                worker.close()
+
+    def _fetch(self, worker: StreamWorker, i: int) -> bool:
+        """Stream item ``i`` (once more at once if it failed before the reader had any of it)."""
+        for attempt in (1, 2):
+            try:
+                worker.stream(i, lambda chunk: self._emit(i, chunk))
+            except _Stopped:
+                return False
+            except VidscribeError as exc:
+                with self._cond:
+                    if attempt == 1 and may_retry(exc) and i not in self._touched and not self._closed:
+                        self._forget(i)
+                        self.retries += 1
+                        continue
+                self._fail(i, exc)
+                return False
+            with self._cond:
+                self._done.add(i)
+                self._cond.notify_all()
+            return True
+        return False
+
+    def _forget(self, i: int) -> None:
+        """Drop what item ``i`` buffered (called with the lock held)."""
+        self._total -= self._buffered.pop(i, 0)
+        self._chunks.pop(i, None)
+        self._cond.notify_all()
+
+    def _fail(self, i: int, exc: VidscribeError) -> None:
+        with self._cond:
+            if self._failure is None or i < self._failure[0]:
+                self._failure = (i, exc)
+            self._cond.notify_all()

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from .dialer import Dialer
 from .range_reader import fetch_range
 from .transport import HttpTransport
 
@@ -53,28 +54,26 @@ class LinkMeter:
 
 
 class HttpRangeClient:
-    """Range GETs of one URL on one connection (the URL guard on every hop, the shared deadline)."""
+    """Range GETs of one URL on one connection (the URL guard on every hop; the fetch's dialer, and so
+    its deadline and the addresses it resolved)."""
 
     def __init__(
         self,
         url: str,
         size: int,
         *,
-        allow_private: bool,
+        dialer: Dialer,
         connect_timeout: float,
         read_timeout: float,
-        deadline: float | None,
         max_redirects: int,
         url_guard: Callable[[str], None] | None = None,
         meter: LinkMeter | None = None,
     ) -> None:
-        remaining = None if deadline is None else max(0.001, deadline - time.monotonic())
         self._http = HttpTransport(
             url,
-            allow_private=allow_private,
+            dialer=dialer,
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
-            total_timeout=remaining,
             max_redirects=max_redirects,
             url_guard=url_guard,
         )
@@ -98,9 +97,6 @@ class HttpRangeClient:
             ttfb = self._http.last_ttfb or 0.0
             self._meter.record(ttfb, len(data), time.monotonic() - started - ttfb)
         return data
-
-    def remaining(self) -> float | None:
-        return self._http.remaining()
 
     def close(self) -> None:
         self._http.close()

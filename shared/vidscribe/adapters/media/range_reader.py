@@ -16,6 +16,8 @@ import requests
 
 from ...errors import FetchError, FetchRefused, MediaTooLarge, VidscribeError
 from ...redaction import redact
+from .deadline import Deadline
+from .dialer import Dialer
 from .transport import HttpTransport, content_length, human_bytes, parse_content_range, status_error
 
 DEFAULT_READ_AHEAD = 1024 * 1024
@@ -55,18 +57,22 @@ class HttpRangeReader(io.RawIOBase):
         cache_blocks: int = 2,
         url_guard: Callable[[str], None] | None = None,
         first_request_bytes: int | None = None,
+        dialer: Dialer | None = None,
     ) -> None:
-        """``first_request_bytes`` (default ``read_ahead_bytes``): the size of the first Range request."""
+        """``first_request_bytes`` (default ``read_ahead_bytes``): the size of the first Range request.
+        ``dialer``: the fetch's (its deadline and resolved names); else one of its own from
+        ``allow_private`` and ``total_timeout``."""
         super().__init__()
         if read_ahead_bytes < 1:
             raise ValueError("read_ahead_bytes must be positive")
+        if dialer is None:
+            dialer = Dialer(Deadline(total_timeout, url), allow_private=allow_private)
         self._http = HttpTransport(
             url,
+            dialer=dialer,
             session=session,
-            allow_private=allow_private,
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
-            total_timeout=total_timeout,
             max_redirects=max_redirects,
             url_guard=url_guard,
         )
@@ -298,7 +304,6 @@ class HttpRangeReader(io.RawIOBase):
             return data
         if self._stream is None:
             return b""
-        self._http.remaining()
         data = self._http.read_some(self._stream, n)
         self._note_head(data)
         if self.bytes_fetched > self.max_bytes:
@@ -331,7 +336,6 @@ class HttpRangeReader(io.RawIOBase):
             self._pos = pos
             return data
         while len(self._stream_pending) < n and self._stream is not None:
-            self._http.remaining()
             chunk = self._http.read_some(self._stream, n - len(self._stream_pending))
             self._note_head(chunk)
             if not chunk:

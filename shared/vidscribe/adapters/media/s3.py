@@ -139,22 +139,46 @@ class S3RangeClient:
             )
         return data
 
-    def fetch_object(self, cap: int) -> bytes:
-        """The whole object (an HLS playlist or segment): MediaTooLarge past ``cap`` bytes, before reading."""
-        response = self.get(0, None)
-        length = int(response.get("ContentLength") or 0)
-        if length > cap:
-            response["Body"].close()
-            raise MediaTooLarge(
-                f"s3://{self._where.bucket}/{self._where.key} is {human_bytes(length)}, more than the "
-                f"{human_bytes(cap)} allowed"
-            )
-        data = self.read(response, length)
-        if len(data) < length:
+    def stream(
+        self, start: int, length: int | None, cap: int, sink: Callable[[bytes], None], what: str, limit: str = ""
+    ) -> None:
+        """``length`` bytes from ``start`` (None: the whole object) into ``sink`` as they arrive: an HLS
+        segment or init section. MediaTooLarge past ``cap`` bytes (the setting ``limit``), before reading:
+        S3 says the size."""
+        name = f"s3://{self._where.bucket}/{self._where.key}"
+
+        def too_large(size: int) -> MediaTooLarge:
+            source = f" ({limit})" if limit else ""
+            allowed = f"the {human_bytes(cap)} allowed{source}"
+            return MediaTooLarge(f"{what} {name} is {human_bytes(size)}, more than {allowed}")
+
+        if length is not None and length > cap:
+            raise too_large(length)
+        response = self.get(start, length)
+        body = response["Body"]
+        size = int(response.get("ContentLength") or 0)
+        got = 0
+        try:
+            if size > cap:
+                raise too_large(size)
+            while got < size:
+                self._deadline()
+                chunk = body.read(min(_STEP, size - got))
+                if not chunk:
+                    break
+                got += len(chunk)
+                self.bytes_fetched += len(chunk)
+                sink(chunk)
+        except (BotoCoreError, OSError) as exc:
+            where = f"s3://{self._where.bucket}/..."
+            raise FetchError(f"the connection to S3 failed mid-transfer for {where}: {exc}") from None
+        finally:
+            body.close()
+        expected = size if length is None else length
+        if got < expected:
             raise FetchError(
-                f"S3 sent {len(data)} of {length} bytes of s3://{self._where.bucket}/...: the connection closed early"
+                f"S3 sent {got} of {expected} bytes of s3://{self._where.bucket}/...: the connection closed early"
             )
-        return data
 
     def close(self) -> None:
         pass

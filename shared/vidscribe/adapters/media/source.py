@@ -16,22 +16,22 @@ from __future__ import annotations
 
 import io
 import os
-import time
 from dataclasses import replace
 from pathlib import Path
 
 from ...config import Settings
-from ...errors import FetchError, FetchRefused, MediaTooLarge
+from ...errors import FetchRefused, MediaTooLarge
 from ...models import AudioSink, DecodedAudio
 from ...observability import logger
-from ...redaction import redact
 from . import hls, s3
+from .deadline import Deadline
 from .decode import decode_audio
+from .dialer import Dialer
 from .range_clients import HttpRangeClient, LinkMeter
 from .range_reader import HttpRangeReader
 from .ranged_fetch import FetchReport, RemoteFile, fetch_ranged
 from .transport import human_bytes
-from .urlguard import S3Location, s3_location
+from .urlguard import Resolver, S3Location, s3_location
 
 # The first request (at most READ_AHEAD_BYTES): its answer tells the size, the container and the
 # link's latency and bandwidth; for an MP4 with its index at the front it usually brings the index too.
@@ -48,24 +48,6 @@ def open_local_audio(
     return replace(audio, source_bytes=p.stat().st_size)
 
 
-class Deadline:
-    """One deadline for a whole fetch: FetchError once it has passed."""
-
-    def __init__(self, seconds: float, url: str) -> None:
-        self.seconds = seconds
-        self.at = time.monotonic() + seconds
-        self._url = url
-
-    def remaining(self) -> float:
-        return self.at - time.monotonic()
-
-    def check(self) -> None:
-        if time.monotonic() >= self.at:
-            raise FetchError(
-                f"fetching {redact(self._url)!r} took longer than {self.seconds:g} s: the source is too slow"
-            )
-
-
 class StreamingMediaSource:
     """The ``MediaSource`` adapter for http(s), S3 and HLS sources, streamed in memory.
 
@@ -73,23 +55,33 @@ class StreamingMediaSource:
     :class:`FetchReport` (the plan and what it cost); ``fetch_audio`` is the port's call.
     """
 
-    def __init__(self, settings: Settings, *, total_timeout_seconds: float | None = None) -> None:
+    def __init__(
+        self, settings: Settings, *, total_timeout_seconds: float | None = None, resolver: Resolver | None = None
+    ) -> None:
+        """``resolver``: how host names become addresses (the system's by default; a test's seam)."""
         self.settings = settings
         self.total_timeout_seconds = total_timeout_seconds or settings.fetch_total_timeout_seconds
+        self.resolver = resolver
 
-    def open(self, url: str, *, first_request_bytes: int | None = None) -> HttpRangeReader:
+    def dialer(self, url: str) -> Dialer:
+        """What one fetch of ``url`` connects with: its one deadline, its guard, its resolved names."""
+        deadline = Deadline(self.total_timeout_seconds, url)
+        return Dialer(deadline, allow_private=self.settings.allow_private_urls, resolver=self.resolver)
+
+    def open(
+        self, url: str, *, first_request_bytes: int | None = None, dialer: Dialer | None = None
+    ) -> HttpRangeReader:
         """A reader over ``url`` with the configured limits (the reader checks the URL first)."""
         s = self.settings
         return HttpRangeReader(
             url,
-            allow_private=s.allow_private_urls,
             max_bytes=s.max_media_bytes,
             connect_timeout=s.http_connect_timeout,
             read_timeout=s.http_read_timeout,
-            total_timeout=self.total_timeout_seconds,
             read_ahead_bytes=s.read_ahead_bytes,
             max_redirects=s.max_redirects,
             first_request_bytes=first_request_bytes,
+            dialer=dialer or self.dialer(url),
         )
 
     def fetch_audio(self, url: str, sink: AudioSink | None = None) -> DecodedAudio:
@@ -104,10 +96,11 @@ class StreamingMediaSource:
     # --- http(s) -----------------------------------------------------------------------------------------
     def _fetch_http(self, url: str, sink: AudioSink | None) -> tuple[DecodedAudio, FetchReport]:
         s = self.settings
-        deadline = Deadline(self.total_timeout_seconds, url)
-        with self.open(url, first_request_bytes=min(PROBE_BYTES, s.read_ahead_bytes)) as reader:
+        dialer = self.dialer(url)
+        deadline = dialer.deadline
+        with self.open(url, first_request_bytes=min(PROBE_BYTES, s.read_ahead_bytes), dialer=dialer) as reader:
             if hls.looks_like_playlist(reader.first_block() or reader.peek(64)):
-                return hls.fetch_hls(reader, s, deadline, sink)
+                return hls.fetch_hls(reader, s, dialer, sink)
             hls.refuse_non_playlist(url, reader)
             if reader.holds_everything or not reader.seekable():
                 audio = decode_audio(reader, max_duration_seconds=s.max_duration_seconds, sink=sink)
@@ -124,10 +117,9 @@ class StreamingMediaSource:
                 return HttpRangeClient(
                     final_url,
                     size,
-                    allow_private=s.allow_private_urls,
+                    dialer=dialer,
                     connect_timeout=s.http_connect_timeout,
                     read_timeout=s.http_read_timeout,
-                    deadline=deadline.at,
                     max_redirects=s.max_redirects,
                     meter=meter,
                 )
@@ -147,7 +139,8 @@ class StreamingMediaSource:
     # --- S3 ------------------------------------------------------------------------------------------------
     def _fetch_s3(self, where: S3Location, sink: AudioSink | None) -> tuple[DecodedAudio, FetchReport]:
         s = self.settings
-        deadline = Deadline(self.total_timeout_seconds, f"s3://{where.bucket}/{where.key}")
+        dialer = self.dialer(f"s3://{where.bucket}/{where.key}")  # HTTP only for a playlist's http(s) URIs
+        deadline = dialer.deadline
         client = s3.s3_client(s, where.region)
         meter = LinkMeter()
         try:
@@ -168,7 +161,7 @@ class StreamingMediaSource:
                 text,
                 hls.s3_base(where),
                 s,
-                deadline,
+                dialer,
                 sink,
                 first_bytes=first.bytes_fetched,
                 first_requests=first.requests,

@@ -9,10 +9,12 @@ metadata service for whoever can insert a row. The rules:
   reserved, unspecified or shared (CGNAT), including IPv6 forms that embed such an IPv4 address
   (IPv4-mapped ``::ffff:a.b.c.d``, 6to4 ``2002::/16``, NAT64 ``64:ff9b::/96``, Teredo);
 * the same check applies to every redirect hop (:func:`check_redirect`);
-* the same check applies to the socket actually connected (:class:`GuardedHTTPAdapter`), which is
-  what defeats DNS rebinding: a name that resolved to a public address during :func:`check_url`
-  and to ``127.0.0.1`` a moment later when the HTTP client resolves it again is refused at connect
-  time, because the peer address of the connected socket is checked, not a name.
+* the same check applies to every connection (``dialer.py``), which connects only to the addresses
+  it checked, resolved once per fetch: that is what defeats DNS rebinding (a name that resolves to
+  a public address when checked and to ``127.0.0.1`` a moment later is never asked twice);
+* an address is an address in every spelling: :func:`host_address` is the one reading of a host
+  (``0x7f.1``, ``2130706433``, ``169.254.169.254.``, percent-escapes, full-width digits), used by
+  the door (:func:`check_url_without_dns`) and by the fetch alike.
 
 ``allow_private=True`` (``ALLOW_PRIVATE_URLS``) turns the address rules off, for local runs against
 a media server on the same machine or network; the scheme rule always applies.
@@ -31,15 +33,12 @@ import ipaddress
 import re
 import socket
 from collections.abc import Callable
-from typing import Any
-from urllib.parse import urljoin, urlsplit
-
-from requests.adapters import HTTPAdapter
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from typing import Protocol
+from urllib.parse import unquote, urljoin, urlsplit
 
 from ...errors import UrlRejected
 from ...redaction import redact
+from .deadline import Deadline, call_within
 
 ALLOWED_SCHEMES = ("http", "https")
 
@@ -87,11 +86,16 @@ def forbidden_reason(ip: IPAddress) -> str | None:
     return None
 
 
-def resolve(host: str, port: int | None) -> list[IPAddress]:
-    """Every address ``host`` resolves to (a literal IP resolves to itself)."""
-    host = host.rstrip(".") or host  # "example.com." is "example.com" (urllib3 strips it too)
+class Resolver(Protocol):
+    """Names to addresses: the seam a test uses to make a name resolve slowly or to many addresses."""
+
+    def __call__(self, host: str, port: int) -> list[IPAddress]: ...
+
+
+def system_resolver(host: str, port: int) -> list[IPAddress]:
+    """The system's resolver (``getaddrinfo``: /etc/hosts, DNS, ...), each address once, in its order."""
     try:
-        infos = socket.getaddrinfo(host, port or 0, type=socket.SOCK_STREAM)
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
         raise UrlRejected(f"cannot resolve host {host!r}: {exc}") from None
     addresses: list[IPAddress] = []
@@ -99,9 +103,81 @@ def resolve(host: str, port: int | None) -> list[IPAddress]:
         ip = ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])  # drop an IPv6 zone id
         if ip not in addresses:
             addresses.append(ip)
-    if not addresses:
-        raise UrlRejected(f"host {host!r} resolves to no address")
     return addresses
+
+
+def resolve(
+    host: str, port: int | None, resolver: Resolver | None = None, deadline: Deadline | None = None
+) -> list[IPAddress]:
+    """Every address ``host`` resolves to: a literal address is itself (no lookup, whatever its spelling);
+    a name goes to ``resolver`` (the system's by default), within ``deadline`` when one is given."""
+    ip = host_address(host)
+    if ip is not None:
+        return [ip]
+    name = canonical_host(host)
+    lookup = resolver or system_resolver
+    if deadline is None:
+        addresses = lookup(name, port or 0)
+    else:
+        addresses = call_within(deadline, lambda: lookup(name, port or 0), f"resolving {name!r}")
+    if not addresses:
+        raise UrlRejected(f"host {name!r} resolves to no address")
+    return addresses
+
+
+# --- what an address is: one rule for the door and for the fetch ----------------------------------------
+_NUMERIC_V4 = re.compile(r"[0-9a-fx.]+", re.ASCII)
+
+
+def canonical_host(host: str) -> str:
+    """The host as the HTTP client and the resolver read it: percent-escapes decoded (urllib3 decodes
+    them), IDNA-normalised (full-width digits and ideographic full stops reach the resolver as ASCII),
+    lower case, without brackets, an IPv6 zone or trailing dots (``169.254.169.254.`` is that address)."""
+    name = unquote(host).strip().strip("[]").split("%", 1)[0].lower()
+    if not name.isascii():
+        try:
+            name = name.encode("idna").decode("ascii").lower()
+        except UnicodeError:
+            return name.rstrip(".")  # not a name any resolver takes: it will not resolve
+    return name.rstrip(".")
+
+
+def host_address(host: str) -> IPAddress | None:
+    """The address ``host`` names by itself, with no lookup, in every spelling a resolver takes
+    (``127.1``, ``0177.0.0.1``, ``0x7f000001``, ``2130706433``, ``[::ffff:a9fe:a9fe]``, ``%31%32%37.0.0.1``,
+    ``１２７.０.０.１``, ``169.254.169.254.``); None for a name."""
+    name = canonical_host(host)
+    try:
+        return ipaddress.ip_address(name)
+    except ValueError:
+        pass
+    if name and _NUMERIC_V4.fullmatch(name):
+        try:
+            return ipaddress.IPv4Address(socket.inet_aton(name))
+        except OSError:
+            return None
+    return None
+
+
+def reason_without_dns(host: str) -> str | None:
+    """Why ``host`` may not be fetched from, from its spelling alone: a forbidden literal address, or a
+    name that is always the loopback (``localhost``, ``*.localhost``: RFC 6761); None otherwise."""
+    ip = host_address(host)
+    if ip is not None:
+        return forbidden_reason(ip)
+    name = canonical_host(host)
+    if name == "localhost" or name.endswith(".localhost"):
+        return "a loopback address"
+    return None
+
+
+def refusal(host: str, addresses: list[IPAddress]) -> tuple[IPAddress, str] | None:
+    """The first of ``addresses`` (what ``host`` resolved to) that may not be fetched from, and why."""
+    for ip in addresses:
+        reason = forbidden_reason(ip)
+        if reason:
+            return ip, reason
+    return None
 
 
 # --- S3 locations ----------------------------------------------------------------------------------------
@@ -167,11 +243,11 @@ def check_url(url: str, allow_private: bool) -> None:
     check_http_url(url, allow_private)
 
 
-def check_http_url(url: str, allow_private: bool) -> None:
-    """Raise :class:`UrlRejected` unless ``url`` is an http(s) URL whose host is allowed.
+Lookup = Callable[[str, int | None], list[IPAddress]]
 
-    Resolves the host name (DNS) unless ``allow_private`` is set; does not connect anywhere.
-    """
+
+def _http_parts(url: str, schemes: str) -> tuple[str, int | None]:
+    """(host, port) of an http(s) URL; UrlRejected for anything else (``schemes`` names what is allowed)."""
     if not isinstance(url, str) or not url.strip():
         raise UrlRejected("the URL is empty")
     try:
@@ -182,41 +258,43 @@ def check_http_url(url: str, allow_private: bool) -> None:
     scheme = parts.scheme.lower()
     if scheme not in ALLOWED_SCHEMES:
         shown = f"{scheme!r}" if scheme else "none"
-        raise UrlRejected(f"only http and https URLs are allowed (scheme: {shown}) in {redact(url)!r}")
+        raise UrlRejected(f"only {schemes} URLs are allowed (scheme: {shown}) in {redact(url)!r}")
     host = parts.hostname
     if not host:
         raise UrlRejected(f"the URL {redact(url)!r} has no host name")
+    return host, port
+
+
+def _refused(url: str, host: str, ip: IPAddress | None, reason: str) -> UrlRejected:
+    shown = host if ip is None or canonical_host(host) == str(ip) else f"{host} ({ip})"
+    return UrlRejected(
+        f"refusing to fetch {redact(url)!r}: {shown} is {reason}; set ALLOW_PRIVATE_URLS=true to allow private "
+        f"addresses"
+    )
+
+
+def check_http_url(url: str, allow_private: bool, lookup: Lookup | None = None) -> None:
+    """Raise :class:`UrlRejected` unless ``url`` is an http(s) URL whose host is allowed.
+
+    Resolves the host name (``lookup``: the fetch's own, bounded by its deadline; else the system's)
+    unless ``allow_private`` is set; does not connect anywhere.
+    """
+    host, port = _http_parts(url, "http and https")
     if allow_private:
         return
-    for ip in resolve(host, port):
-        reason = forbidden_reason(ip)
-        if reason:
-            shown = host if host == str(ip) else f"{host} ({ip})"
-            raise UrlRejected(
-                f"refusing to fetch {redact(url)!r}: {shown} is {reason}; set ALLOW_PRIVATE_URLS=true "
-                f"to allow private addresses"
-            )
-
-
-def literal_address(host: str) -> IPAddress | None:
-    """The address ``host`` names without asking DNS: an IP literal, in any spelling the resolver
-    accepts without DNS (``127.1``, ``0x7f000001``, ``2130706433``); None for a name."""
-    try:
-        return ipaddress.ip_address(host.strip("[]").split("%", 1)[0])
-    except ValueError:
-        pass
-    if all(ch in "0123456789abcdefABCDEFxX." for ch in host):
-        try:
-            return ipaddress.IPv4Address(socket.inet_aton(host))
-        except OSError:
-            return None
-    return None
+    reason = reason_without_dns(host)
+    if reason:
+        raise _refused(url, host, host_address(host), reason)
+    found = refusal(host, (lookup or resolve)(host, port))
+    if found:
+        raise _refused(url, host, *found)
 
 
 def check_url_without_dns(url: str, allow_private: bool) -> None:
     """Raise :class:`UrlRejected` for what :func:`check_url` would refuse without asking DNS: a
     scheme other than ALLOWED_SCHEMES, no host, or (unless ``allow_private``) a host that is a
-    forbidden address by itself (a literal IP, ``localhost``).
+    forbidden address by itself (a literal IP in any spelling, ``localhost``): the same rule
+    (:func:`reason_without_dns`) the fetch applies before it resolves anything.
 
     This is the door check of ``videos add``, ``videos import`` and ``enqueue``: what they accept
     the pipeline may still refuse at fetch time, when the name is resolved (and on every redirect).
@@ -225,27 +303,10 @@ def check_url_without_dns(url: str, allow_private: bool) -> None:
         raise UrlRejected("the URL is empty")
     if s3_location(url) is not None:  # an S3 object: read with the role's rights, no address to check
         return
-    try:
-        parts = urlsplit(url.strip())
-        parts.port  # noqa: B018 - raises ValueError for a bad port
-    except ValueError as exc:
-        raise UrlRejected(f"malformed URL {redact(url)!r}: {exc}") from None
-    scheme = parts.scheme.lower()
-    if scheme not in ALLOWED_SCHEMES:
-        shown = f"{scheme!r}" if scheme else "none"
-        raise UrlRejected(
-            f"only {' and '.join(ALLOWED_SCHEMES)} (and s3://) URLs are allowed (scheme: {shown}) in {redact(url)!r}"
-        )
-    host = parts.hostname
-    if not host:
-        raise UrlRejected(f"the URL {redact(url)!r} has no host name")
+    host, _port = _http_parts(url, f"{' and '.join(ALLOWED_SCHEMES)} (and s3://)")
     if allow_private:
         return
-    name = host.rstrip(".").lower()
-    ip = literal_address(host)
-    reason = forbidden_reason(ip) if ip is not None else None
-    if name == "localhost" or name.endswith(".localhost"):  # RFC 6761: always the loopback
-        reason = "a loopback address"
+    reason = reason_without_dns(host)
     if reason:
         raise UrlRejected(
             f"{host} in {redact(url)!r} is {reason}; set ALLOW_PRIVATE_URLS=true to allow private addresses"
@@ -257,69 +318,21 @@ def check_redirect(
     location: str,
     allow_private: bool,
     guard: Callable[[str], None] | None = None,
+    lookup: Lookup | None = None,
 ) -> str:
     """The absolute URL a redirect points to, after checking it like any other URL (with
     ``guard`` instead of :func:`check_http_url` when given)."""
     if not location or not location.strip():
         raise UrlRejected(f"redirect from {redact(current_url)!r} has no Location")
-    target = urljoin(current_url, location.strip())
+    try:
+        target = urljoin(current_url, location.strip())
+    except ValueError as exc:  # an unparseable Location (a bad IPv6 literal, ...)
+        raise UrlRejected(f"redirect from {redact(current_url)!r} refused: malformed Location: {exc}") from None
     try:
         if guard is None:
-            check_http_url(target, allow_private)
+            check_http_url(target, allow_private, lookup)
         else:
             guard(target)
     except UrlRejected as exc:
         raise UrlRejected(f"redirect from {redact(current_url)!r} refused: {exc}") from None
     return target
-
-
-# --- the connect-time check ------------------------------------------------------------------------
-def _check_peer(sock: socket.socket, host: str) -> None:
-    try:
-        peer = ipaddress.ip_address(str(sock.getpeername()[0]).split("%", 1)[0])
-    except (OSError, ValueError):
-        return  # not an IP socket (cannot happen for TCP); nothing to check
-    reason = forbidden_reason(peer)
-    if reason:
-        sock.close()
-        raise UrlRejected(
-            f"refusing to fetch from {host}: it connected to {peer}, which is {reason} "
-            f"(checked at connect time: the name may now resolve elsewhere than when the URL was checked)"
-        )
-
-
-class _GuardedHTTPConnection(HTTPConnection):
-    def _new_conn(self) -> socket.socket:
-        sock = super()._new_conn()
-        _check_peer(sock, self.host)
-        return sock
-
-
-class _GuardedHTTPSConnection(HTTPSConnection):
-    def _new_conn(self) -> socket.socket:
-        sock = super()._new_conn()  # TLS is set up after this, on the checked socket
-        _check_peer(sock, self.host)
-        return sock
-
-
-class _GuardedHTTPConnectionPool(HTTPConnectionPool):
-    ConnectionCls = _GuardedHTTPConnection
-
-
-class _GuardedHTTPSConnectionPool(HTTPSConnectionPool):
-    ConnectionCls = _GuardedHTTPSConnection
-
-
-class GuardedHTTPAdapter(HTTPAdapter):
-    """A requests adapter whose connections refuse a non-public peer address once connected.
-
-    Mount it on a session (``session.mount("http://", GuardedHTTPAdapter())``, same for https) and
-    disable ``trust_env`` so that no proxy stands between the check and the server.
-    """
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {
-            "http": _GuardedHTTPConnectionPool,
-            "https": _GuardedHTTPSConnectionPool,
-        }
