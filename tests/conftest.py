@@ -118,7 +118,7 @@ def dlq(settings: Settings) -> SqsQueue:
 
 @pytest.fixture(scope="session")
 def local_model_settings() -> Settings:
-    return Settings.from_env({}, MAX_WORKERS=2)
+    return Settings.from_env({}, MAX_WORKERS=2, WHISPER_MODEL="tiny.en")  # tests that need *a* model: the fast one
 
 
 @pytest.fixture(scope="session")

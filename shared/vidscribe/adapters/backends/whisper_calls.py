@@ -35,14 +35,15 @@ def plan_calls(
     samples: np.ndarray, joins: Sequence[tuple[int, int]], call_seconds: float | None
 ) -> list[tuple[int, int]]:
     """Consecutive (first, last) sample ranges covering ``samples``, each at most ``call_seconds``
-    long (None: one call for everything) and at least half that, except the last."""
+    long (None: one call for everything) and at least a quarter of that, except the last: a cut
+    in a pause beats a fuller call cut inside speech."""
     total = len(samples)
     if call_seconds is None:
         return [(0, total)]
     longest = int(call_seconds * SAMPLE_RATE)
     calls, first = [], 0
     while total - first > longest:
-        low, high = first + longest // 2, first + longest
+        low, high = first + longest // 4, first + longest
         middles = [(a + b) // 2 for a, b in joins if low < (a + b) // 2 <= high]
         cut = max(middles) if middles else _quietest(samples, low, high)
         calls.append((first, cut))
