@@ -30,6 +30,11 @@ class Recording:
         return audio if self.end is None else audio[: int(self.end * R)]
 
 
+def decoded(file: str) -> np.ndarray:
+    """A fixture file's audio, 16 kHz mono (decoded once)."""
+    return _decoded(file)
+
+
 @cache
 def _decoded(file: str) -> np.ndarray:
     return open_local_audio(FIXTURES / file, max_duration_seconds=600).samples
