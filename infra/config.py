@@ -12,7 +12,8 @@ context key. The rules that encode the design's constraints live here too, in on
 * ``transcriber`` is ``openai`` (or any OpenAI-compatible server through ``openaiBaseUrl``), a zip
   function on the layer, or ``local``: faster-whisper and its model do not fit in Lambda's 250 MB
   beside PyAV and numpy, so the transcriber becomes a container-image function (infra/package_image.py
-  builds its tree; ``whisperModelDir`` bakes in another model). Its memory defaults to 10,240 MB there
+  builds its tree with ``whisperModel``, base by default; ``whisperModelDir`` bakes in another
+  model). Its memory defaults to 10,240 MB there
   (6 vCPUs for the model; 2,048 MB for the OpenAI client), and the OpenAI-only keys are refused.
 * ``transcriberTimeoutSeconds`` <= 900 (Lambda's ceiling); the main queue's visibility timeout is
   derived from it (6x), never configured separately.
@@ -26,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from vidscribe.config import WHISPER_MODEL_NAMES
 from vidscribe.contract import VIDEOS_TABLE_PATTERN, lambda_vcpus, queue_high_water
 
 MIN_WORKERS = 2  # SQS event source ScalingConfig.MaximumConcurrency minimum
@@ -132,7 +134,8 @@ class StackConfig:
     # --- build -------------------------------------------------------------------------------------
     layer_dir: str = ".package/layer"
     image_dir: str = ".package/image"  # transcriber=local: the image's build context (make package-image)
-    whisper_model_dir: str | None = None  # transcriber=local: a CTranslate2 Whisper model to bake in
+    whisper_model: str = "base"  # transcriber=local: the named model baked in (base or tiny.en) ...
+    whisper_model_dir: str | None = None  # ... or a CTranslate2 Whisper model directory instead
     functions_dir: str = "functions"
     nag: bool = True
 
@@ -267,6 +270,7 @@ class StackConfig:
                                               60, 14 * 86_400),
             layer_dir=_str(get, "layerDir", d.layer_dir),
             image_dir=_str(get, "imageDir", d.image_dir),
+            whisper_model=_str(get, "whisperModel", d.whisper_model),
             whisper_model_dir=_opt_str(get, "whisperModelDir"),
             functions_dir=_str(get, "functionsDir", d.functions_dir),
             nag=_bool(get, "nag", d.nag),
@@ -351,6 +355,11 @@ class StackConfig:
                 )
         elif self.whisper_model_dir is not None:
             raise ConfigError("whisperModelDir: only with transcriber=local (the model is baked into its image)")
+        if self.whisper_model not in WHISPER_MODEL_NAMES:
+            raise ConfigError(
+                f"whisperModel={self.whisper_model}: give {' or '.join(WHISPER_MODEL_NAMES)} "
+                "(or whisperModelDir for a model directory)"
+            )
 
     def _validate_fetching(self) -> None:
         if self.queue_high_water is None and self.schedule_seconds is None:

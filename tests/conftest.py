@@ -118,7 +118,7 @@ def dlq(settings: Settings) -> SqsQueue:
 
 @pytest.fixture(scope="session")
 def local_model_settings() -> Settings:
-    return Settings.from_env({}, MAX_WORKERS=2)
+    return Settings.from_env({}, MAX_WORKERS=2, WHISPER_MODEL="tiny.en")  # tests that need *a* model: the fast one
 
 
 @pytest.fixture(scope="session")
@@ -127,3 +127,16 @@ def local_backend(local_model_settings: Settings):
     from vidscribe.adapters.backends.local_whisper import LocalWhisperBackend
 
     return LocalWhisperBackend(local_model_settings)
+
+
+@pytest.fixture(scope="session")
+def base_settings() -> Settings:
+    return Settings.from_env({}, MAX_WORKERS=2, WHISPER_MODEL="base")
+
+
+@pytest.fixture(scope="session")
+def base_backend(base_settings: Settings):
+    """The real multilingual base model (joined from its packages if need be), loaded once."""
+    from vidscribe.adapters.backends.local_whisper import LocalWhisperBackend
+
+    return LocalWhisperBackend(base_settings)

@@ -18,6 +18,12 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from .contract import VIDEOS_TABLE_PATTERN
 from .errors import ConfigurationError
 
+#: The models WHISPER_MODEL takes by name (shipped in PyPI packages; adapters/backends/model_packages.py).
+DEFAULT_WHISPER_MODEL = "base"
+ENGLISH_ONLY_MODELS = ("tiny.en",)
+WHISPER_MODEL_NAMES = ("base", *ENGLISH_ONLY_MODELS)
+_KEYWORD_FORBIDDEN = ("<", ">", "\r", "\n")
+
 
 class Settings(BaseModel):
     model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
@@ -67,7 +73,10 @@ class Settings(BaseModel):
 
     # --- transcription -----------------------------------------------------------------------------
     transcriber: Literal["local", "openai"] = Field("local", alias="TRANSCRIBER")
-    whisper_model: str | None = Field(None, alias="WHISPER_MODEL")  # a CTranslate2 model dir; default: bundled tiny.en
+    # base (99 languages), tiny.en (English only, ~4x faster) or a CTranslate2 Whisper model directory.
+    whisper_model: str = Field(DEFAULT_WHISPER_MODEL, alias="WHISPER_MODEL")
+    # Where base's two package halves are joined (once, checked by SHA-256); unset: ~/.cache/vidscribe/models.
+    whisper_model_cache: str | None = Field(None, alias="WHISPER_MODEL_CACHE")
     whisper_beam_size: int = Field(1, alias="WHISPER_BEAM_SIZE", ge=1, le=10)
     whisper_cpu_threads: int = Field(0, alias="WHISPER_CPU_THREADS", ge=0)  # 0: let CTranslate2 decide
     # Voice activity detection before the model: auto (onnx where faster-whisper is installed, else
@@ -77,6 +86,11 @@ class Settings(BaseModel):
     # runtime's threads. A Lambda instance handles one record at a time: the stack sets 1.
     whisper_workers: int | None = Field(None, alias="WHISPER_WORKERS", ge=1, le=64)
     language: str | None = Field(None, alias="LANGUAGE")  # a hint such as "en"; None lets the model detect
+    # transcribe: the text in the language spoken; translate: English text from any language.
+    task: Literal["transcribe", "translate"] = Field("transcribe", alias="TASK")
+    # Names and jargon the model should expect (comma-separated): faster-whisper's hotwords and
+    # gpt-transcribe's keywords, which rejects a request whose keyword holds <, >, CR or LF.
+    keywords: tuple[str, ...] = Field((), alias="KEYWORDS")
     openai_model: str = Field("whisper-1", alias="OPENAI_MODEL")
     openai_base_url: str | None = Field(None, alias="OPENAI_BASE_URL")
     openai_api_key: SecretStr | None = Field(None, alias="OPENAI_API_KEY")
@@ -141,16 +155,53 @@ class Settings(BaseModel):
             raise ValueError("must be an http(s) URL with a host")
         return value
 
+    @field_validator("language")
+    @classmethod
+    def _known_language(cls, value: str | None) -> str | None:
+        from .adapters.backends.languages import LANGUAGE_CODES, normalize_language  # a table, no imports
+
+        code = normalize_language(value)
+        if code is not None and code not in LANGUAGE_CODES.values():
+            raise ValueError(f"unknown language {value!r}: give an ISO 639-1 code Whisper knows, such as en, de or ja")
+        return code
+
+    @field_validator("keywords", mode="before")
+    @classmethod
+    def _keyword_list(cls, value: object) -> object:
+        words = value.split(",") if isinstance(value, str) else value
+        if not isinstance(words, list | tuple):
+            return value
+        words = tuple(str(w).strip() for w in words if str(w).strip())
+        for word in words:
+            if any(ch in word for ch in _KEYWORD_FORBIDDEN):
+                raise ValueError("a keyword may not contain <, >, CR or LF (the OpenAI API rejects the request)")
+        return words
+
+    @model_validator(mode="after")
+    def _english_only_model_is_asked_for_english(self) -> Settings:
+        if self.transcriber == "local" and self.whisper_model in ENGLISH_ONLY_MODELS:
+            if self.language not in (None, "en"):
+                raise ValueError(
+                    f"LANGUAGE={self.language}: WHISPER_MODEL={self.whisper_model} is English-only "
+                    "(use WHISPER_MODEL=base for other languages)"
+                )
+            if self.task == "translate":
+                raise ValueError(
+                    f"TASK=translate: WHISPER_MODEL={self.whisper_model} is English-only and understands no other "
+                    "language (use WHISPER_MODEL=base)"
+                )
+        return self
+
     @model_validator(mode="after")
     def _whisper_model_exists(self) -> Settings:
         # Checked here, at start, because faster-whisper takes a path it cannot find for the name of
         # a model to download, and fails with a message about the Hugging Face Hub.
-        if self.transcriber == "local" and self.whisper_model is not None:
+        if self.transcriber == "local" and self.whisper_model not in WHISPER_MODEL_NAMES:
             path = Path(self.whisper_model).expanduser()
             if not path.is_dir():
                 raise ValueError(
-                    f"WHISPER_MODEL: no such directory: {self.whisper_model} (give a CTranslate2 Whisper "
-                    "model directory, or unset it for the bundled tiny.en)"
+                    f"WHISPER_MODEL: no such directory: {self.whisper_model} (give base, tiny.en or a CTranslate2 "
+                    "Whisper model directory)"
                 )
             if not (path / "model.bin").is_file():
                 raise ValueError(

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import textwrap
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -41,6 +42,9 @@ MIN_CUE_SECONDS = 0.5
 MAX_WORD_GAP_SECONDS = 1.0
 
 FORMATS = ("txt", "json", "srt", "vtt")
+#: A language as a VTT header or span may carry it (a BCP 47-like code such as "en" or "zh-Hant"):
+#: a stored value is never written into the file otherwise.
+_LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*")
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,7 @@ class Cue:
     start_ms: int
     end_ms: int
     lines: tuple[str, ...]
+    language: str | None = None  # its segment's, where the backend gave one
 
 
 def _text_of(transcript: Transcript) -> str:
@@ -80,6 +85,8 @@ def _json_segment(segment: Segment) -> dict[str, Any]:
     data: dict[str, Any] = {
         "start": _json_seconds(segment.start), "end": _json_seconds(segment.end), "text": segment.text.strip()
     }
+    if segment.language:  # where a video changes language, each segment says its own
+        data["language"] = segment.language
     if segment.words:  # transcripts stored before word timings have none
         data["words"] = [
             {"start": _json_seconds(w.start), "end": _json_seconds(w.end), "word": w.text.strip()}
@@ -89,13 +96,15 @@ def _json_segment(segment: Segment) -> dict[str, Any]:
 
 
 def to_json(transcript: Transcript) -> str:
-    """A JSON document: video_id (when known), text, language, duration, backend, model, no_speech,
-    speech_seconds, model_audio_seconds, cost_usd (null where not recorded) and segments (seconds,
-    3 decimals), each with its timed ``words`` when the backend gave them."""
+    """A JSON document: video_id (when known), text, language, language_probability, duration,
+    backend, model, no_speech, speech_seconds, model_audio_seconds, cost_usd (null where not
+    recorded) and segments (seconds, 3 decimals), each with its ``language`` and timed ``words``
+    when the backend gave them."""
     document: dict[str, Any] = {} if transcript.video_id is None else {"video_id": transcript.video_id}
     document |= {
         "text": _text_of(transcript),
         "language": transcript.language,
+        "language_probability": transcript.language_probability,
         "duration": _json_seconds(transcript.duration),
         "backend": transcript.backend,
         "model": transcript.model,
@@ -200,7 +209,7 @@ def _word_pieces(segment: Segment) -> list[tuple[float, float, str]] | None:
 
 def build_cues(segments: Iterable[Segment]) -> list[Cue]:
     """Well-formed, ordered cues from raw segments (see the module docstring for the rules)."""
-    raw: list[tuple[int, int | None, str, bool]] = []  # start, end, text, cut at words already
+    raw: list[tuple[int, int | None, str, bool, str | None]] = []  # start, end, text, cut at words, language
     previous_start = 0
     for segment in segments:
         text = " ".join(segment.text.split())
@@ -210,11 +219,11 @@ def build_cues(segments: Iterable[Segment]) -> list[Cue]:
         for piece_start_s, piece_end_s, piece_text in [(segment.start, segment.end, text)] if timed is None else timed:
             start = _to_ms(piece_start_s)
             start = previous_start if start is None else max(start, previous_start)
-            raw.append((start, _to_ms(piece_end_s), piece_text, timed is not None))
+            raw.append((start, _to_ms(piece_end_s), piece_text, timed is not None, segment.language))
             previous_start = start
 
     cues: list[Cue] = []
-    for position, (start, end, text, at_words) in enumerate(raw):
+    for position, (start, end, text, at_words, language) in enumerate(raw):
         next_start = raw[position + 1][0] if position + 1 < len(raw) else None
         if end is None or end <= start:
             end = start + int(MIN_CUE_SECONDS * 1000)
@@ -224,7 +233,7 @@ def build_cues(segments: Iterable[Segment]) -> list[Cue]:
             end = next_start  # no overlaps: players would stack the two cues
         end = max(end, start + 1)
         if at_words:
-            cues.append(Cue(start, end, _balanced_lines(text)))
+            cues.append(Cue(start, end, _balanced_lines(text), language))
             continue
 
         pieces = _split_text(text, end - start)
@@ -235,7 +244,7 @@ def build_cues(segments: Iterable[Segment]) -> list[Cue]:
             offset += len(piece) + (1 if number < len(pieces) - 1 else 0)
             piece_end = end if number == len(pieces) - 1 else start + round((end - start) * offset / total_chars)
             piece_end = max(piece_end, piece_start + 1)
-            cues.append(Cue(piece_start, piece_end, _balanced_lines(piece)))
+            cues.append(Cue(piece_start, piece_end, _balanced_lines(piece), language))
             piece_start = piece_end
     # Splitting a cue of a few milliseconds into several may push a piece past the next cue's
     # start: a last pass restores the two invariants (starts never go back, end > start).
@@ -243,7 +252,7 @@ def build_cues(segments: Iterable[Segment]) -> list[Cue]:
     floor = 0
     for cue in cues:
         start = max(cue.start_ms, floor)
-        ordered.append(Cue(start, max(cue.end_ms, start + 1), cue.lines))
+        ordered.append(Cue(start, max(cue.end_ms, start + 1), cue.lines, cue.language))
         floor = start
     return ordered
 
@@ -257,7 +266,8 @@ def _timestamp(ms: int, separator: str) -> str:
 
 def to_srt(segments: Sequence[Segment]) -> str:
     """SubRip: numbered cues from 1, ``HH:MM:SS,mmm --> HH:MM:SS,mmm``, a blank line after each.
-    No segments gives an empty string."""
+    No segments gives an empty string. SubRip has no place for a language (no header, no markup
+    players agree on): name the file for it (``video.de.srt``), or use VTT or JSON."""
     blocks = [
         f"{index}\n{_timestamp(cue.start_ms, ',')} --> {_timestamp(cue.end_ms, ',')}\n" + "\n".join(cue.lines) + "\n"
         for index, cue in enumerate(build_cues(segments), start=1)
@@ -269,16 +279,25 @@ def _vtt_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def to_vtt(segments: Sequence[Segment]) -> str:
-    """WebVTT: a ``WEBVTT`` header, then ``HH:MM:SS.mmm --> HH:MM:SS.mmm`` cues separated by blank
-    lines (cue text escaped, so ``-->``, ``<`` and ``&`` in speech cannot break the file)."""
+def _vtt_text(cue: Cue, language: str | None) -> str:
+    """The cue's lines, escaped; wrapped in a ``<lang>`` span when its language is not the file's."""
+    text = "\n".join(_vtt_escape(line) for line in cue.lines)
+    if cue.language and cue.language != language and _LANGUAGE_TAG.fullmatch(cue.language):
+        return f"<lang {cue.language}>{text}</lang>"
+    return text
+
+
+def to_vtt(segments: Sequence[Segment], language: str | None = None) -> str:
+    """WebVTT: a ``WEBVTT`` header (with ``Language: xx`` when the language is known), then
+    ``HH:MM:SS.mmm --> HH:MM:SS.mmm`` cues separated by blank lines (cue text escaped, so ``-->``,
+    ``<`` and ``&`` in speech cannot break the file). A cue in another language than the file's is
+    marked with WebVTT's ``<lang xx>`` span."""
     blocks = [
-        f"{_timestamp(cue.start_ms, '.')} --> {_timestamp(cue.end_ms, '.')}\n"
-        + "\n".join(_vtt_escape(line) for line in cue.lines)
-        + "\n"
+        f"{_timestamp(cue.start_ms, '.')} --> {_timestamp(cue.end_ms, '.')}\n{_vtt_text(cue, language)}\n"
         for cue in build_cues(segments)
     ]
-    return "WEBVTT\n" + "".join("\n" + block for block in blocks)
+    header = "WEBVTT\n" + (f"Language: {language}\n" if language and _LANGUAGE_TAG.fullmatch(language) else "")
+    return header + "".join("\n" + block for block in blocks)
 
 
 def render(transcript: Transcript, fmt: str) -> str:
@@ -291,5 +310,5 @@ def render(transcript: Transcript, fmt: str) -> str:
     if kind == "srt":
         return to_srt(transcript.segments)
     if kind == "vtt":
-        return to_vtt(transcript.segments)
+        return to_vtt(transcript.segments, transcript.language)
     raise ValueError(f"unknown transcript format {fmt!r}; expected one of {', '.join(FORMATS)}")

@@ -171,9 +171,12 @@ class Segment:
     no_speech_prob: float | None = None
     avg_logprob: float | None = None
     compression_ratio: float | None = None
+    language: str | None = None  # the language of this segment's text (it may change within a video)
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"start": round(self.start, 3), "end": round(self.end, 3), "text": self.text}
+        if self.language:
+            data["language"] = self.language
         if self.words:
             data["words"] = [w.to_dict() for w in self.words]
         return data
@@ -188,6 +191,7 @@ class Segment:
             end=_seconds(data.get("end")),
             text=str(data.get("text") or ""),
             words=tuple(Word.from_dict(w) for w in words if isinstance(w, Mapping)),
+            language=str(data["language"]) if data.get("language") else None,
         )
 
 
@@ -207,6 +211,8 @@ class Transcript:
     ``no_speech``: the video holds no words (silence, music, noise): empty text, no segments;
     ``model_audio_seconds``: the audio sent to the model; ``cost_usd``: its estimated price
     (0 for the local model; None when the model is not in the price table).
+    ``language``: the language of most of the text (each segment has its own);
+    ``language_probability``: how sure the model was of it (None: set by LANGUAGE, or not reported).
     """
 
     text: str
@@ -221,6 +227,7 @@ class Transcript:
     no_speech: bool = False
     model_audio_seconds: float | None = None
     cost_usd: float | None = None
+    language_probability: float | None = None
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Transcript:
@@ -241,6 +248,7 @@ class Transcript:
             no_speech=bool(data.get("no_speech") or False),
             model_audio_seconds=_optional_seconds(data.get("model_audio_seconds")),
             cost_usd=_optional_seconds(data.get("cost_usd")),
+            language_probability=_optional_seconds(data.get("language_probability")),
         )
 
 

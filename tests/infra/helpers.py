@@ -86,14 +86,15 @@ class Synth:
         return self.resources[self.ids[key]]["Properties"]
 
 
-def make_stand_in_image(path: Path, whisper_model_dir: str | None = None) -> Path:
+def make_stand_in_image(path: Path, whisper_model_dir: str | None = None, whisper_model: str = "base") -> Path:
     """An image build context as infra/package_image.py leaves it, with a one-file task/ tree."""
     (path / "task").mkdir(parents=True)
     (path / "task" / "app.py").write_text("# stand-in for the tree `make package-image` builds\n")
     shutil.copy(REPO_ROOT / "infra" / "image" / "Dockerfile", path / "Dockerfile")
     model_path = None if whisper_model_dir is None else "/var/task/models/" + Path(whisper_model_dir).name
-    manifest = {"model": model_path or "tiny.en", "whisper_model_dir": whisper_model_dir,
-                "whisper_model_path": model_path}
+    manifest = {"model": model_path or whisper_model, "whisper_model_dir": whisper_model_dir,
+                "whisper_model_path": model_path,
+                "whisper_model_cache": "/var/task/models" if model_path is None and whisper_model == "base" else None}
     (path / "manifest.json").write_text(json.dumps(manifest))
     return path
 

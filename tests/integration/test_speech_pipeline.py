@@ -19,6 +19,7 @@ from tests.support.media_factory import make_video
 from tests.support.media_server import FaultyMediaServer
 from tests.support.openai_server import OpenAITranscriptionServer
 from tests.support.text import word_error_rate
+from vidscribe.adapters.backends.local_whisper import LocalWhisperBackend
 from vidscribe.adapters.backends.openai_backend import OpenAIBackend
 from vidscribe.adapters.media import HttpMediaSource
 from vidscribe.config import Settings
@@ -221,37 +222,31 @@ def test_text_only_models_get_one_segment_per_speech_region(settings, openai_ser
 
 
 # --- quality does not drop ---------------------------------------------------------------------------
-def test_the_pipeline_is_as_accurate_as_the_bare_model_on_real_speech(settings, local_backend):
-    """On real recordings, the pipeline's word error rate (VAD, packing, guards, the way back) is no
-    worse than the bare model's on the very same audio, measured here in the same run.
+def test_the_pipeline_is_as_accurate_as_the_bare_model_on_real_speech(settings, local_backend, local_model_settings):
+    """On every real English recording, the pipeline's word errors (VAD, packing, ~20 s model calls,
+    guards, the way back) are at most the bare model's plus one word, the bare model being
+    faster-whisper over the very same audio in one call, measured here in the same run. (The
+    multilingual set is held to the same rule with base in test_languages.py.)
 
-    Tolerance: the bare model's own spread on the same speech, also measured here, plus two words.
-    tiny.en (beam 1) is sensitive on its own to where its 30 s windows fall: the licence paragraph as
-    recorded (30.4 s) loses 3 words, and 9 when it is cut to 29.6 s, the same speech 0.8 s shorter.
-    With the pauses packed away the pipeline gives the model that shorter audio. The spread is
-    counted over all the reference words (bench/bench_speech.py prints every figure)."""
+    Before the ~20 s calls the pipeline lost a phrase of the licence paragraph (WER 0.073 against
+    0.027): with word timings, faster-whisper resumes each 30 s window at the aligned end of the last
+    word, and on a ~29.4 s piece that landed 2 s early (bench/bench_languages.py prints every figure)."""
     clips = [realspeech.long_pauses_clip(), realspeech.music_intro_clip()]
     clips += [realspeech.build([recording]) for recording in realspeech.REFERENCED]
+    bare_model = LocalWhisperBackend(local_model_settings, call_seconds=None)
     pipeline = SpeechTranscriber(local_backend, build_vad(settings))
     words = bare_errors = pipeline_errors = 0.0
     for clip in clips:
         n = len(clip.text.split())
-        words += n
-        bare = local_backend.transcribe(DecodedAudio(clip.samples))
-        bare_errors += n * word_error_rate(clip.text, bare.text)
+        bare = bare_model.transcribe(DecodedAudio(clip.samples))
         # the hallucination guards drop nothing the model heard in real speech
         assert drop_hallucinations(bare.segments).dropped == []
-        pipeline_errors += n * word_error_rate(clip.text, pipeline.transcribe(DecodedAudio(clip.samples)).text)
-    licence = realspeech.LICENCE
-    as_recorded, shorter = (
-        word_error_rate(licence.text, local_backend.transcribe(DecodedAudio(licence.samples[: int(end * 16_000)])).text)
-        for end in (30.4, 29.6)
-    )
-    spread = abs(shorter - as_recorded) * len(licence.text.split()) / words
-    bare, ours = bare_errors / words, pipeline_errors / words
-    print(f"WER over {words:.0f} words: bare {bare:.3f}, pipeline {ours:.3f}; the model's own spread {spread:.3f}")
-    assert ours <= bare + spread + 2 / words
-    assert ours <= 0.1
+        ours = pipeline.transcribe(DecodedAudio(clip.samples))
+        bare_wrong, ours_wrong = n * word_error_rate(clip.text, bare.text), n * word_error_rate(clip.text, ours.text)
+        assert ours_wrong <= bare_wrong + 1 + 1e-9, (clip.text, bare.text, ours.text)
+        words, bare_errors, pipeline_errors = words + n, bare_errors + bare_wrong, pipeline_errors + ours_wrong
+    print(f"WER over {words:.0f} words: bare {bare_errors / words:.3f}, pipeline {pipeline_errors / words:.3f}")
+    assert pipeline_errors / words <= 0.05
 
 
 def test_transcripts_stored_before_word_timings_still_export(store):

@@ -19,6 +19,8 @@ from infra.package_image import TASK_DIR, build
 
 DRIVER = Path(__file__).with_name("image_driver.py")
 REALSPEECH = ROOT / "tests" / "fixtures" / "realspeech"
+# The tree the tests run: tiny.en, the fast model (base's own image path is tested in tests/infra).
+IMAGE_MODEL = "tiny.en"
 
 
 def python312() -> str:
@@ -34,7 +36,7 @@ def python312() -> str:
 
 def ensure_image_tree() -> tuple[Path, dict[str, Any]]:
     """Build or refresh .package/image/ (precompiled with the 3.12); returns task/ and the build report."""
-    report = build(ROOT / ".package", compile_python=python312())
+    report = build(ROOT / ".package", compile_python=python312(), whisper_model=IMAGE_MODEL)
     return ROOT / ".package" / "image" / TASK_DIR, report
 
 
@@ -66,6 +68,7 @@ def lambda_environment(*, database_url: str, queue_url: str, endpoint_url: str, 
         "WHISPER_CPU_THREADS": str(cpu_threads),
         "WHISPER_WORKERS": "1",
         "HF_HUB_OFFLINE": "1",
+        "WHISPER_MODEL": IMAGE_MODEL,  # as the stack sets it for an image built with whisperModel=tiny.en
         **extra,
     }
 

@@ -30,6 +30,11 @@ class Recording:
         return audio if self.end is None else audio[: int(self.end * R)]
 
 
+def decoded(file: str) -> np.ndarray:
+    """A fixture file's audio, 16 kHz mono (decoded once)."""
+    return _decoded(file)
+
+
 @cache
 def _decoded(file: str) -> np.ndarray:
     return open_local_audio(FIXTURES / file, max_duration_seconds=600).samples
@@ -58,6 +63,34 @@ LICENCE_OPENING = Recording(
     end=9.0,
 )
 REFERENCED = (BIRCH, FROSTY, LICENCE)
+# multilingual.mp3's German half (from 30.4 s): the usual German rendering of the licence's first paragraph.
+LIZENZ_TEXT = (
+    "Jedem, der eine Kopie dieser Software und der zugehörigen Dokumentationsdateien erhält, wird hiermit "
+    "unentgeltlich die Genehmigung erteilt, mit der Software uneingeschränkt zu verfahren. Dies umfasst "
+    "insbesondere das Recht, die Software zu verwenden, zu vervielfältigen, zu modifizieren, zusammenzufügen, "
+    "zu veröffentlichen, zu verteilen, unterzulizenzieren und oder Kopien der Software zu verkaufen, und diese "
+    "Rechte unter den folgenden Bedingungen anderen zu übertragen."
+)
+ENGLISH_THEN_GERMAN = "multilingual.mp3"
+GERMAN_FROM = 30.4  # seconds: where the German half starts
+
+
+@dataclass(frozen=True)
+class Spoken:
+    """One clip of multilingual/: its language and what is said."""
+
+    file: str
+    language: str
+    text: str
+
+    @property
+    def samples(self) -> np.ndarray:
+        return _decoded(f"multilingual/{self.file}")
+
+
+def multilingual_clips() -> list[Spoken]:
+    refs = json.loads((FIXTURES / "multilingual" / "refs.json").read_text())
+    return [Spoken(name, ref["lang"], ref["text"]) for name, ref in sorted(refs.items())]
 
 
 def hand_labelled(name: str) -> tuple[np.ndarray, list[tuple[float, float]], list[tuple[float, float]]]:

@@ -44,6 +44,7 @@ def cli_env(home: Path, **values: str) -> dict[str, str]:
         AWS_REGION="us-east-1",
         POWERTOOLS_METRICS_DISABLED="true",
         POWERTOOLS_TRACE_DISABLED="true",
+        WHISPER_MODEL="tiny.en",  # the fast model: these tests need *a* model, not a language
     )
     env.update(values)
     return env

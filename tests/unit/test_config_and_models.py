@@ -37,6 +37,15 @@ def test_empty_values_mean_unset() -> None:
         ({"WHISPER_MODEL": "/no/such/model"}, "WHISPER_MODEL: no such directory: /no/such/model"),
         ({"SHUTDOWN_GRACE_SECONDS": "-1"}, "SHUTDOWN_GRACE_SECONDS"),
         ({"LOG_FORMAT": "xml"}, "LOG_FORMAT"),
+        ({"LANGUAGE": "klingon"}, "LANGUAGE: unknown language 'klingon'"),
+        ({"LANGUAGE": "xx"}, "LANGUAGE: unknown language 'xx'"),
+        ({"LANGUAGE": "de", "WHISPER_MODEL": "tiny.en"}, "LANGUAGE=de: WHISPER_MODEL=tiny.en is English-only"),
+        ({"TASK": "translate", "WHISPER_MODEL": "tiny.en"}, "TASK=translate: WHISPER_MODEL=tiny.en is English-only"),
+        ({"TASK": "summarise"}, "TASK"),
+        ({"KEYWORDS": "ComfyUI,<script>"}, "KEYWORDS: a keyword may not contain <, >, CR or LF"),
+        ({"KEYWORDS": "a>b"}, "KEYWORDS: a keyword may not contain"),
+        ({"KEYWORDS": "one\rtwo"}, "KEYWORDS: a keyword may not contain"),
+        ({"KEYWORDS": "one\ntwo"}, "KEYWORDS: a keyword may not contain"),
     ],
 )
 def test_invalid_configuration_names_the_variable(env, fragment) -> None:
@@ -83,6 +92,20 @@ def test_shutdown_grace_and_log_format() -> None:
     s = Settings.from_env({})
     assert s.shutdown_grace_seconds == 20 and s.log_format is None
     assert Settings.from_env({"SHUTDOWN_GRACE_SECONDS": "2.5", "LOG_FORMAT": "json"}).shutdown_grace_seconds == 2.5
+
+
+def test_languages_tasks_keywords_and_model_names() -> None:
+    s = Settings.from_env({})
+    assert (s.whisper_model, s.language, s.task, s.keywords) == ("base", None, "transcribe", ())
+    # A language is a code Whisper knows, or its name; case does not matter
+    assert Settings.from_env({"LANGUAGE": "German"}).language == "de"
+    assert Settings.from_env({"LANGUAGE": "JA"}).language == "ja"
+    # English with the English-only model is fine; so is anything with the OpenAI backend
+    assert Settings.from_env({"LANGUAGE": "en", "WHISPER_MODEL": "tiny.en"}).whisper_model == "tiny.en"
+    assert Settings.from_env({"LANGUAGE": "de", "WHISPER_MODEL": "tiny.en", "TRANSCRIBER": "openai"}).language == "de"
+    assert Settings.from_env({"TASK": "translate"}).task == "translate"
+    # Keywords: comma-separated, trimmed, empties dropped
+    assert Settings.from_env({"KEYWORDS": " ComfyUI, Stable Diffusion ,, "}).keywords == ("ComfyUI", "Stable Diffusion")
 
 
 def test_whisper_model_must_be_a_model_directory(tmp_path) -> None:

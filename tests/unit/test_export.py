@@ -48,10 +48,10 @@ def parse_srt(document: str) -> list[tuple[float, float, list[str]]]:
 
 def parse_vtt(document: str) -> list[tuple[float, float, list[str]]]:
     assert document.startswith("WEBVTT\n")
-    body = document[len("WEBVTT\n") :]
-    if not body:
+    header, blank, body = document.partition("\n\n")  # a blank line must follow the header
+    assert all(re.fullmatch(r"Language: [a-z]{2,3}", line) for line in header.split("\n")[1:]), header
+    if not blank:
         return []
-    assert body.startswith("\n"), "a blank line must follow the header"
     cues = []
     for block in body.strip("\n").split("\n\n"):
         match = VTT_CUE.match(block)
@@ -186,7 +186,8 @@ def test_empty_transcript():
     assert to_vtt([]) == "WEBVTT\n" and render(empty, "vtt") == "WEBVTT\n"
     document = json.loads(to_json(empty))
     # (a transcript stored before speech and cost were recorded: those read null)
-    assert document == {"text": "", "language": None, "duration": 3.0, "backend": "openai",
+    assert document == {"text": "", "language": None, "language_probability": None, "duration": 3.0,
+                        "backend": "openai",
                         "model": "whisper-1", "no_speech": False, "speech_seconds": None,
                         "model_audio_seconds": None, "cost_usd": None, "segments": []}
 
@@ -246,3 +247,28 @@ def test_json_exports_words_and_the_speech_and_cost_figures():
     # and the stored form keeps the words (old rows, without them, read as no words)
     assert Segment.from_dict(segment.to_dict()) == segment
     assert Segment.from_dict({"start": 0, "end": 1, "text": "old"}).words == ()
+
+
+def test_the_language_is_exported_per_transcript_and_per_segment():
+    # Given a video that turns from English to German, each segment with its language
+    segments = [
+        Segment(0.0, 2.0, "The software is free.", language="en"),
+        Segment(3.0, 5.0, "Die Software ist frei.", language="de"),
+    ]
+    transcript = Transcript(text="", segments=segments, language="en", duration=5.0, backend="local",
+                            model="base", language_probability=0.9925)
+    # JSON: the transcript's language, its probability, and each segment's language
+    document = json.loads(to_json(transcript))
+    assert (document["language"], document["language_probability"]) == ("en", 0.9925)
+    assert [s["language"] for s in document["segments"]] == ["en", "de"]
+    # VTT: a Language header, and the German cue in a <lang de> span; still well formed
+    vtt = render(transcript, "vtt")
+    assert vtt.startswith("WEBVTT\nLanguage: en\n\n")
+    assert "\nThe software is free.\n" in vtt and "<lang de>Die Software ist frei.</lang>" in vtt
+    assert len(parse_vtt(vtt)) == 2
+    # SRT has no place for it: the text only
+    assert "lang" not in render(transcript, "srt") and "Die Software ist frei." in render(transcript, "srt")
+    # A stored language that is not a language code is never written into the file
+    odd = Transcript(text="x", segments=[Segment(0, 1, "x", language="de\n\n00:00")], language="en\nX",
+                     duration=1.0, backend="local", model="base")
+    assert render(odd, "vtt") == "WEBVTT\n\n00:00:00.000 --> 00:00:01.000\nx\n"

@@ -18,7 +18,7 @@ import threading
 from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import numpy as np
@@ -142,6 +142,7 @@ class _Recent:
 class PieceResult:
     segments: list[Segment]
     language: str | None
+    language_probability: float | None
     model_audio_seconds: float
     cost_usd: float | None
     flagged: int  # segments the model flagged, or placed in a joining silence, dropped
@@ -153,6 +154,7 @@ class StreamResult:
     speech_seconds: float
     segments: list[Segment]  # on the media's timeline, in order (not yet normalized)
     language: str | None
+    language_probability: float | None
     model_audio_seconds: float
     cost_usd: float | None
     pieces: int
@@ -219,15 +221,13 @@ class SpeechStream:
             self.close()
         results = self._results
         costs = [r.cost_usd for r in results]
-        votes: dict[str, float] = {}
-        for r in results:
-            if r.language:
-                votes[r.language] = votes.get(r.language, 0.0) + r.model_audio_seconds
+        language, probability = _most_heard(results)
         return StreamResult(
             duration=self._fed / SAMPLE_RATE,
             speech_seconds=self.detector.speech_seconds,
             segments=[s for r in results for s in r.segments],
-            language=max(votes, key=lambda k: votes[k]) if votes else None,
+            language=language,
+            language_probability=probability,
             model_audio_seconds=round(sum(r.model_audio_seconds for r in results), 3),
             cost_usd=None if any(c is None for c in costs) else round(sum(c or 0.0 for c in costs), 6),
             pieces=len(results),
@@ -306,8 +306,10 @@ class SpeechStream:
                 },
             )
         return PieceResult(
-            segments=[layout.restore(s) for s in heard],
+            # A backend that gives no language per segment gives one for the piece.
+            segments=[layout.restore(s if s.language else replace(s, language=raw.language)) for s in heard],
             language=raw.language,
+            language_probability=raw.language_probability,
             model_audio_seconds=(
                 raw.model_audio_seconds if raw.model_audio_seconds is not None else layout.packed_seconds
             ),
@@ -315,3 +317,18 @@ class SpeechStream:
             flagged=flagged,
         )
 
+
+def _most_heard(results: Sequence[PieceResult]) -> tuple[str | None, float | None]:
+    """The language of most of the audio sent, and its probability weighted by each piece's audio
+    (None when no piece that heard it reported one)."""
+    votes: dict[str, float] = {}
+    for r in results:
+        if r.language:
+            votes[r.language] = votes.get(r.language, 0.0) + r.model_audio_seconds
+    if not votes:
+        return None, None
+    language = max(votes, key=lambda k: votes[k])
+    sure = [(r.language_probability, r.model_audio_seconds) for r in results
+            if r.language == language and r.language_probability is not None]
+    weight = sum(w for _, w in sure)
+    return language, round(sum(p * w for p, w in sure) / weight, 4) if weight else None

@@ -128,5 +128,6 @@ class SpeechTranscriber:
             no_speech=not text,
             model_audio_seconds=result.model_audio_seconds,
             cost_usd=result.cost_usd,
+            language_probability=result.language_probability,
         )
         return transcript, audio

@@ -18,11 +18,11 @@ from .store import videos_identifier
 
 _TRANSCRIPT_COLUMNS = (
     "video_id", "text", "segments", "language", "duration_seconds", "backend", "model", "created_at",
-    "speech_seconds", "no_speech", "model_audio_seconds", "cost_usd",
+    "speech_seconds", "no_speech", "model_audio_seconds", "cost_usd", "language_probability",
 )
 _TRANSCRIPTS_QUERY = (
     "SELECT video_id, text, segments, language, duration_seconds, backend, model, created_at,"
-    " speech_seconds, no_speech, model_audio_seconds, cost_usd FROM transcripts"
+    " speech_seconds, no_speech, model_audio_seconds, cost_usd, language_probability FROM transcripts"
     " WHERE %(all)s OR video_id = ANY(%(ids)s) ORDER BY video_id"
 )
 

@@ -268,8 +268,9 @@ class PostgresStore(FailureRecords):
             cur.execute(
                 """
                 INSERT INTO transcripts (video_id, text, segments, language, duration_seconds, backend, model,
-                                         speech_seconds, no_speech, model_audio_seconds, cost_usd)
-                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+                                         speech_seconds, no_speech, model_audio_seconds, cost_usd,
+                                         language_probability)
+                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
                 ON CONFLICT (video_id) DO NOTHING
                 RETURNING video_id
                 """,
@@ -285,6 +286,7 @@ class PostgresStore(FailureRecords):
                     transcript.no_speech,
                     transcript.model_audio_seconds,
                     transcript.cost_usd,
+                    transcript.language_probability,
                 ),
             )
             inserted = cur.fetchone() is not None
