@@ -77,7 +77,11 @@ class Settings(BaseModel):
     # runtime's threads. A Lambda instance handles one record at a time: the stack sets 1.
     whisper_workers: int | None = Field(None, alias="WHISPER_WORKERS", ge=1, le=64)
     language: str | None = Field(None, alias="LANGUAGE")  # a hint such as "en"; None lets the model detect
-    openai_model: str = Field("whisper-1", alias="OPENAI_MODEL")
+    task: Literal["transcribe", "translate"] = Field("transcribe", alias="TASK")
+    # Names and jargon the model should expect (comma-separated in the environment).
+    keywords: tuple[str, ...] = Field((), alias="KEYWORDS")
+    # gpt-transcribe: OpenAI's file model after whisper-1 and the gpt-4o models shut down (2027-02-26).
+    openai_model: str = Field("gpt-transcribe", alias="OPENAI_MODEL")
     openai_base_url: str | None = Field(None, alias="OPENAI_BASE_URL")
     openai_api_key: SecretStr | None = Field(None, alias="OPENAI_API_KEY")
     openai_api_key_secret_arn: str | None = Field(None, alias="OPENAI_API_KEY_SECRET_ARN")
@@ -123,6 +127,13 @@ class Settings(BaseModel):
         # Quoted as an identifier wherever it is used; this keeps it to what a person would type.
         if not re.match(VIDEOS_TABLE_PATTERN, value):
             raise ValueError("give a table or view name, or schema.name (letters, digits and underscores)")
+        return value
+
+    @field_validator("keywords", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
         return value
 
     @field_validator("aws_endpoint_url", "queue_url", "dlq_url", "openai_base_url")

@@ -171,6 +171,7 @@ class Segment:
     no_speech_prob: float | None = None
     avg_logprob: float | None = None
     compression_ratio: float | None = None
+    language: str | None = None  # the language this segment was heard in, where the backend says
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"start": round(self.start, 3), "end": round(self.end, 3), "text": self.text}
