@@ -56,7 +56,15 @@ from .fan_out import map_failing_fast
 from .languages import normalize_language
 from .openai_answers import Answer, read_text_answer, read_timed_answer
 from .openai_errors import classify_error
-from .openai_models import Clock, answers_with_timings, check_at_start, is_retired, takes_hint_lists, utc_today
+from .openai_models import (
+    Clock,
+    answers_with_timings,
+    check_at_start,
+    is_retired,
+    retired_fix,
+    takes_hint_lists,
+    utc_today,
+)
 from .pricing import estimated_cost_usd
 from .speed import MeasuredSpeed
 
@@ -327,8 +335,9 @@ class OpenAIBackend:
         try:
             return endpoint.create(**request)
         except Exception as exc:
-            retired = self.model if is_retired(self.model, self._today()) else None
-            error = classify_error(exc, secrets=self._secrets, retired_model=retired)
+            task = self.settings.task
+            fix = retired_fix(self.model, task) if is_retired(self.model, self._today(), task) else None
+            error = classify_error(exc, secrets=self._secrets, retired_fix=fix)
             if error is exc:
                 raise
         # Raised outside the except block, so that neither __cause__ nor __context__ holds the

@@ -15,7 +15,6 @@ import re
 from typing import Any
 
 from ...errors import BackendPermanent, BackendTransient
-from .openai_models import retired_model_message
 
 _KEY_PATTERN = re.compile(r"\b(sk-[A-Za-z0-9_\-*]{3,})")
 
@@ -47,14 +46,12 @@ def _refuses_the_model(exc: Any, status: int) -> bool:
     return getattr(exc, "code", None) in ("model_not_found", "model_deprecated") or "model" in message
 
 
-def classify_error(
-    exc: BaseException, *, secrets: tuple[str, ...] = (), retired_model: str | None = None
-) -> Exception:
+def classify_error(exc: BaseException, *, secrets: tuple[str, ...] = (), retired_fix: str | None = None) -> Exception:
     """Map an OpenAI SDK exception to BackendTransient / BackendPermanent (others pass through).
 
     The result's message names the status, the API's error type/code and its explanation, and
-    never contains the API key. ``retired_model``: the model, when OpenAI has shut it down by now:
-    its refusal then says to set OPENAI_MODEL=gpt-transcribe."""
+    never contains the API key. ``retired_fix``: given when OpenAI has shut the model down by now,
+    what its refusal's message says to do first."""
     import openai
 
     if not isinstance(exc, openai.OpenAIError):
@@ -73,8 +70,8 @@ def classify_error(
         if request_id:
             text += f" (request id {request_id})"
         text = _scrub(text, secrets)
-        if retired_model is not None and _refuses_the_model(exc, status):
-            return BackendPermanent(retired_model_message(retired_model, text))
+        if retired_fix is not None and _refuses_the_model(exc, status):
+            return BackendPermanent(f"{retired_fix}; the API said: {text}")
         if isinstance(exc, openai.RateLimitError):
             # An exhausted quota is a 429 too, but no retry a few seconds later can fix it.
             if getattr(exc, "code", None) == "insufficient_quota":

@@ -57,9 +57,10 @@ def shutdown_date(model: str) -> date | None:
     return SHUTDOWN_DATES.get(model.strip().lower())
 
 
-def is_retired(model: str, today: date) -> bool:
-    """Whether OpenAI has shut ``model`` down by ``today`` (the shutdown day itself included)."""
-    when = shutdown_date(model)
+def is_retired(model: str, today: date, task: str = "transcribe") -> bool:
+    """Whether OpenAI has shut ``model`` (or, translating, its translations) down by ``today``
+    (the shutdown day itself included)."""
+    when = AUDIO_SHUTDOWN if task == "translate" else shutdown_date(model)
     return when is not None and today >= when
 
 
@@ -92,12 +93,17 @@ def shutdown_warning(model: str, today: date) -> str | None:
     return f"OPENAI_MODEL={model}: OpenAI shuts this model down on {when.isoformat()} (in {days} days): {fix}"
 
 
-def retired_model_message(model: str, api_message: str) -> str:
-    """The permanent error's message when the API refuses a model after its shutdown date."""
-    when = shutdown_date(model) or AUDIO_SHUTDOWN
+def retired_fix(model: str, task: str = "transcribe") -> str:
+    """What a refusal after the shutdown says to do: set gpt-transcribe, or translate locally."""
+    when = (shutdown_date(model) or AUDIO_SHUTDOWN).isoformat()
+    if task == "translate":
+        return (
+            f"TASK=translate: OpenAI shut /v1/audio/translations down on {when} and translates no audio files "
+            "now: set TRANSCRIBER=local with a multilingual WHISPER_MODEL (or TASK=transcribe)"
+        )
     return (
-        f"OPENAI_MODEL={model} was shut down by OpenAI on {when.isoformat()}: set OPENAI_MODEL={REPLACEMENT} "
-        f"and retry the failed videos (vidscribe retry-failed --type BackendPermanent); the API said: {api_message}"
+        f"OPENAI_MODEL={model} was shut down by OpenAI on {when}: set OPENAI_MODEL={REPLACEMENT} "
+        "and retry the failed videos (vidscribe retry-failed --type BackendPermanent)"
     )
 
 
