@@ -63,10 +63,8 @@ DEFAULT_MODELS = frozenset(
 LANGUAGE_NAMES = {"en": "english", "fr": "french", "de": "german", "es": "spanish", "it": "italian", "nl": "dutch"}
 #: OpenAI's notice of 2026-08-26: these models and /v1/audio/translations shut down on 2027-02-26.
 OPENAI_SHUTDOWN = date(2027, 2, 26)
-SHUTDOWN_DATES = {
-    name: OPENAI_SHUTDOWN
-    for name in ("whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe", "gpt-4o-transcribe-diarize")
-}
+RETIRING = ("whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe", "gpt-4o-transcribe-diarize")
+SHUTDOWN_DATES = dict.fromkeys((*RETIRING, "/v1/audio/translations"), OPENAI_SHUTDOWN)
 TRANSLATIONS = "/v1/audio/translations"
 HINT_LIST_MODELS = frozenset({"gpt-transcribe"})
 

@@ -10,7 +10,12 @@ from itertools import pairwise
 from vidscribe.captions import MAX_CUE_SECONDS, MAX_LINE_CHARS, MAX_LINES, Cue, build_cues
 from vidscribe.models import Segment, Word
 
-VOCABULARY = ["the", "a", "of", "and", "to", "in", "permission", "is", "hereby", "granted", "free", "charge", "any", "person", "obtaining", "copy", "software", "documentation", "files", "restriction", "including", "limitation", "rights", "merge", "publish", "distribute", "sublicense", "ComfyUI", "supercalifragilisticexpialidocious,", "end.", "yes?", "no!"]
+VOCABULARY = (
+    "the", "a", "of", "and", "to", "in", "permission", "is", "hereby", "granted", "free", "charge", "any",
+    "person", "obtaining", "copy", "software", "documentation", "files", "restriction", "including",
+    "limitation", "rights", "merge", "publish", "distribute", "sublicense", "ComfyUI",
+    "supercalifragilisticexpialidocious,", "end.", "yes?", "no!",
+)
 LONG_WORD = "https://example.com/a/very/long/path/that/is/longer/than/a/line"
 
 
