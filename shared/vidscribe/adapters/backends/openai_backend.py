@@ -44,7 +44,7 @@ import numpy as np
 from ...config import Settings
 from ...errors import ConfigurationError, NoSpeechDecoded
 from ...models import SAMPLE_RATE, DecodedAudio, Segment, Span, Transcript
-from ...speech.pauses import cut_at_pauses
+from ...speech.pauses import PIECE_SECONDS, cut_at_pauses
 from .audio_encode import (
     DEFAULT_MAX_UPLOAD_BYTES,
     OPENAI_MAX_UPLOAD_BYTES,
@@ -142,6 +142,8 @@ class OpenAIBackend:
     ) -> None:
         self.settings = settings
         self.model = settings.openai_model
+        #: A text-only model's pieces, at most (the benchmark tries others).
+        self.piece_seconds = PIECE_SECONDS
         self._today = today
         check_at_start(settings, today())  # one-line refusals, and the shutdown warning
         # Encoding and the API's answer, per second of uploaded audio; measured as it goes.
@@ -213,7 +215,7 @@ class OpenAIBackend:
         for first, last in stretches:
             if last - first < MIN_AUDIO_SECONDS * SAMPLE_RATE:
                 continue
-            for piece in cut_at_pauses(samples[first:last]):
+            for piece in cut_at_pauses(samples[first:last], piece_seconds=self.piece_seconds):
                 planned.append(
                     PlannedRequest(
                         first + piece.upload_start, first + piece.upload_end, first + piece.start, first + piece.end
