@@ -15,8 +15,9 @@ threshold set from the stretch itself: between its own floor and its speech leve
 tone or music under the speech moves the threshold with it): under pink noise (15 dB SNR) and music
 (10 dB SNR) the cue starts stayed within 0.11 s (median; p90 0.40 s) in the same bench. A prototype
 that found the pauses with Silero's speech probabilities instead timed the cues the same, clean and
-in noise; loudness needs no model, so it runs wherever the OpenAI backend runs. (librosa's ``effects.split`` does the same over a whole signal, but brings
-numba and scipy, far too large for the Lambda layer.)
+in noise; loudness needs no model, so it runs wherever the OpenAI backend runs. (librosa's
+``effects.split`` does the same over a whole signal, but brings numba and scipy, far too large for
+the Lambda layer.)
 
 Cuts are made at the longest pause that keeps a piece at most ``PIECE_SECONDS`` long and at least
 ``MIN_PIECE_SECONDS``; speech with no pause in that span is cut at its quietest 100 ms. Every pause
