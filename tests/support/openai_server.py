@@ -477,6 +477,27 @@ class _Handler(BaseHTTPRequestHandler):
 
         if "file" not in files:
             raise _Reply(400, "You must provide a file.", param="file")
+        self._check_model(record, fields, translating)
+        _check_format(record)
+        samples = _decode(files["file"][2])
+        duration = samples.size / SAMPLE_RATE
+        record["duration"] = duration
+        if duration < 0.1:
+            raise _Reply(
+                400,
+                "Audio file is too short. Minimum audio length is 0.1 seconds.",
+                param="file",
+                code="audio_too_short",
+            )
+        if app.speech_model is not None:
+            heard = app.speech_model(samples)
+        else:
+            heard = [_labelled(start, end, label) for start, end, label in _sounds(samples)]
+        return 200, self._answer(record, heard, duration, translating), {}
+
+    def _check_model(self, record: dict[str, Any], fields: dict[str, list[str]], translating: bool) -> None:
+        """The model exists, is not shut down, suits the endpoint, and gets only the hints it takes."""
+        app = self.app
         model = record["model"]
         if not model:
             raise _Reply(400, "you must provide a model parameter", param="model")
@@ -494,53 +515,18 @@ class _Handler(BaseHTTPRequestHandler):
         if translating and model != "whisper-1":
             raise _Reply(400, f"Invalid model {model}: translations support whisper-1 only.", param="model")
         _check_hints(model, fields)
-        response_format = record["response_format"]
-        if response_format not in ("json", "text", "verbose_json", "srt", "vtt"):
-            raise _Reply(
-                400,
-                f"'{response_format}' is not one of ['json', 'text', 'srt', 'verbose_json', 'vtt']",
-                param="response_format",
-            )
-        if model.startswith("gpt-") and response_format not in ("json", "text"):
-            raise _Reply(
-                400,
-                f"response_format '{response_format}' is not compatible with model '{model}'. "
-                "Use 'json' or 'text' instead.",
-                param="response_format",
-                code="unsupported_value",
-            )
-        filename = record["filename"] or ""
-        extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
-        if extension not in SUPPORTED_EXTENSIONS:
-            raise _Reply(
-                400,
-                f"Invalid file format. Supported formats: {list(SUPPORTED_EXTENSIONS)}",
-                param="file",
-                code="invalid_value",
-            )
-        samples = _decode(files["file"][2])
-        duration = samples.size / SAMPLE_RATE
-        record["duration"] = duration
-        if duration < 0.1:
-            raise _Reply(
-                400,
-                "Audio file is too short. Minimum audio length is 0.1 seconds.",
-                param="file",
-                code="audio_too_short",
-            )
 
-        if app.speech_model is not None:
-            heard = app.speech_model(samples)
-        else:
-            heard = [_labelled(start, end, label) for start, end, label in _sounds(samples)]
+    def _answer(self, record: dict[str, Any], heard: list[dict[str, Any]], duration: float, translating: bool) -> Any:
+        """What the request's response_format asks for, from what was heard."""
+        model, response_format = record["model"], record["response_format"]
         text = " ".join(str(h["text"]).strip() for h in heard if str(h["text"]).strip())
         if response_format == "text":
-            return 200, text, {}
+            return text
         if response_format == "json":
             answer: dict[str, Any] = {"text": text, "usage": {"type": "duration", "seconds": int(np.ceil(duration))}}
             if model in HINT_LIST_MODELS:
-                answer["languages"] = [{"code": code} for code in app.detected_languages]
-            return 200, answer, {}
+                answer["languages"] = [{"code": code} for code in self.app.detected_languages]
+            return answer
         language = "en" if translating else record["language"]
         segments = [
             {
@@ -572,7 +558,35 @@ class _Handler(BaseHTTPRequestHandler):
             ]
             if "segment" not in record["timestamp_granularities"]:
                 del payload["segments"]  # as OpenAI: words only, unless segments are asked for too
-        return 200, payload, {}
+        return payload
+
+
+def _check_format(record: dict[str, Any]) -> None:
+    """response_format and the file's extension, refused as OpenAI refuses them."""
+    model, response_format = record["model"], record["response_format"]
+    if response_format not in ("json", "text", "verbose_json", "srt", "vtt"):
+        raise _Reply(
+            400,
+            f"'{response_format}' is not one of ['json', 'text', 'srt', 'verbose_json', 'vtt']",
+            param="response_format",
+        )
+    if model.startswith("gpt-") and response_format not in ("json", "text"):
+        raise _Reply(
+            400,
+            f"response_format '{response_format}' is not compatible with model '{model}'. "
+            "Use 'json' or 'text' instead.",
+            param="response_format",
+            code="unsupported_value",
+        )
+    filename = record["filename"] or ""
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    if extension not in SUPPORTED_EXTENSIONS:
+        raise _Reply(
+            400,
+            f"Invalid file format. Supported formats: {list(SUPPORTED_EXTENSIONS)}",
+            param="file",
+            code="invalid_value",
+        )
 
 
 def _form_list(fields: dict[str, list[str]], name: str) -> list[str]:

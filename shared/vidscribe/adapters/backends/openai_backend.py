@@ -84,10 +84,6 @@ _MODEL_MAX_SECONDS: tuple[tuple[str, float], ...] = (
 )
 
 
-def uses_verbose_json(model: str) -> bool:
-    """Whether ``model`` is asked for ``verbose_json`` (timed segments) rather than ``json``."""
-    return answers_with_timings(model)
-
 
 def model_max_seconds(model: str) -> float | None:
     name = model.lower()
