@@ -97,8 +97,10 @@ def main() -> None:
     print(f"   {'path':7} {'media':13} {'audio s':>8} {'speech s':>8} {'time off':>9} {'time on':>8} {'on/off':>7}"
           f" {'sent/speech off':>16} {'on':>6} {'requests on':>12}")
     with OpenAITranscriptionServer(api_key=KEY, speech_model=hear) as server:
-        openai = OpenAIBackend(settings.replace(transcriber="openai", openai_base_url=server.base_url,
-                                                openai_timeout_seconds=120), api_key=KEY)
+        # whisper-1's timed answers (bench_text_only_cues.py measures the text-only default).
+        openai = OpenAIBackend(settings.replace(transcriber="openai", openai_model="whisper-1",
+                                                openai_base_url=server.base_url, openai_timeout_seconds=120),
+                               api_key=KEY)
         for path, backend in (("local", local), ("openai", openai)):
             for name, clip in clips.items():
                 audio = DecodedAudio(clip.samples)

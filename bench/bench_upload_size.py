@@ -164,7 +164,9 @@ class PeakRss:
 
 
 def run(server: ServerProcess, samples: np.ndarray, fmt: str, **settings: object) -> dict:
-    values = {"openai_api_key": API_KEY, "openai_base_url": server.base_url, "openai_max_retries": 0}
+    # whisper-1's chunks: what the README's upload figures describe (text-only models send pieces of 6 s).
+    values = {"openai_api_key": API_KEY, "openai_base_url": server.base_url, "openai_max_retries": 0,
+              "openai_model": "whisper-1"}
     values.update(settings)
     backend = OpenAIBackend(Settings(**values), upload_format=fmt)
     plan = backend.plan(samples)

@@ -82,7 +82,7 @@ class StackConfig:
     min_video_seconds: int = 30
     # --- transcriber -------------------------------------------------------------------------------
     transcriber: str = "openai"
-    openai_model: str = "whisper-1"
+    openai_model: str = "gpt-transcribe"  # OpenAI shuts whisper-1 and the gpt-4o models down on 2027-02-26
     openai_base_url: str | None = None
     transcriber_batch_size: int = 1
     transcriber_memory_mb: int = OPENAI_TRANSCRIBER_MEMORY_MB  # from_context: 10,240 for transcriber=local

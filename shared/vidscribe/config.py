@@ -22,7 +22,9 @@ from .errors import ConfigurationError
 DEFAULT_WHISPER_MODEL = "base"
 ENGLISH_ONLY_MODELS = ("tiny.en",)
 WHISPER_MODEL_NAMES = ("base", *ENGLISH_ONLY_MODELS)
-_KEYWORD_FORBIDDEN = ("<", ">", "\r", "\n")
+#: What a keyword may not hold: gpt-transcribe rejects the whole request (one rule for every backend,
+#: since the same KEYWORDS feed faster-whisper's hotwords and the API).
+_KEYWORD_FORBIDDEN = {"<": "'<'", ">": "'>'", "\r": "a carriage return", "\n": "a line feed"}
 
 
 class Settings(BaseModel):
@@ -91,7 +93,8 @@ class Settings(BaseModel):
     # Names and jargon the model should expect (comma-separated): faster-whisper's hotwords and
     # gpt-transcribe's keywords, which rejects a request whose keyword holds <, >, CR or LF.
     keywords: tuple[str, ...] = Field((), alias="KEYWORDS")
-    openai_model: str = Field("whisper-1", alias="OPENAI_MODEL")
+    # gpt-transcribe: OpenAI's file model after whisper-1 and the gpt-4o models shut down (2027-02-26).
+    openai_model: str = Field("gpt-transcribe", alias="OPENAI_MODEL")
     openai_base_url: str | None = Field(None, alias="OPENAI_BASE_URL")
     openai_api_key: SecretStr | None = Field(None, alias="OPENAI_API_KEY")
     openai_api_key_secret_arn: str | None = Field(None, alias="OPENAI_API_KEY_SECRET_ARN")
@@ -172,9 +175,13 @@ class Settings(BaseModel):
         if not isinstance(words, list | tuple):
             return value
         words = tuple(str(w).strip() for w in words if str(w).strip())
-        for word in words:
-            if any(ch in word for ch in _KEYWORD_FORBIDDEN):
-                raise ValueError("a keyword may not contain <, >, CR or LF (the OpenAI API rejects the request)")
+        for number, word in enumerate(words, start=1):
+            for character, name in _KEYWORD_FORBIDDEN.items():
+                if character in word:
+                    raise ValueError(
+                        f"keyword {number} contains {name}: gpt-transcribe rejects a request whose keywords hold "
+                        "'<', '>', a carriage return or a line feed"
+                    )
         return words
 
     @model_validator(mode="after")

@@ -106,9 +106,14 @@ class Services:
     def warm_up(self) -> None:
         """Build now what the transcriber's first record would: the local model, loaded once per
         process (a Lambda's init phase). The OpenAI backend waits for its first use, where a key
-        that is not set yet becomes a recorded failure rather than a failed start."""
+        that is not set yet becomes a recorded failure rather than a failed start; only its settings
+        are checked (a model OpenAI shuts down is logged, KEYWORDS it would refuse raise)."""
         if self.settings.transcriber == "local":
             self.backend  # noqa: B018  (built for its side effect: the model is loaded)
+        else:  # the model's shutdown warning, and the hints OpenAI would refuse, at cold start
+            from .adapters.backends.openai_models import check_at_start
+
+            check_at_start(self.settings)
 
     # --- the workflow, wired -----------------------------------------------------------------------
     def fetcher(self) -> Fetcher:

@@ -19,7 +19,7 @@ def test_cdk_json_defaults_are_the_documented_defaults():
     assert config() == StackConfig()
     cfg = config()
     assert (cfg.max_workers, cfg.schedule, cfg.schedule_enabled) == (2, "rate(15 minutes)", True)
-    assert (cfg.transcriber, cfg.openai_model) == ("openai", "whisper-1")
+    assert (cfg.transcriber, cfg.openai_model) == ("openai", "gpt-transcribe")
     assert cfg.transcriber_timeout_seconds <= 900
     assert cfg.database_secret_arn is None and cfg.openai_secret_arn is None and cfg.alarm_email is None
 

@@ -167,7 +167,7 @@ def test_transcriber_settings(synth):
     assert int(e["RETRY_BACKOFF_SECONDS"]) < synth.props("WorkQueue")["VisibilityTimeout"]
     assert int(e["MAX_MEDIA_BYTES"]) > 0 and int(e["MAX_DURATION_SECONDS"]) > 0
     if synth.config.stack_name == "Vidscribe":
-        assert e["OPENAI_MODEL"] == "whisper-1" and "OPENAI_BASE_URL" not in e
+        assert e["OPENAI_MODEL"] == "gpt-transcribe" and "OPENAI_BASE_URL" not in e
     else:
         assert e["OPENAI_MODEL"] == "gpt-4o-mini-transcribe"
         assert e["OPENAI_BASE_URL"] == "https://transcribe.example.com/v1"

@@ -104,6 +104,19 @@ def test_a_missing_whisper_model_directory_is_named(env, capsys, monkeypatch, tm
     check(capsys, ["run", "--once"], "has no model.bin")
 
 
+def test_keywords_openai_refuses_and_an_impossible_translation_are_named_before_any_work(env, capsys, monkeypatch):
+    # The OpenAI backend's settings are checked before a file is read or a database is touched
+    for name in ("TASK", "KEYWORDS", "OPENAI_MODEL", "OPENAI_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TRANSCRIBER", "openai")
+    monkeypatch.setenv("KEYWORDS", "ComfyUI,<b>vidscribe</b>")
+    check(capsys, ["transcribe", "clip.mp4"], "KEYWORDS: keyword 2 contains '<': gpt-transcribe rejects")
+    check(capsys, ["run", "--once"], "KEYWORDS: keyword 2 contains '<'")
+    monkeypatch.delenv("KEYWORDS")
+    monkeypatch.setenv("TASK", "translate")
+    check(capsys, ["run", "--once"], "TASK=translate: OpenAI translates audio with whisper-1 only, not gpt-transcribe")
+
+
 @pytest.fixture()
 def own_queues(env, monkeypatch, sqs_server: MotoSqsServer) -> tuple[str, str]:
     monkeypatch.setenv("AWS_ENDPOINT_URL", sqs_server.endpoint_url)

@@ -56,7 +56,10 @@ def server(module_server: OpenAITranscriptionServer) -> Iterator[OpenAITranscrip
 
 
 def settings_for(server: OpenAITranscriptionServer, **overrides: object) -> Settings:
+    # The timed model: these tests check how chunks and their timings are stitched (the default
+    # model, gpt-transcribe, is tested in test_gpt_transcribe.py).
     values: dict[str, object] = {
+        "openai_model": "whisper-1",
         "openai_api_key": API_KEY,
         "openai_base_url": server.base_url,
         "openai_chunk_seconds": 10,
@@ -109,19 +112,21 @@ def test_parallel_uploads_are_bounded(server, parallel):
     assert transcript.text == EXPECTED_TEXT
 
 
-def test_gpt_4o_models_get_json_and_one_segment_per_chunk(server):
+def test_text_only_models_get_a_request_per_stretch_between_pauses_timed_by_its_sound(server):
+    # Given a text-only model and tones separated by 0.5-0.8 s of silence
     backend = OpenAIBackend(settings_for(server, openai_model="gpt-4o-mini-transcribe", language="en"))
+    # When the audio is transcribed
     transcript = backend.transcribe(tones_audio())
+    # Then each tone was its own json request (a pause of 0.5 s or more always ends a piece)...
     uploads = server.transcription_requests()
-    assert [r.response_format for r in uploads] == ["json"] * 4
+    assert [r.response_format for r in uploads] == ["json"] * len(TONES)
     assert {r.language for r in uploads} == {"en"}
     assert transcript.text == EXPECTED_TEXT
-    # One segment per uploaded chunk, spanning the chunk (text only: no speech timing from the API)
-    spans = backend.plan(tones_audio().samples)
-    assert [(s.start, s.end) for s in transcript.segments] == [
-        (round(a / SR, 3), round(b / SR, 3)) for a, b in spans
-    ]
-    assert " ".join(s.text for s in transcript.segments) == transcript.text
+    # ...and its text is one segment timed from where the sound is, to the 20 ms frame
+    assert [s.text for s in transcript.segments] == [f"tone {hz} Hz" for _, _, hz in TONES]
+    for segment, (start, end, _) in zip(transcript.segments, TONES, strict=True):
+        assert segment.start == pytest.approx(start, abs=0.021)
+        assert segment.end == pytest.approx(end, abs=0.021)
     assert transcript.language == "en" and transcript.model == "gpt-4o-mini-transcribe"
 
 

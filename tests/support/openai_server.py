@@ -16,6 +16,17 @@ tests can plant tones at known times and check where the stitched segments land.
   benchmarks can put a real model behind the API (and measure word error rates through it).
 - Like OpenAI, ``gpt-*`` models refuse ``verbose_json`` with a 400, unknown models get a 404, and
   ``language`` in verbose_json is a lower-case English name ("english").
+- ``gpt-transcribe``: ``languages[]`` (ISO 639-1 hints) and ``keywords[]`` in the form; its ``json``
+  answer is ``{"text", "usage": {"type": "duration", "seconds"}, "languages": [{"code"}]}`` (the codes
+  of :attr:`detected_languages`; empty when unsure). ``language`` together with ``languages`` is a
+  400, and so is a keyword holding ``<``, ``>``, CR or LF, as OpenAI refuses them; other models refuse
+  ``languages`` and ``keywords``.
+- Shutdowns: :attr:`shutdown_dates` (OpenAI's: 2027-02-26 for whisper-1, the gpt-4o models and
+  ``/v1/audio/translations``) against :attr:`today` (a settable clock): on and after a model's date
+  it answers 404 ``model_not_found`` "has been deprecated", as OpenAI answers a model it shut down;
+  the translations endpoint answers 404 "Invalid URL".
+- ``POST /v1/audio/translations`` (whisper-1 only, as OpenAI): what the speech model hears, as
+  ``json`` or ``verbose_json`` with ``"task": "translate"`` and language "english".
 - Scripted faults: :meth:`fail_next` (the next N requests) and :meth:`fail_always`, answered with
   OpenAI-shaped error bodies and ``retry-after-ms`` (1 ms by default, so SDK retries are quick).
 - :meth:`require_concurrency` holds the first N requests until N are in flight at once (or a
@@ -34,6 +45,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -49,6 +61,12 @@ DEFAULT_MODELS = frozenset(
     {"whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe", "gpt-4o-transcribe-diarize", "gpt-transcribe"}
 )
 LANGUAGE_NAMES = {"en": "english", "fr": "french", "de": "german", "es": "spanish", "it": "italian", "nl": "dutch"}
+#: OpenAI's notice of 2026-08-26: these models and /v1/audio/translations shut down on 2027-02-26.
+OPENAI_SHUTDOWN = date(2027, 2, 26)
+RETIRING = ("whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe", "gpt-4o-transcribe-diarize")
+SHUTDOWN_DATES = dict.fromkeys((*RETIRING, "/v1/audio/translations"), OPENAI_SHUTDOWN)
+TRANSLATIONS = "/v1/audio/translations"
+HINT_LIST_MODELS = frozenset({"gpt-transcribe"})
 
 _FRAME = SAMPLE_RATE // 50  # 20 ms
 _THRESHOLD_RMS = 0.01  # -40 dBFS
@@ -113,6 +131,11 @@ class OpenAITranscriptionServer:
         speech_model: Callable[[np.ndarray], list[dict[str, Any]]] | None = None,
     ) -> None:
         self.speech_model = speech_model
+        #: What gpt-transcribe says it heard (``languages: [{code}]``); empty: unsure.
+        self.detected_languages: list[str] = ["en"]
+        #: The server's clock for shutdowns (a test sets it past a date).
+        self.today: date = date(2026, 12, 5)
+        self.shutdown_dates: dict[str, date] = dict(SHUTDOWN_DATES)
         self.api_key = api_key
         self.max_upload_bytes = max_upload_bytes
         self.retry_after_ms = retry_after_ms
@@ -413,7 +436,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _handle(self, body: bytes, record: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
         app = self.app
-        if self.path.split("?")[0].rstrip("/") != "/v1/audio/transcriptions":
+        path = self.path.split("?")[0].rstrip("/")
+        translating = path == TRANSLATIONS and app.today < app.shutdown_dates.get(TRANSLATIONS, OPENAI_SHUTDOWN)
+        if path != "/v1/audio/transcriptions" and not translating:
             raise _Reply(404, f"Invalid URL (POST {self.path})")
         auth = self.headers.get("Authorization") or ""
         presented = auth[7:] if auth.lower().startswith("bearer ") else ""
@@ -452,37 +477,8 @@ class _Handler(BaseHTTPRequestHandler):
 
         if "file" not in files:
             raise _Reply(400, "You must provide a file.", param="file")
-        model = record["model"]
-        if not model:
-            raise _Reply(400, "you must provide a model parameter", param="model")
-        if model not in app.models:
-            raise _Reply(
-                404, f"The model `{model}` does not exist or you do not have access to it.", code="model_not_found"
-            )
-        response_format = record["response_format"]
-        if response_format not in ("json", "text", "verbose_json", "srt", "vtt"):
-            raise _Reply(
-                400,
-                f"'{response_format}' is not one of ['json', 'text', 'srt', 'verbose_json', 'vtt']",
-                param="response_format",
-            )
-        if model.startswith("gpt-") and response_format not in ("json", "text"):
-            raise _Reply(
-                400,
-                f"response_format '{response_format}' is not compatible with model '{model}'. "
-                "Use 'json' or 'text' instead.",
-                param="response_format",
-                code="unsupported_value",
-            )
-        filename = record["filename"] or ""
-        extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
-        if extension not in SUPPORTED_EXTENSIONS:
-            raise _Reply(
-                400,
-                f"Invalid file format. Supported formats: {list(SUPPORTED_EXTENSIONS)}",
-                param="file",
-                code="invalid_value",
-            )
+        self._check_model(record, fields, translating)
+        _check_format(record)
         samples = _decode(files["file"][2])
         duration = samples.size / SAMPLE_RATE
         record["duration"] = duration
@@ -493,17 +489,45 @@ class _Handler(BaseHTTPRequestHandler):
                 param="file",
                 code="audio_too_short",
             )
-
         if app.speech_model is not None:
             heard = app.speech_model(samples)
         else:
             heard = [_labelled(start, end, label) for start, end, label in _sounds(samples)]
+        return 200, self._answer(record, heard, duration, translating), {}
+
+    def _check_model(self, record: dict[str, Any], fields: dict[str, list[str]], translating: bool) -> None:
+        """The model exists, is not shut down, suits the endpoint, and gets only the hints it takes."""
+        app = self.app
+        model = record["model"]
+        if not model:
+            raise _Reply(400, "you must provide a model parameter", param="model")
+        if model not in app.models:
+            raise _Reply(
+                404, f"The model `{model}` does not exist or you do not have access to it.", code="model_not_found"
+            )
+        shutdown = app.shutdown_dates.get(model)
+        if shutdown is not None and app.today >= shutdown:
+            raise _Reply(
+                404,
+                f"The model `{model}` has been deprecated, learn more here: https://platform.openai.com/docs/deprecations",
+                code="model_not_found",
+            )
+        if translating and model != "whisper-1":
+            raise _Reply(400, f"Invalid model {model}: translations support whisper-1 only.", param="model")
+        _check_hints(model, fields)
+
+    def _answer(self, record: dict[str, Any], heard: list[dict[str, Any]], duration: float, translating: bool) -> Any:
+        """What the request's response_format asks for, from what was heard."""
+        model, response_format = record["model"], record["response_format"]
         text = " ".join(str(h["text"]).strip() for h in heard if str(h["text"]).strip())
         if response_format == "text":
-            return 200, text, {}
+            return text
         if response_format == "json":
-            return 200, {"text": text, "usage": {"type": "duration", "seconds": int(np.ceil(duration))}}, {}
-        language = record["language"]
+            answer: dict[str, Any] = {"text": text, "usage": {"type": "duration", "seconds": int(np.ceil(duration))}}
+            if model in HINT_LIST_MODELS:
+                answer["languages"] = [{"code": code} for code in self.app.detected_languages]
+            return answer
+        language = "en" if translating else record["language"]
         segments = [
             {
                 "id": i,
@@ -520,7 +544,7 @@ class _Handler(BaseHTTPRequestHandler):
             for i, h in enumerate(heard)
         ]
         payload: dict[str, Any] = {
-            "task": "transcribe",
+            "task": "translate" if translating else "transcribe",
             "language": LANGUAGE_NAMES.get(language or "en", language),
             "duration": round(duration, 2),
             "text": text,
@@ -534,7 +558,63 @@ class _Handler(BaseHTTPRequestHandler):
             ]
             if "segment" not in record["timestamp_granularities"]:
                 del payload["segments"]  # as OpenAI: words only, unless segments are asked for too
-        return 200, payload, {}
+        return payload
+
+
+def _check_format(record: dict[str, Any]) -> None:
+    """response_format and the file's extension, refused as OpenAI refuses them."""
+    model, response_format = record["model"], record["response_format"]
+    if response_format not in ("json", "text", "verbose_json", "srt", "vtt"):
+        raise _Reply(
+            400,
+            f"'{response_format}' is not one of ['json', 'text', 'srt', 'verbose_json', 'vtt']",
+            param="response_format",
+        )
+    if model.startswith("gpt-") and response_format not in ("json", "text"):
+        raise _Reply(
+            400,
+            f"response_format '{response_format}' is not compatible with model '{model}'. "
+            "Use 'json' or 'text' instead.",
+            param="response_format",
+            code="unsupported_value",
+        )
+    filename = record["filename"] or ""
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    if extension not in SUPPORTED_EXTENSIONS:
+        raise _Reply(
+            400,
+            f"Invalid file format. Supported formats: {list(SUPPORTED_EXTENSIONS)}",
+            param="file",
+            code="invalid_value",
+        )
+
+
+def _form_list(fields: dict[str, list[str]], name: str) -> list[str]:
+    """A list field as the SDK sends it (``name[]``, repeated), or plain ``name``."""
+    return fields.get(f"{name}[]", []) + fields.get(name, [])
+
+
+def _check_hints(model: str, fields: dict[str, list[str]]) -> None:
+    """gpt-transcribe's hint fields, refused as OpenAI refuses them."""
+    languages, keywords = _form_list(fields, "languages"), _form_list(fields, "keywords")
+    for name, given in (("languages", languages), ("keywords", keywords)):
+        if given and model not in HINT_LIST_MODELS:
+            raise _Reply(
+                400, f"'{name}' is not supported with model '{model}'.", param=name, code="unsupported_parameter"
+            )
+    if languages and fields.get("language"):
+        raise _Reply(
+            400, "'language' and 'languages' cannot be used together: give one of them.",
+            param="languages", code="invalid_value",
+        )
+    for index, keyword in enumerate(keywords):
+        if any(character in keyword for character in "<>\r\n"):
+            raise _Reply(
+                400,
+                f"Invalid 'keywords[{index}]': keywords cannot contain '<', '>', carriage returns or line feeds.",
+                param=f"keywords[{index}]",
+                code="invalid_value",
+            )
 
 
 def _labelled(start: float, end: float, label: str) -> dict[str, Any]:

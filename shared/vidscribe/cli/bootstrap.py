@@ -78,6 +78,10 @@ def run_pipeline(
 
     # Metrics go to CloudWatch in AWS; locally the summary says it all.
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    if settings.transcriber == "openai":  # before anything starts: a model's shutdown, hints OpenAI refuses
+        from ..adapters.backends.openai_models import check_at_start
+
+        check_at_start(settings)
     embedded_db = settings.database_url is None and not settings.database_secret_arn
     settings = with_database(settings)
     # The database first: a wrong DATABASE_URL should not wait for an SQS endpoint to start.

@@ -102,6 +102,10 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
     from ..speech import SpeechTranscriber, build_vad
 
     settings = settings_from(args)
+    if settings.transcriber == "openai":  # before the audio is fetched: a model's shutdown, hints OpenAI refuses
+        from ..adapters.backends.openai_models import check_at_start
+
+        check_at_start(settings)
     source = args.source
     if source.startswith(("http://", "https://", "s3://")):
         logger.info("transcribe: streaming the audio", extra={"source": redact(source)})

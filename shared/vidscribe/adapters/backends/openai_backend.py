@@ -5,43 +5,46 @@ What happens to one video's audio:
 0. What arrives is normally only the speech, packed by :mod:`vidscribe.speech` (the regions joined
    by short silences), with each region's place in it: the pipeline pays only for speech, and
    never uploads anything for a video without speech.
-1. The 16 kHz samples are cut into chunks (:func:`.audio_encode.plan_chunks`): at most
-   ``OPENAI_CHUNK_SECONDS`` long (and at most what the model accepts), at most ~24 MiB once encoded,
-   cut at a quiet moment near each chunk's end (in packed speech: a joining silence).
-2. Each chunk is encoded in memory as Opus in Ogg (~150-165 KiB per minute; MP3 where the FFmpeg
-   build lacks libopus) and uploaded; ``OPENAI_PARALLEL_CHUNKS`` chunks are encoded and uploaded at a
+1. The samples are planned into requests, by what the model answers (:mod:`.openai_models`):
+
+   - a model with timings (``whisper-1``, and any model not named ``gpt-*``, which covers
+     OpenAI-compatible Whisper servers) gets chunks of the whole audio: at most
+     ``OPENAI_CHUNK_SECONDS`` long, at most ~24 MiB once encoded, cut at a quiet moment near each
+     chunk's end (:func:`.audio_encode.plan_chunks`). It answers ``verbose_json`` with timed
+     segments and words.
+   - a text-only model (``gpt-transcribe``, the default, and the ``gpt-4o`` models) gets each
+     speech region cut at its pauses into pieces of at most 6 s (:mod:`vidscribe.speech.pauses`),
+     one request each; each piece's text becomes one segment timed from the piece's speech. So
+     captions start when the words are spoken, not when a long region begins (the bench:
+     ``bench/bench_text_only_cues.py``). Without regions, the whole audio is cut the same way.
+
+2. Each request's audio is encoded in memory as Opus in Ogg (~150-165 KiB per minute; MP3 where the
+   FFmpeg build lacks libopus) and uploaded; ``OPENAI_PARALLEL_CHUNKS`` requests are in flight at a
    time. The SDK retries rate limits, timeouts and 5xx ``OPENAI_MAX_RETRIES`` times by itself.
-3. The answers are stitched in order: texts joined, segment and word times shifted by the chunk's
-   start. The transcript records the seconds uploaded and their estimated price (:mod:`.pricing`).
+3. The answers (:mod:`.openai_answers`) are stitched in order: texts joined, times shifted by each
+   request's offset. The transcript records the seconds uploaded, the language most of them were
+   heard in, and the estimated price (:mod:`.pricing`) of what the API says it billed.
 
-Response formats, by model:
-
-- ``whisper-1`` (and any model not named ``gpt-*``, which covers OpenAI-compatible Whisper servers)
-  is asked for ``verbose_json`` with ``timestamp_granularities=["word", "segment"]``: timed
-  segments (with ``no_speech_prob``, ``avg_logprob``, ``compression_ratio`` for the hallucination
-  guards) and timed words, which are attached to the segment they fall in.
-- ``gpt-4o-transcribe``, ``gpt-4o-mini-transcribe`` and any other ``gpt-*`` model only answer
-  ``json`` (text, no timing). Each speech region is then uploaded on its own (cut further only if
-  it is over the chunk bound), and its text becomes **one segment spanning that region**, so
-  subtitles still appear when someone speaks. Without regions, one segment per chunk.
-
-Errors become the pipeline's vocabulary (:mod:`.openai_errors`), with the API key scrubbed out.
+Hints: ``gpt-transcribe`` gets ``LANGUAGE`` as ``languages`` and ``KEYWORDS`` as ``keywords``; the
+other models get ``language`` and the keywords as a ``prompt``. ``TASK=translate`` uses
+/v1/audio/translations (whisper-1, until its shutdown). A model OpenAI has shut down logs a warning
+at start, and its refusal becomes a permanent error naming what to set (:mod:`.openai_errors`).
 """
 
 from __future__ import annotations
 
-import bisect
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from ...config import Settings
 from ...errors import ConfigurationError, NoSpeechDecoded
-from ...models import SAMPLE_RATE, DecodedAudio, Segment, Span, Transcript, Word
+from ...models import SAMPLE_RATE, DecodedAudio, Segment, Span, Transcript
+from ...speech.pauses import PIECE_SECONDS, cut_at_pauses
 from .audio_encode import (
     DEFAULT_MAX_UPLOAD_BYTES,
     OPENAI_MAX_UPLOAD_BYTES,
@@ -51,7 +54,17 @@ from .audio_encode import (
 )
 from .fan_out import map_failing_fast
 from .languages import normalize_language
+from .openai_answers import Answer, read_text_answer, read_timed_answer
 from .openai_errors import classify_error
+from .openai_models import (
+    Clock,
+    answers_with_timings,
+    check_at_start,
+    is_retired,
+    retired_fix,
+    takes_hint_lists,
+    utc_today,
+)
 from .pricing import estimated_cost_usd
 from .speed import MeasuredSpeed
 
@@ -71,10 +84,6 @@ _MODEL_MAX_SECONDS: tuple[tuple[str, float], ...] = (
 )
 
 
-def uses_verbose_json(model: str) -> bool:
-    """Whether ``model`` is asked for ``verbose_json`` (timed segments) rather than ``json``."""
-    return not model.lower().startswith("gpt-")
-
 
 def model_max_seconds(model: str) -> float | None:
     name = model.lower()
@@ -84,16 +93,23 @@ def model_max_seconds(model: str) -> float | None:
     return None
 
 
-# --- the backend ---------------------------------------------------------------------------------
-@dataclass
-class _ChunkResult:
-    index: int
-    start: int  # samples
+@dataclass(frozen=True)
+class PlannedRequest:
+    """One upload: the samples sent, and where its text is timed (a text-only piece: its speech;
+    a timed model's chunk: the chunk itself, its answer carrying the times)."""
+
+    upload_start: int
+    upload_end: int
+    start: int
     end: int
-    text: str
-    segments: list[Segment] = field(default_factory=list)
-    language: str | None = None
-    upload_bytes: int = 0
+
+
+@dataclass
+class _Result:
+    start: int  # samples uploaded
+    end: int
+    answer: Answer
+    upload_bytes: int
 
 
 @dataclass(frozen=True)
@@ -101,7 +117,7 @@ class UploadStats:
     """What one ``transcribe`` call sent: for the metrics and the benchmark."""
 
     upload_bytes: int
-    chunks: int
+    chunks: int  # requests
     audio_seconds: float  # uploaded
 
 
@@ -118,9 +134,14 @@ class OpenAIBackend:
         client: Any | None = None,
         upload_format: str = "ogg",
         max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
+        today: Clock = utc_today,
     ) -> None:
         self.settings = settings
         self.model = settings.openai_model
+        #: A text-only model's pieces, at most (the benchmark tries others).
+        self.piece_seconds = PIECE_SECONDS
+        self._today = today
+        check_at_start(settings, today())  # one-line refusals, and the shutdown warning
         # Encoding and the API's answer, per second of uploaded audio; measured as it goes.
         self.speed = MeasuredSpeed(OPENAI_SECONDS_PER_AUDIO_SECOND, window_seconds=None)
         self.upload_format = resolve_format(upload_format)
@@ -147,6 +168,7 @@ class OpenAIBackend:
                 timeout=settings.openai_timeout_seconds,
             )
         self._client = client
+        self._fields = self._request_fields()
         self._last = threading.local()
 
     def __repr__(self) -> str:  # never show the key
@@ -160,25 +182,42 @@ class OpenAIBackend:
 
     @property
     def verbose(self) -> bool:
-        return uses_verbose_json(self.model)
+        return answers_with_timings(self.model)
+
+    @property
+    def translating(self) -> bool:
+        return self.settings.task == "translate"
 
     def chunk_seconds(self) -> float:
         seconds = float(self.settings.openai_chunk_seconds)
         cap = model_max_seconds(self.model)
         return min(seconds, cap) if cap else seconds
 
+    # --- what is sent -----------------------------------------------------------------------------
     def plan(self, samples: np.ndarray, speech: Sequence[Span] | None = None) -> list[tuple[int, int]]:
-        """The (start, end) sample spans this backend would upload: chunks of the whole audio, or,
-        for a text-only model given speech regions, each region (cut into chunks if too long)."""
-        if speech is None or self.verbose:
-            return self._chunks(samples, 0, int(np.asarray(samples).shape[0]))
-        spans: list[tuple[int, int]] = []
-        for region in speech:
-            first = max(0, int(round(region.start * SAMPLE_RATE)))
-            last = min(int(np.asarray(samples).shape[0]), int(round(region.end * SAMPLE_RATE)))
-            if last - first >= MIN_AUDIO_SECONDS * SAMPLE_RATE:
-                spans.extend(self._chunks(samples, first, last))
-        return spans
+        """The (start, end) sample spans this backend would upload."""
+        return [(r.upload_start, r.upload_end) for r in self.requests(samples, speech)]
+
+    def requests(self, samples: np.ndarray, speech: Sequence[Span] | None = None) -> list[PlannedRequest]:
+        """The uploads for ``samples``: chunks of the whole audio for a model with timings; each
+        speech region (else the whole audio) cut at its pauses for a text-only model."""
+        total = int(np.asarray(samples).shape[0])
+        if self.verbose:
+            return [PlannedRequest(a, b, a, b) for a, b in self._chunks(samples, 0, total)]
+        stretches = [(0, total)] if speech is None else [
+            (max(0, round(r.start * SAMPLE_RATE)), min(total, round(r.end * SAMPLE_RATE))) for r in speech
+        ]
+        planned: list[PlannedRequest] = []
+        for first, last in stretches:
+            if last - first < MIN_AUDIO_SECONDS * SAMPLE_RATE:
+                continue
+            for piece in cut_at_pauses(samples[first:last], piece_seconds=self.piece_seconds):
+                planned.append(
+                    PlannedRequest(
+                        first + piece.upload_start, first + piece.upload_end, first + piece.start, first + piece.end
+                    )
+                )
+        return planned
 
     def _chunks(self, samples: np.ndarray, first: int, last: int) -> list[tuple[int, int]]:
         pieces = plan_chunks(
@@ -189,6 +228,33 @@ class OpenAIBackend:
         )
         return [(first + a, first + b) for a, b in pieces]
 
+    def _request_fields(self) -> dict[str, Any]:
+        """The fields every request of this backend carries besides the file."""
+        fields: dict[str, Any] = {"model": self.model, "response_format": "verbose_json" if self.verbose else "json"}
+        hint = normalize_language(self.settings.language)
+        keywords = list(self.settings.keywords)
+        if self.translating:
+            # /v1/audio/translations takes no language, and its prompt must be English.
+            if keywords:
+                fields["prompt"] = ", ".join(keywords)
+            return fields
+        if self.verbose:
+            fields["timestamp_granularities"] = ["word", "segment"]
+        if takes_hint_lists(self.model):
+            if hint:
+                fields["languages"] = [hint]
+            if keywords:
+                fields["keywords"] = keywords
+        else:
+            if hint:
+                fields["language"] = hint
+            if keywords:
+                fields["prompt"] = ", ".join(keywords)  # Whisper's way to spell names it should expect
+        if "diarize" in self.model.lower():
+            fields["chunking_strategy"] = "auto"  # required by the diarizing model above 30 s
+        return fields
+
+    # --- transcribing -------------------------------------------------------------------------------
     def seconds_for(self, audio_seconds: float) -> float:
         """The wall time ``audio_seconds`` of audio should take, at the speed measured so far."""
         return self.speed.seconds_for(audio_seconds)
@@ -209,127 +275,87 @@ class OpenAIBackend:
                 f"the API needs at least {MIN_AUDIO_SECONDS} s"
             )
         self._last.stats = None
-        spans = self.plan(samples, speech)
-        if not spans:
+        planned = self.requests(samples, speech)
+        if not planned:
             raise NoSpeechDecoded("no speech region is long enough to upload (the API needs 0.1 s)")
-        results = self._run_chunks(samples, spans)
+        results = self._run(samples, planned)
         return self._stitch(results, duration=samples.size / SAMPLE_RATE)
 
-    # --- chunks ----------------------------------------------------------------------------------
-    def _run_chunks(self, samples: np.ndarray, spans: list[tuple[int, int]]) -> list[_ChunkResult]:
-        def task(index: int, span: tuple[int, int]) -> list[_ChunkResult]:
-            return self._transcribe_span(samples, index, *span)
+    def _run(self, samples: np.ndarray, planned: list[PlannedRequest]) -> list[_Result]:
+        def task(request: PlannedRequest) -> list[_Result]:
+            return self._send(samples, request)
 
-        workers = min(self.settings.openai_parallel_chunks, len(spans))
+        workers = min(self.settings.openai_parallel_chunks, len(planned))
         if workers <= 1:
-            nested = [task(i, span) for i, span in enumerate(spans)]
+            nested = [task(request) for request in planned]
         else:
-            nested = map_failing_fast(task, list(enumerate(spans)), workers)
-        results = [piece for pieces in nested for piece in pieces]
-        stats = UploadStats(
+            nested = map_failing_fast(task, [(request,) for request in planned], workers)
+        results = [result for group in nested for result in group]
+        self._last.stats = UploadStats(
             upload_bytes=sum(r.upload_bytes for r in results),
             chunks=len(results),
             audio_seconds=sum(r.end - r.start for r in results) / SAMPLE_RATE,
         )
-        self._last.stats = stats
         return results
 
-    def _transcribe_span(self, samples: np.ndarray, index: int, start: int, end: int) -> list[_ChunkResult]:
+    def _send(self, samples: np.ndarray, request: PlannedRequest) -> list[_Result]:
         pieces = encode_within_limit(
-            samples, start, end, fmt=self.upload_format.name, max_bytes=self.max_upload_bytes
+            samples, request.upload_start, request.upload_end, fmt=self.upload_format.name,
+            max_bytes=self.max_upload_bytes,
         )
-        return [self._upload(index, piece_start, piece_end, data) for piece_start, piece_end, data in pieces]
+        results = []
+        for start, end, data in pieces:
+            response = self._call(data)
+            offset, last = start / SAMPLE_RATE, end / SAMPLE_RATE
+            if self.verbose:
+                answer = read_timed_answer(response, offset=offset, end=last, uploaded=last - offset)
+            else:
+                answer = read_text_answer(response)
+                # A text-only answer is timed by the speech it was given (a piece over the byte
+                # limit, which only happens without VAD, is timed by its own upload).
+                if len(pieces) == 1:
+                    offset, last = request.start / SAMPLE_RATE, request.end / SAMPLE_RATE
+                answer.segments = [Segment(round(offset, 3), round(last, 3), answer.text)] if answer.text else []
+            answer.language = self._language(answer.language)
+            answer.segments = [replace(s, language=answer.language) for s in answer.segments]
+            results.append(_Result(start, end, answer, len(data)))
+        return results
 
-    def _upload(self, index: int, start: int, end: int, data: bytes) -> _ChunkResult:
+    def _language(self, heard: str | None) -> str | None:
+        if self.translating:
+            return "en"  # what /v1/audio/translations writes, whatever was spoken
+        return heard or normalize_language(self.settings.language)
+
+    def _call(self, data: bytes) -> Any:
         fmt = self.upload_format
-        request: dict[str, Any] = {
-            "model": self.model,
-            "file": (fmt.filename, data, fmt.content_type),
-            "response_format": "verbose_json" if self.verbose else "json",
-        }
-        if self.verbose:
-            request["timestamp_granularities"] = ["word", "segment"]
-        if self.settings.language:
-            request["language"] = self.settings.language
-        if "diarize" in self.model.lower():
-            request["chunking_strategy"] = "auto"  # required by the diarizing model above 30 s
+        request = dict(self._fields, file=(fmt.filename, data, fmt.content_type))
+        endpoint = self._client.audio.translations if self.translating else self._client.audio.transcriptions
         try:
-            response = self._client.audio.transcriptions.create(**request)
+            return endpoint.create(**request)
         except Exception as exc:
-            error = classify_error(exc, secrets=self._secrets)
+            task = self.settings.task
+            fix = retired_fix(self.model, task) if is_retired(self.model, self._today(), task) else None
+            error = classify_error(exc, secrets=self._secrets, retired_fix=fix)
             if error is exc:
                 raise
-        else:
-            return self._parse(response, index, start, end, len(data))
         # Raised outside the except block, so that neither __cause__ nor __context__ holds the
         # SDK's exception, whose text may echo the key back.
         raise error
 
-    def _parse(self, response: Any, index: int, start: int, end: int, size: int) -> _ChunkResult:
-        offset = start / SAMPLE_RATE
-        chunk_end = end / SAMPLE_RATE
-        text = _field(response, "text")
-        if text is None and isinstance(response, str):
-            text = response
-        text = " ".join(str(text or "").split())
-        result = _ChunkResult(index=index, start=start, end=end, text=text, upload_bytes=size)
-        if not self.verbose:
-            result.language = normalize_language(self.settings.language)
-            if text:
-                result.segments = [Segment(round(offset, 3), round(chunk_end, 3), text)]
-            return result
-        result.language = normalize_language(_field(response, "language")) or normalize_language(
-            self.settings.language
-        )
-        reported = _field(response, "duration")
-        if reported is not None and float(reported) <= 0 and end - start >= MIN_AUDIO_SECONDS * SAMPLE_RATE:
-            raise NoSpeechDecoded(
-                f"the API decoded no audio from chunk {index} ({(end - start) / SAMPLE_RATE:.1f} s uploaded)"
-            )
-        def shifted(value: Any) -> float:
-            return min(max(_float(value), 0.0) + offset, chunk_end)
-
-        words = [
-            Word(
-                round(shifted(_field(w, "start")), 3),
-                round(shifted(_field(w, "end")), 3),
-                str(_field(w, "word") or "").strip(),
-            )
-            for w in _field(response, "words") or []
-        ]
-        words = [w for w in words if w.text]
-        for raw in _field(response, "segments") or []:
-            seg_text = " ".join(str(_field(raw, "text") or "").split())
-            if not seg_text:
-                continue
-            seg_start = shifted(_field(raw, "start"))
-            seg_end = max(shifted(_field(raw, "end")), seg_start)
-            result.segments.append(
-                Segment(
-                    round(seg_start, 3), round(seg_end, 3), seg_text,
-                    no_speech_prob=_optional_float(_field(raw, "no_speech_prob")),
-                    avg_logprob=_optional_float(_field(raw, "avg_logprob")),
-                    compression_ratio=_optional_float(_field(raw, "compression_ratio")),
-                )
-            )
-        if text and not result.segments:
-            # A compatible server that ignored verbose_json: keep the text, timed by the chunk.
-            result.segments = [Segment(round(offset, 3), round(chunk_end, 3), text)]
-        if words:
-            result.segments = _attach_words(result.segments, words)
-        return result
-
-    def _stitch(self, results: list[_ChunkResult], *, duration: float) -> Transcript:
+    def _stitch(self, results: list[_Result], *, duration: float) -> Transcript:
         results = sorted(results, key=lambda r: r.start)
-        text = " ".join(r.text for r in results if r.text)
-        segments = [segment for r in results for segment in r.segments]
-        # The language of most of the audio (chunks disagree on mixed-language videos).
+        text = " ".join(r.answer.text for r in results if r.answer.text)
+        segments = [segment for r in results for segment in r.answer.segments]
+        # The language of most of the audio (pieces disagree on mixed-language videos).
         votes: dict[str, int] = {}
         for r in results:
-            if r.language:
-                votes[r.language] = votes.get(r.language, 0) + (r.end - r.start)
+            if r.answer.language:
+                votes[r.answer.language] = votes.get(r.answer.language, 0) + (r.end - r.start)
         language = max(votes, key=lambda k: votes[k]) if votes else None
         uploaded = sum(r.end - r.start for r in results) / SAMPLE_RATE
+        billed = [r.answer.billed_seconds for r in results]
+        # What the API says it billed, when every answer says it (it may round each request up).
+        priced = sum(b for b in billed if b is not None) if all(b is not None for b in billed) else uploaded
         return Transcript(
             text=text,
             segments=segments,
@@ -338,48 +364,5 @@ class OpenAIBackend:
             backend=self.name,
             model=self.model,
             model_audio_seconds=round(uploaded, 3),
-            cost_usd=estimated_cost_usd(self.model, uploaded),
+            cost_usd=estimated_cost_usd(self.model, priced),
         )
-
-
-def _field(obj: Any, name: str) -> Any:
-    if isinstance(obj, dict):
-        return obj.get(name)
-    value = getattr(obj, name, None)
-    if value is None:
-        extra = getattr(obj, "model_extra", None)  # fields a compatible server added
-        if isinstance(extra, dict):
-            value = extra.get(name)
-    return value
-
-
-def _float(value: Any) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return 0.0
-
-
-def _optional_float(value: Any) -> float | None:
-    try:
-        return None if value is None else float(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _attach_words(segments: list[Segment], words: list[Word]) -> list[Segment]:
-    """whisper-1 lists words apart from segments: give each word to the segment its middle falls
-    in (else the nearer of its two neighbours), in order."""
-    if not segments:
-        return segments
-    starts = [seg.start for seg in segments]
-    owned: list[list[Word]] = [[] for _ in segments]
-    for word in words:
-        middle = (word.start + word.end) / 2
-        index = max(0, bisect.bisect_right(starts, middle) - 1)
-        if middle > segments[index].end and index + 1 < len(segments):
-            after = segments[index + 1].start - middle
-            if after < middle - segments[index].end:
-                index += 1
-        owned[index].append(word)
-    return [replace(seg, words=tuple(mine)) for seg, mine in zip(segments, owned, strict=True)]

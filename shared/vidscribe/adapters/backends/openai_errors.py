@@ -4,6 +4,9 @@ Rate limits (except an exhausted quota), timeouts, connection failures and 5xx a
 message gets its one redelivery); authentication, permission, invalid requests, unknown models,
 oversized or undecodable files are permanent. Messages carry the API's own explanation, with the API
 key scrubbed out.
+
+After a model's shutdown date, the API's refusal of it (a 404 ``model_not_found`` "has been
+deprecated", a 410, or a 400 about the model) is permanent, and its message says what to set.
 """
 
 from __future__ import annotations
@@ -33,11 +36,22 @@ def _api_message(exc: Any) -> str:
     return str(getattr(exc, "message", None) or exc)
 
 
-def classify_error(exc: BaseException, *, secrets: tuple[str, ...] = ()) -> Exception:
+def _refuses_the_model(exc: Any, status: int) -> bool:
+    """Whether an error answer is the API turning the model (or its endpoint) away."""
+    if status in (404, 410):
+        return True
+    if status != 400:
+        return False
+    message = _api_message(exc).lower()
+    return getattr(exc, "code", None) in ("model_not_found", "model_deprecated") or "model" in message
+
+
+def classify_error(exc: BaseException, *, secrets: tuple[str, ...] = (), retired_fix: str | None = None) -> Exception:
     """Map an OpenAI SDK exception to BackendTransient / BackendPermanent (others pass through).
 
     The result's message names the status, the API's error type/code and its explanation, and
-    never contains the API key."""
+    never contains the API key. ``retired_fix``: given when OpenAI has shut the model down by now,
+    what its refusal's message says to do first."""
     import openai
 
     if not isinstance(exc, openai.OpenAIError):
@@ -56,6 +70,8 @@ def classify_error(exc: BaseException, *, secrets: tuple[str, ...] = ()) -> Exce
         if request_id:
             text += f" (request id {request_id})"
         text = _scrub(text, secrets)
+        if retired_fix is not None and _refuses_the_model(exc, status):
+            return BackendPermanent(f"{retired_fix}; the API said: {text}")
         if isinstance(exc, openai.RateLimitError):
             # An exhausted quota is a 429 too, but no retry a few seconds later can fix it.
             if getattr(exc, "code", None) == "insufficient_quota":
