@@ -59,6 +59,9 @@ class FakeStore:
     def video_url(self, video_id):
         return self.urls.get(video_id)
 
+    def has_video(self, video_id):
+        return video_id in self.urls
+
     def claim(self, video_id, url, lease, max_attempts, *, queue_url=None, claimed_by=None):
         self.claims.append({"queue_url": queue_url, "claimed_by": claimed_by})
         if self.claim_outcome is ClaimOutcome.CLAIMED:
