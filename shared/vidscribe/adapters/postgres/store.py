@@ -136,31 +136,35 @@ class PostgresStore(FailureRecords):
         (migrations 002 and 003) without visiting job rows, which keeps the plan index-driven with a
         million videos (bench/bench_fetcher_scale.py).
 
-        A row with no id is passed over (there is nothing to name it by). A row whose id is longer
-        than MAX_VIDEO_ID_LENGTH is not reserved: its id may not even fit an index entry (a 3 KB
-        id made the whole insert fail), so it comes back with a stand-in id (``STAND_IN_ID``), and
-        once a job exists under that stand-in it is passed over. The extra condition is only
-        evaluated for such rows, so the plan stays index-driven.
+        A row with no id is never reserved (there is nothing to name it by). A row whose id is
+        longer than MAX_VIDEO_ID_LENGTH is not reserved either: its id may not even fit an index
+        entry (a 3 KB id made the whole insert fail), so it comes back with a stand-in id
+        (``STAND_IN_ID``), and once a job exists under that stand-in it is passed over. That
+        condition is checked above the id-ordered walk (``OFFSET 0`` keeps the planner from
+        pushing it down), so it costs nothing for the rows the walk passes over: a filter on
+        every videos row cost ~60 ms per million rows walked.
         """
         query = sql.SQL(
             """
             WITH candidates AS (
                 SELECT DISTINCT ON (video_id) video_id, url FROM (
-                    (SELECT v.id::text AS video_id, v.url, 0 AS source
-                     FROM {videos} v
-                     WHERE v.id IS NOT NULL
-                       AND NOT EXISTS (SELECT 1 FROM transcripts t WHERE t.video_id = v.id::text)
-                       AND NOT EXISTS (
-                             SELECT 1 FROM video_jobs j
-                             WHERE j.video_id = v.id::text AND j.state IN ('done', 'failed'))
-                       AND NOT EXISTS (
-                             SELECT 1 FROM video_jobs j
-                             WHERE j.video_id = v.id::text AND j.state IN ('queued', 'processing')
-                               AND j.lease_expires_at > now()
-                               AND (j.state = 'processing' OR j.queue_url = %(queue)s))
-                       AND (char_length(v.id::text) <= %(max_id)s
-                            OR NOT EXISTS (SELECT 1 FROM video_jobs j WHERE j.video_id = {stand_in_v}))
-                     ORDER BY v.id
+                    (SELECT video_id, url, 0 AS source FROM (
+                         SELECT v.id AS sort_key, v.id::text AS video_id, v.url
+                         FROM {videos} v
+                         WHERE NOT EXISTS (SELECT 1 FROM transcripts t WHERE t.video_id = v.id::text)
+                           AND NOT EXISTS (
+                                 SELECT 1 FROM video_jobs j
+                                 WHERE j.video_id = v.id::text AND j.state IN ('done', 'failed'))
+                           AND NOT EXISTS (
+                                 SELECT 1 FROM video_jobs j
+                                 WHERE j.video_id = v.id::text AND j.state IN ('queued', 'processing')
+                                   AND j.lease_expires_at > now()
+                                   AND (j.state = 'processing' OR j.queue_url = %(queue)s))
+                         ORDER BY v.id
+                         OFFSET 0) untranscribed
+                     WHERE char_length(video_id) <= %(max_id)s
+                        OR NOT EXISTS (SELECT 1 FROM video_jobs j WHERE j.video_id = {stand_in_v})
+                     ORDER BY sort_key
                      LIMIT %(limit)s)
                     UNION ALL
                     (SELECT j.video_id, j.url, 1 AS source
@@ -191,7 +195,7 @@ class PostgresStore(FailureRecords):
             UNION ALL
             SELECT video_id, url, {stand_in_c} FROM candidates WHERE char_length(video_id) > %(max_id)s
             """
-        ).format(videos=self._videos, stand_in_v=_stand_in("v.id::text"), stand_in_c=_stand_in("video_id"))
+        ).format(videos=self._videos, stand_in_v=_stand_in("untranscribed.video_id"), stand_in_c=_stand_in("video_id"))
 
         def work(cur: cursor) -> list[PendingVideo]:
             cur.execute(
