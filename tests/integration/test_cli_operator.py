@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -22,6 +23,7 @@ import pytest
 from tests.support.database import PostgresUnderTest
 from tests.support.media_server import FaultyMediaServer
 from tests.support.service import CliProcess, cli_env, run_cli, wait_for
+from vidscribe.adapters.postgres.run_lock import RunLock
 from vidscribe.adapters.sqs import SqsQueue
 from vidscribe.cli import main
 from vidscribe.config import Settings
@@ -202,7 +204,7 @@ def test_an_argument_that_is_not_utf8_is_refused_in_one_line(tmp_path: Path, dat
 def run_lock_held(store: PostgresUnderTest) -> bool:
     def work(cur) -> bool:
         cur.execute(
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = %s AND objid = 1"
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = %s"
             " AND objsubid = 2 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
             (0x76696473,),
         )
@@ -219,6 +221,25 @@ def waiting_for_their_retry(store: PostgresUnderTest, n: int) -> bool:
         return cur.fetchone()[0] == n
 
     return store.database.run(work)
+
+
+def test_runs_on_one_database_share_one_queue(store: PostgresUnderTest) -> None:
+    # Given a run holding its queue's lock
+    first, same, other = (RunLock(store.database) for _ in range(3))
+    assert first.acquire("https://sqs.example/000000000000/q1") is None
+    try:
+        # Then another run on the same queue may run beside it (their fetchers reserve through the
+        # database), and one with another queue is refused with who holds the first
+        assert same.acquire("https://sqs.example/000000000000/q1") is None
+        holder = other.acquire("the embedded queue of pid 1 on host")
+        assert holder is not None and holder.startswith(f"vidscribe run (pid {os.getpid()} on ")
+    finally:
+        first.release()
+        same.release()
+    # And once they are gone, it may start
+    assert other.acquire("the embedded queue of pid 1 on host") is None
+    other.release()
+    assert not run_lock_held(store)
 
 
 def test_one_run_per_database_and_a_truthful_stop_line(
@@ -250,9 +271,10 @@ def test_one_run_per_database_and_a_truthful_stop_line(
             print(f"\nsecond run refused after {seconds:.2f} s: {second.stderr.strip()}")
             assert second.returncode == 1 and second.stdout == ""
             assert second.stderr.startswith(
-                f"vidscribe: another 'vidscribe run' is active on this database (vidscribe run (pid {first.pid} on "
+                "vidscribe: another 'vidscribe run' is active on this database with another queue (vidscribe run "
+                f"(pid {first.pid} on "
             )
-            assert "stop it first" in second.stderr and len(second.stderr.splitlines()) == 1
+            assert "give both the same QUEUE_URL and DLQ_URL" in second.stderr and len(second.stderr.splitlines()) == 1
 
             # When the first is stopped with Ctrl-C
             first.send(signal.SIGINT)

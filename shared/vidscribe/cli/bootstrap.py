@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -74,7 +75,7 @@ def run_pipeline(
     on_grace: Callable[[int, float], None] | None = None,
 ) -> dict[str, Any]:
     """Start what is missing (database, queues), run the handlers, and report what this run did.
-    One run per database at a time (``one_run_per_database``)."""
+    Runs on one database share one queue (``one_queue_per_database``)."""
     from ..local.stack import with_database
 
     # Metrics go to CloudWatch in AWS; locally the summary says it all.
@@ -85,23 +86,27 @@ def run_pipeline(
     probe = Services(settings)
     try:
         _open(probe, embedded_db)
-        with one_run_per_database(probe):
+        with one_queue_per_database(probe):
             return _run(settings, once, total, on_ready, stop_request, on_grace)
     finally:
         probe.close()
 
 
 @contextmanager
-def one_run_per_database(services: Services) -> Iterator[None]:
-    """Hold the database's run lock for the block; CliError naming the holder if another run has it."""
+def one_queue_per_database(services: Services) -> Iterator[None]:
+    """Hold this run's queue lock for the block; CliError naming the other run if one is active on
+    this database with another queue (the embedded queue is always another: it is the run's own)."""
     from ..adapters.postgres.run_lock import RunLock
 
+    settings = services.settings
+    queue = settings.queue_url or f"the embedded queue of pid {os.getpid()} on {socket.gethostname()}"
     lock = RunLock(services.database)
-    holder = lock.acquire()
+    holder = lock.acquire(queue)
     if holder is not None:
         raise CliError(
-            f"another 'vidscribe run' is active on this database ({holder}): stop it first. Two runs on one "
-            "database would each send the other's queued videos to their own queue, again and again"
+            f"another 'vidscribe run' is active on this database with another queue ({holder}): stop it, or "
+            "give both the same QUEUE_URL and DLQ_URL. Runs with queues of their own would each send the "
+            "other's queued videos to their own queue, again and again"
         )
     try:
         yield

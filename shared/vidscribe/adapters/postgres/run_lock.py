@@ -1,10 +1,13 @@
-"""One ``vidscribe run`` per database: a PostgreSQL advisory lock, held by the run for its life.
+"""Runs on one database share one queue: a PostgreSQL advisory lock per queue, held by each run.
 
-Two runs on one database, each with its own queue, would each see the other's queued videos as
-"queued on another queue" and send them again, back and forth (12 videos took 54 SendMessage
-calls). The lock makes the second run stop at once with a line that names the first. It is a
-session lock on a connection of its own: it goes when the run ends, or when its process dies and
-the server closes the connection.
+Two runs on one database with queues of their own (each its embedded queue, or two QUEUE_URLs) see
+each other's queued videos as "queued on another queue" and send them again, back and forth (12
+videos took 54 SendMessage calls). Runs on the same queue are fine: their fetchers reserve through
+the database and never send a video twice (tests/integration/test_fault_accounting.py runs three).
+So each run holds a shared session lock named after its queue, and a run whose queue differs from
+one already held stops at once with a line that names that run. The locks live on a connection of
+their own: they go when the run ends, or when its process dies and the server closes the
+connection.
 """
 
 from __future__ import annotations
@@ -16,9 +19,11 @@ from psycopg2.extensions import connection, cursor
 
 from .database import Database
 
-# The two int4 keys of pg_try_advisory_lock(key1, key2): "vids" as a number, and 1 for "run".
-# pg_locks shows them as classid, objid with objsubid = 2.
-_KEYS = (0x76696473, 1)
+# Advisory lock keys (two int4s; pg_locks shows them as classid, objid, with objsubid = 2): "vids" as
+# a number, with the hash of the queue's identity; one more number, taken for the length of a
+# transaction, makes registering and looking at the others one step.
+_QUEUES = 0x76696473
+_REGISTERING = (0x76696474, 0)
 
 
 class RunLock:
@@ -26,19 +31,24 @@ class RunLock:
         self._database = database
         self._conn: connection | None = None
 
-    def acquire(self) -> str | None:
-        """Take the lock; None when taken, else who holds it (for the refusal line)."""
+    def acquire(self, queue: str) -> str | None:
+        """Hold the lock of ``queue`` (a URL, or a name unique to an embedded queue); None when
+        held, else who runs on this database with another queue (for the refusal line)."""
         name = f"vidscribe run (pid {os.getpid()} on {socket.gethostname()})"[:63]
         conn = self._database.dedicated_connection(name)
-        with conn.cursor() as cur:
-            cur.execute("SELECT pg_try_advisory_lock(%s, %s)", _KEYS)
-            row = cur.fetchone()
-            if row and row[0]:
-                self._conn = conn
-                return None
-            holder = _holder(cur)
-        conn.close()
-        return holder
+        conn.autocommit = False
+        with conn, conn.cursor() as cur:  # one transaction; the session lock outlives it
+            cur.execute("SELECT pg_advisory_xact_lock(%s, %s)", _REGISTERING)
+            cur.execute("SELECT pg_advisory_lock_shared(%s, hashtext(%s))", (_QUEUES, queue))
+            holder = _other_queue(cur)
+            if holder is not None:
+                cur.execute("SELECT pg_advisory_unlock_shared(%s, hashtext(%s))", (_QUEUES, queue))
+        if holder is not None:
+            conn.close()
+            return holder
+        conn.autocommit = True
+        self._conn = conn
+        return None
 
     def release(self) -> None:
         if self._conn is not None:
@@ -46,17 +56,24 @@ class RunLock:
             self._conn = None
 
 
-def _holder(cur: cursor) -> str:
-    """Who holds the lock, as far as pg_stat_activity tells this user."""
+def _other_queue(cur: cursor) -> str | None:
+    """A session of this database that holds another queue's lock than ours, as far as
+    pg_stat_activity tells this user; None if there is none."""
     cur.execute(
         """
-        SELECT a.application_name, a.backend_start FROM pg_locks l JOIN pg_stat_activity a USING (pid)
-        WHERE l.locktype = 'advisory' AND l.granted AND l.classid = %s AND l.objid = %s AND l.objsubid = 2
+        SELECT a.application_name, a.backend_start
+        FROM pg_locks mine
+        JOIN pg_locks other ON other.locktype = 'advisory' AND other.granted AND other.database = mine.database
+             AND other.classid = mine.classid AND other.objsubid = 2 AND other.objid <> mine.objid
+        LEFT JOIN pg_stat_activity a ON a.pid = other.pid
+        WHERE mine.pid = pg_backend_pid() AND mine.locktype = 'advisory' AND mine.classid = %s
+          AND mine.objsubid = 2
+        LIMIT 1
         """,
-        _KEYS,
+        (_QUEUES,),
     )
     row = cur.fetchone()
-    if not row:
-        return "another session"
+    if row is None:
+        return None
     name, since = row
-    return f"{name or 'another session'}, since {since:%Y-%m-%d %H:%M:%S %Z}".rstrip()
+    return f"{name or 'another session'}" + (f", since {since:%Y-%m-%d %H:%M:%S %Z}".rstrip() if since else "")
