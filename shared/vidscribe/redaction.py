@@ -138,8 +138,8 @@ def _scrub_url(token: str) -> str:
         token = _USERINFO.sub(rf"\1{MASK}@", token)
     query_at = token.find("?", max(scheme_at, 0))
     hash_at = token.find("#", max(scheme_at, 0))
-    if query_at < 0 and hash_at < 0:
-        return token
+    if query_at < 0 and (hash_at < 0 or scheme_at < 0):
+        return token  # no query, and no fragment of an absolute URL ("#EXT-X-KEY:METHOD=..." is no URL)
     start = query_at if query_at >= 0 and (hash_at < 0 or query_at < hash_at) else hash_at
     query, hash_mark, fragment = token[start + 1 :].partition("#")
     if token[start] == "#":
@@ -167,10 +167,8 @@ def scrub(text: str, extra_secrets: Iterable[str] = ()) -> str:
     for secret in (*sorted(extra_secrets, key=len, reverse=True), *_ordered):
         if secret and len(secret) >= _MIN_SECRET_LENGTH and secret in text:
             text = text.replace(secret, MASK)
-    if "?" in text or "#" in text or "://" in text:
-        text = "".join(
-            _scrub_url(part) if ("://" in part or "?" in part or "#" in part) else part for part in _TOKENS.split(text)
-        )
+    if "?" in text or "://" in text:
+        text = "".join(_scrub_url(part) if ("://" in part or "?" in part) else part for part in _TOKENS.split(text))
     text = _PAIR_SECRET.sub(rf"\1={MASK}", text)
     text = _JSON_SECRET.sub(rf'\1"{MASK}"', text)
     text = _BEARER.sub(rf"\1 {MASK}", text)

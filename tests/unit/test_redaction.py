@@ -136,3 +136,9 @@ def test_control_characters_and_lone_surrogates_become_inert_escapes() -> None:
 
 def test_escape_unsafe_changes_nothing_else() -> None:
     assert escape_unsafe("talk?lang=en token=x \x1b[31m") == "talk?lang=en token=x \\u001b[31m"
+
+
+def test_a_fragment_is_masked_only_in_a_url() -> None:
+    assert scrub("https://h/cb#access_token=FragPlanted7&x=1") == "https://h/cb#access_token=***&x=***"
+    assert scrub("/v.mp4?a=1#t=FragPlanted8") == "/v.mp4?a=***#t=***"
+    assert scrub("the playlist has #EXT-X-KEY:METHOD=AES-128") == "the playlist has #EXT-X-KEY:METHOD=AES-128"
