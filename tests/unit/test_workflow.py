@@ -401,6 +401,19 @@ def test_dead_letter_uses_the_last_recorded_error() -> None:
     assert store.failures == [("v1", "FetchError", 2, '{"video_id":"v1"}')]
 
 
+def test_a_dead_letter_whose_record_cannot_be_written_says_why_and_stays(caplog) -> None:
+    # Given a store that refuses the write (the database is away, or cannot hold what it is given)
+    class RefusingStore(FakeStore):
+        def record_failure(self, *args, **kwargs):
+            raise UnicodeEncodeError("utf-8", "\ud800", 0, 1, "surrogates not allowed")
+
+    # When the dead letter is handled, it fails (the message stays in the DLQ), with a warning
+    with pytest.raises(UnicodeEncodeError):
+        DeadLetterRecorder(RefusingStore()).record('{"video_id": 7}')
+    [warning] = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert warning.getMessage() == "could not write the failure record; the dead letter stays for its next delivery"
+
+
 def test_dead_letter_without_a_recorded_error_says_so() -> None:
     store = FakeStore(job=(None, None, 0))
     result = DeadLetterRecorder(store).record(VideoMessage(video_id="v1").body())
