@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import socket
 
+import psycopg2
 from psycopg2.extensions import connection, cursor
 
 from .database import Database
@@ -51,9 +52,17 @@ class RunLock:
         return None
 
     def release(self) -> None:
-        if self._conn is not None:
-            self._conn.close()  # the session ends, and its lock with it
-            self._conn = None
+        if self._conn is None:
+            return
+        conn, self._conn = self._conn, None
+        try:
+            # At once: a closed connection's session (and its lock) ends a moment later, on the server.
+            with conn.cursor() as cur:
+                cur.execute("SELECT pg_advisory_unlock_all()")
+        except psycopg2.Error:
+            pass  # the connection is gone already, and its session with it
+        finally:
+            conn.close()
 
 
 def _other_queue(cur: cursor) -> str | None:
