@@ -29,7 +29,7 @@ if __name__ == "__main__":
 
 import aws_cdk as cdk  # noqa: E402
 
-from infra.config import StackConfig  # noqa: E402
+from infra.config import ConfigError, StackConfig  # noqa: E402
 from infra.nag import add_checks  # noqa: E402
 from infra.stack import VidscribeStack  # noqa: E402
 
@@ -49,10 +49,17 @@ def build_app(
     return app, stack
 
 
-def main() -> None:
-    app, _ = build_app()
+def main() -> int:
+    """``cdk synth``'s entry point: a context value that cannot be deployed is one line on stderr that
+    names its key (exit 2), not a Python traceback."""
+    try:
+        app, _ = build_app()
+    except ConfigError as exc:
+        print(f"vidscribe stack: invalid context: {exc} (set it in cdk.json or with -c KEY=VALUE)", file=sys.stderr)
+        return 2
     app.synth()
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

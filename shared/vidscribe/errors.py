@@ -115,6 +115,24 @@ class BackendPermanent(VidscribeError):
     """The transcription backend refused the request (authentication, invalid request, unsupported media)."""
 
 
+#: The error type of a dead letter whose job recorded no error (its attempts ended in a timeout or
+#: a crash): not an exception, only a record's name.
+RETRIES_EXHAUSTED = "RetriesExhausted"
+
+
+def error_vocabulary() -> list[str]:
+    """The error types a failure record can carry from this vocabulary: every ``VidscribeError``
+    that ends a video's journey (not configuration or operator mistakes), and RetriesExhausted.
+    A record may also carry an unexpected exception's class name."""
+    found, todo = {RETRIES_EXHAUSTED}, list(VidscribeError.__subclasses__())
+    while todo:
+        cls = todo.pop()
+        if not issubclass(cls, ConfigurationError | OperatorError):
+            found.add(cls.__name__)
+            todo.extend(cls.__subclasses__())
+    return sorted(found)
+
+
 def describe(exc: BaseException) -> tuple[str, str, bool]:
     """(error_type, message, retryable) for any exception; unknown exceptions are retryable once."""
     if isinstance(exc, VidscribeError):

@@ -6,38 +6,91 @@ import enum
 import json
 import math
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple, Protocol
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from .errors import MalformedMessage
 
 SAMPLE_RATE = 16_000  # what every backend receives: 16 kHz mono float32 in [-1, 1]
 MAX_VIDEO_ID_LENGTH = 256
 MAX_URL_LENGTH = 4096
-# Control characters (C0, DEL, C1) and the Unicode line and paragraph separators: an id or a URL is
-# one printable line (in logs, CSV exports, the CLI's output). Format characters such as the zero
-# width joiner of emoji sequences stay allowed.
-_FORBIDDEN_CATEGORIES = ("Cc", "Zl", "Zp")
+# What an id or a URL may not contain, checked here for every way in (a queue message, a videos-table
+# row, the command line): control characters (C0 with NUL, DEL, C1) and the Unicode line and
+# paragraph separators, because an id or a URL is one printable line (in logs, CSV exports, the
+# CLI's output), and PostgreSQL text cannot hold a NUL; lone UTF-16 surrogates ("Cs": a JSON
+# "\ud800", or bytes that were not UTF-8 on a command line), because they cannot be encoded at all.
+# Format characters such as the zero width joiner of emoji sequences stay allowed.
+_FORBIDDEN_CATEGORIES = {"Cc": "control characters", "Zl": "control characters", "Zp": "control characters",
+                         "Cs": "a lone UTF-16 surrogate (not valid Unicode text)"}  # fmt: skip
 
 
-def _has_control_characters(value: str) -> bool:
-    return any(unicodedata.category(ch) in _FORBIDDEN_CATEGORIES for ch in value)
+def _text_problem(value: str) -> str | None:
+    """What in ``value`` no output or PostgreSQL can hold, or None."""
+    for ch in value:
+        problem = _FORBIDDEN_CATEGORIES.get(unicodedata.category(ch))
+        if problem:
+            return problem
+    return None
 
 
 def clean_video_id(value: str) -> str:
-    """The video id, unchanged (ids are opaque: " x " is not "x"); ValueError if unusable."""
+    """The video id, unchanged (ids are opaque: " x " is not "x"); ValueError saying why if unusable."""
     if not value.strip():
         raise ValueError("video_id is blank")
     if len(value) > MAX_VIDEO_ID_LENGTH:
-        raise ValueError(f"video_id is longer than {MAX_VIDEO_ID_LENGTH} characters")
-    if _has_control_characters(value):
-        raise ValueError("video_id contains control characters")
+        raise ValueError(f"video_id is {len(value):,} characters long (at most {MAX_VIDEO_ID_LENGTH})")
+    problem = _text_problem(value)
+    if problem:
+        raise ValueError(f"video_id contains {problem}")
     return value
+
+
+def clean_url(value: str) -> str:
+    """The URL, unchanged; ValueError saying why if unusable. A NUL cannot be stored in PostgreSQL;
+    CR/LF inside a URL are silently dropped by urlsplit, so the URL fetched would not be the one
+    given. Surrounding whitespace (a trailing newline from a CSV, say) is tolerated, as before, and a
+    blank URL is the URL guard's to refuse."""
+    if not value:
+        raise ValueError("url is empty")
+    if len(value) > MAX_URL_LENGTH:
+        raise ValueError(f"url is {len(value):,} characters long (at most {MAX_URL_LENGTH})")
+    problem = _text_problem(value.strip())
+    if problem:
+        raise ValueError(f"url contains {problem}")
+    return value
+
+
+def video_row_problem(video_id: str, url: str | None) -> str | None:
+    """Why a videos-table row cannot be queued (None: it can): the message's rules, and a url."""
+    try:
+        clean_video_id(video_id)
+        if url is None:
+            return "its url is NULL"
+        clean_url(url)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def _checked_text(value: Any, clean: Callable[[str], str]) -> Any:
+    # Before pydantic's own str check, which calls a lone surrogate "unable to parse raw data".
+    return clean(value) if isinstance(value, str) else value
+
+
+def validation_problems(exc: ValidationError, where: str = "body") -> str:
+    """One line naming each invalid field and what is wrong ("video_id is blank; url: Input should
+    be a valid string"), without pydantic's "Value error, " prefix or a field named twice."""
+    problems = []
+    for err in exc.errors():
+        field = ".".join(str(p) for p in err["loc"]) or where
+        message = str(err["msg"]).removeprefix("Value error, ")
+        problems.append(message if message.startswith(field) else f"{field}: {message}")
+    return "; ".join(problems)
 
 
 class VideoMessage(BaseModel):
@@ -46,23 +99,19 @@ class VideoMessage(BaseModel):
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    video_id: str = Field(min_length=1, max_length=MAX_VIDEO_ID_LENGTH)
-    url: str | None = Field(default=None, min_length=1, max_length=MAX_URL_LENGTH)
+    video_id: str
+    url: str | None = None
 
-    @field_validator("video_id")
+    @field_validator("video_id", mode="before")
     @classmethod
-    def _printable_id(cls, value: str) -> str:
-        return clean_video_id(value)
+    def _printable_id(cls, value: Any) -> Any:
+        return _checked_text(value, clean_video_id)
 
-    @field_validator("url")
+    @field_validator("url", mode="before")
     @classmethod
-    def _printable_url(cls, value: str | None) -> str | None:
-        # A NUL cannot even be stored in PostgreSQL; CR/LF inside a URL are silently dropped by
-        # urlsplit, so the URL fetched would not be the one given. Malformed: no fetch, no retry.
-        # Surrounding whitespace (a trailing newline from a CSV, say) is tolerated, as before.
-        if value is not None and _has_control_characters(value.strip()):
-            raise ValueError("url contains control characters")
-        return value
+    def _printable_url(cls, value: Any) -> Any:
+        # Malformed: no fetch, no retry.
+        return _checked_text(value, clean_url)
 
     @classmethod
     def parse(cls, body: str) -> VideoMessage:
@@ -78,10 +127,7 @@ class VideoMessage(BaseModel):
         try:
             return cls.model_validate(data, strict=True)
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in err['loc']) or 'body'}: {err['msg']}" for err in exc.errors()
-            )
-            raise MalformedMessage(f"invalid message: {problems}") from None
+            raise MalformedMessage(f"invalid message: {validation_problems(exc)}") from None
 
     def body(self) -> str:
         return self.model_dump_json(exclude_none=True)
@@ -291,10 +337,16 @@ class HeldClaim:
 
 @dataclass(frozen=True)
 class PendingVideo:
-    """A video the fetcher reserved for the queue."""
+    """A video the fetcher reserved for the queue (its url is NULL when the videos table says so).
+
+    With ``stand_in_id``: a videos-table row whose id is longer than any id the pipeline takes
+    (MAX_VIDEO_ID_LENGTH), so long that it may not even fit an index entry: nothing was reserved,
+    and its failure is recorded under the stand-in id, which also keeps the row from being selected
+    again."""
 
     video_id: str
-    url: str
+    url: str | None
+    stand_in_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -315,3 +367,23 @@ class FailureRecord:
     failed_at: datetime
     original_message: str | None
     resolved_at: datetime | None = None
+    # How a resolved record was resolved: "transcribed" (a retry succeeded), "superseded" (a newer
+    # failure of the video is the open record now) or "dismissed" (by the operator).
+    resolution: str | None = None
+
+
+class OpenFailure(NamedTuple):
+    """An open failure record as a retry sees it: its video (None: the message named none) and the
+    url its job knows."""
+
+    record_id: int
+    video_id: str | None
+    url: str | None
+
+
+class Dismissed(NamedTuple):
+    """What ``dismiss_failures`` did: the records it resolved, or the named ones that are not open
+    (then it resolved none)."""
+
+    dismissed: list[int]
+    not_open: list[int]

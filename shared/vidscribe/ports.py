@@ -22,9 +22,11 @@ from .models import (
     AudioSink,
     Claim,
     DecodedAudio,
+    Dismissed,
     FailureRecord,
     HeldClaim,
     JobError,
+    OpenFailure,
     PendingVideo,
     ReceivedMessage,
     Span,
@@ -76,6 +78,10 @@ class Store(Protocol):
         ...
 
     def video_url(self, video_id: str) -> str | None: ...
+
+    def has_video(self, video_id: str) -> bool:
+        """Whether the videos table has a row with this id (its url may be NULL)."""
+        ...
 
     def has_transcript(self, video_id: str) -> bool: ...
 
@@ -144,6 +150,11 @@ class Store(Protocol):
         claim ``claim_token`` was released)."""
         ...
 
+    def record_refused_row(self, stand_in_id: str, error_type: str, message: str, original_message: str) -> int | None:
+        """The failure record of a videos-table row whose id cannot be a key, under ``stand_in_id``
+        (the fetcher passes the row over from then on); None when it was recorded before."""
+        ...
+
     def job_error(self, video_id: str) -> JobError:
         """The last error and the attempts of a video's job."""
         ...
@@ -153,8 +164,17 @@ class Store(Protocol):
         """Record a hand-enqueued video as queued on ``queue_url`` (None: for the next fetcher)."""
         ...
 
-    def failed_video_ids(self, error_type: str | None = None) -> list[tuple[str, str | None]]:
-        """(video id, url) of the videos with an open failure record, optionally of one type."""
+    def open_failures(self, error_type: str | None = None) -> list[OpenFailure]:
+        """The open failure records (optionally of one type), each with the url its video's job knows."""
+        ...
+
+    def dismiss_failures(self, record_ids: Sequence[int] = (), error_type: str | None = None) -> Dismissed:
+        """Resolve open records as dismissed: those named (none if one of them is not open), or
+        every open one of ``error_type``."""
+        ...
+
+    def recorded_error_types(self) -> list[str]:
+        """Every error type a failure record carries."""
         ...
 
 
@@ -170,6 +190,10 @@ class Reports(Protocol):
     def run_report(self, since: datetime) -> dict[str, Any]: ...
 
     def failures(self, include_resolved: bool = False) -> list[FailureRecord]: ...
+
+    def queued_jobs(self) -> int:
+        """How many videos are queued, for a run to pick up."""
+        ...
 
     def transcript(self, video_id: str) -> Transcript | None: ...
 

@@ -3,13 +3,19 @@
 Two tools:
 
 - :func:`redact` makes one URL safe to show (no credentials, no query, no fragment);
-- :func:`scrub` makes any text safe to show: every secret registered with :func:`register_secret`
-  (the database password, API keys: :func:`register_settings_secrets` registers those of the
-  configuration), a URL's ``user:password@``, the values of a URL's query string (a presigned URL's
-  signature lives there), ``password=...``-style pairs (a key=value DSN) and bearer tokens are
-  replaced by ``***``. The log formatter, the command line's output and the failure records all go
-  through it, whatever form the secret takes: the database driver echoes parts of a malformed
-  DSN in its errors, and a hand-written message may carry a URL with a token.
+- :func:`scrub` makes any text safe to show and to store: every secret registered with
+  :func:`register_secret` (the database password, API keys: :func:`register_settings_secrets`
+  registers those of the configuration), a URL's ``user:password@``, every value of a URL's query
+  string and fragment, by structure rather than by name (a presigned URL's signature, an Akamai
+  ``hdnts=``, an nginx ``md5=``, whatever a CDN calls its token), wherever the URL appears,
+  absolute or relative (urllib3 writes ``... with url: /v.mp4?<query>``), ``password=...``-style
+  pairs (a key=value DSN) and bearer tokens are replaced by ``***``; and every character that a
+  terminal would obey or PostgreSQL cannot store (control characters but tab and newline, lone
+  surrogates) becomes its ``\\uXXXX`` escape, which keeps a JSON text JSON (and means the same
+  there) and a server's escape codes inert. The log formatter, the command line's output and the
+  failure records all go through it, whatever form the secret takes: the database driver echoes
+  parts of a malformed DSN in its errors, a hand-written message may carry a URL with a token, and
+  a media server chooses its own reason phrase and Content-Type.
 """
 
 from __future__ import annotations
@@ -107,7 +113,7 @@ _SECRET_KEYS = (
     r"|session[_-]?token|signature|x-amz-signature|x-amz-security-token|sig"
 )
 _PAIR_SECRET = re.compile(
-    rf"(?i)\b({_SECRET_KEYS})\s{{0,8}}=\s{{0,8}}('[^']{{0,1024}}'|\"[^\"]{{0,1024}}\"|[^\s&;,]{{1,1024}})"
+    rf"(?i)\b({_SECRET_KEYS})\s{{0,8}}=\s{{0,8}}('[^']{{0,1024}}'|\"[^\"]{{0,1024}}\"|[^\s&;,\"'\\]{{1,1024}})"
 )
 _QUERY_SECRET = re.compile(rf"(?i)[?&]({_SECRET_KEYS})=([^&#\s]{{1,4096}})")
 _JSON_SECRET = re.compile(rf"(?i)(\"(?:{_SECRET_KEYS})\"\s{{0,8}}:\s{{0,8}})\"[^\"]{{0,4096}}\"")
@@ -115,23 +121,43 @@ _BEARER = re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]{8,}")
 _API_KEY = re.compile(r"\bsk-[A-Za-z0-9_-]{8,}")
 
 
-def _scrub_url(token: str) -> str:
-    """A token that may be a URL: its userinfo masked, and the values of its query string (the
-    names are kept: they say what was there)."""
-    start = token.find("://")
-    if start < 0:
-        return token
-    token = _USERINFO.sub(rf"\1{MASK}@", token)
-    query_at = token.find("?", start)
-    if query_at < 0:
-        return token
-    query, hash_mark, fragment = token[query_at + 1 :].partition("#")
-    masked = "&".join(
+def _mask_pairs(text: str) -> str:
+    """``a=1&b=2`` as ``a=***&b=***``: the names are kept (they say what was there)."""
+    return "&".join(
         f"{name}={MASK}" if sep and value else part
-        for part in query.split("&")
+        for part in text.split("&")
         for name, sep, value in [part.partition("=")]
     )
-    return f"{token[: query_at + 1]}{masked}{hash_mark}{fragment}"
+
+
+def _scrub_url(token: str) -> str:
+    """A token that may hold a URL, absolute or relative: its userinfo masked, and every value of
+    its query string and fragment."""
+    scheme_at = token.find("://")
+    if scheme_at >= 0:
+        token = _USERINFO.sub(rf"\1{MASK}@", token)
+    query_at = token.find("?", max(scheme_at, 0))
+    hash_at = token.find("#", max(scheme_at, 0))
+    if query_at < 0 and (hash_at < 0 or scheme_at < 0):
+        return token  # no query, and no fragment of an absolute URL ("#EXT-X-KEY:METHOD=..." is no URL)
+    start = query_at if query_at >= 0 and (hash_at < 0 or query_at < hash_at) else hash_at
+    query, hash_mark, fragment = token[start + 1 :].partition("#")
+    if token[start] == "#":
+        query, hash_mark, fragment = "", "", query
+    masked_query = _mask_pairs(query) if "=" in query else query
+    masked_fragment = _mask_pairs(fragment) if "=" in fragment else fragment
+    return f"{token[: start + 1]}{masked_query}{hash_mark}{masked_fragment}"
+
+
+# What a terminal would obey or PostgreSQL cannot store: C0 controls but tab and newline (NUL
+# included), DEL, C1 controls, the line and paragraph separators, and lone surrogates.
+_UNSAFE_CHARACTERS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+
+
+def escape_unsafe(text: str) -> str:
+    """``text`` with what a terminal would obey or PostgreSQL cannot store escaped (``\\uXXXX``), and
+    nothing else changed: for what is shown as it is, such as a video id."""
+    return _UNSAFE_CHARACTERS.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def scrub(text: str, extra_secrets: Iterable[str] = ()) -> str:
@@ -141,9 +167,9 @@ def scrub(text: str, extra_secrets: Iterable[str] = ()) -> str:
     for secret in (*sorted(extra_secrets, key=len, reverse=True), *_ordered):
         if secret and len(secret) >= _MIN_SECRET_LENGTH and secret in text:
             text = text.replace(secret, MASK)
-    if "://" in text:
-        text = "".join(_scrub_url(part) if "://" in part else part for part in _TOKENS.split(text))
+    if "?" in text or "://" in text:
+        text = "".join(_scrub_url(part) if ("://" in part or "?" in part) else part for part in _TOKENS.split(text))
     text = _PAIR_SECRET.sub(rf"\1={MASK}", text)
     text = _JSON_SECRET.sub(rf'\1"{MASK}"', text)
     text = _BEARER.sub(rf"\1 {MASK}", text)
-    return _API_KEY.sub(f"sk-{MASK}", text)
+    return escape_unsafe(_API_KEY.sub(f"sk-{MASK}", text))

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from infra.config import ConfigError, StackConfig
-from tests.infra.helpers import CUSTOM_CONTEXT, cdk_json_context
+from tests.infra.helpers import CUSTOM_CONTEXT, REPO_ROOT, cdk_json_context
 
 
 def config(**overrides) -> StackConfig:
@@ -179,3 +184,29 @@ def test_an_image_baked_with_another_named_model_is_refused(tmp_path, stand_in_l
         build_app(context=context)
     _, stack = build_app(context={**context, "whisperModel": "tiny.en"})
     assert stack.functions.transcriber is not None
+
+
+@pytest.mark.parametrize(
+    "key, value, expected",
+    [
+        ("maxWorkers", "abc", "maxWorkers='abc': expected an integer"),
+        ("transcriber", "whisper", "transcriber"),
+        ("alarmEmail", "not-an-address", "alarmEmail 'not-an-address': not an e-mail address"),
+    ],
+)
+def test_a_bad_context_value_is_one_line_from_cdk_synth(tmp_path, key: str, value: str, expected: str) -> None:
+    # Given the pinned CDK CLI, as `make synth CDK_ARGS='-c key=value'` runs it
+    venv_bin = Path(sys.executable).parent
+    environ = {**os.environ, "PATH": f"{venv_bin}:{os.environ['PATH']}", "CDK_DISABLE_VERSION_CHECK": "1",
+               "CDK_DISABLE_CLI_TELEMETRY": "true", "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
+    cdk = REPO_ROOT / "infra" / "node_modules" / ".bin" / "cdk"
+    # When a context value cannot be deployed
+    proc = subprocess.run(
+        [str(cdk), "synth", "--no-notices", "--quiet", "--output", str(tmp_path / "cdk.out"), "-c", f"{key}={value}"],
+        cwd=REPO_ROOT, env=environ, capture_output=True, text=True, timeout=120,
+    )
+    # Then the app says so in one line naming the key (the CLI adds its own line after it), no traceback
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr, proc.stderr
+    ours = [line for line in proc.stderr.splitlines() if line.startswith("vidscribe stack: ")]
+    assert len(ours) == 1 and ours[0].startswith("vidscribe stack: invalid context: ") and expected in ours[0], ours
+    assert proc.stderr.strip().splitlines()[-1] == "python3 infra/app.py: Subprocess exited with error 2"

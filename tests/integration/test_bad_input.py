@@ -27,6 +27,7 @@ answer is never asked for and the video is transcribed from the public stand-in.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import socket
 import sys
@@ -559,14 +560,18 @@ def test_unusable_ids_in_the_videos_table_do_not_stop_the_fetcher(
     # When the pipeline runs
     _report, stuck = _run_rows(corpus_settings, store, local_backend, rows)
 
-    # Then the run drains, and every row ends in one failure record under its own id
+    # Then the run drains, and every row ends in one failure record: under its own id, or (an id
+    # longer than any id the pipeline takes) under a stand-in whose original message has the whole id
     assert not stuck
-    records = {r.video_id: r.error_type for r in store.failures()}
-    assert records == {
+    records = {r.video_id: r for r in store.failures()}
+    stand_in = "r" * 64 + "…#" + hashlib.md5(b"r" * 300).hexdigest()
+    assert {v: r.error_type for v, r in records.items()} == {
         "row-good-404": "FetchRefused",
         "row-bad\nnewline": "MalformedMessage",
-        "r" * 300: "MalformedMessage",
+        stand_in: "MalformedMessage",
     }
+    assert json.loads(records[stand_in].original_message)["video_id"] == "r" * 300
+    assert "300 characters long (at most 256)" in records[stand_in].message
     status = store.status()
     assert status["jobs"]["queued"]["count"] == 0 and status["jobs"]["processing"]["count"] == 0
 

@@ -126,7 +126,7 @@ def test_retry_failed_keeps_the_record_open_until_success(env, capsys, monkeypat
         # The server is fixed; retry the failures of that type.
         media.heal(name)
         assert main(["retry-failed", "--type", "FetchRefused"]) == 0
-        assert "1 failed videos will be retried" in capsys.readouterr().out
+        assert "1 failed video will be retried" in capsys.readouterr().out
         assert len(run_json(capsys, "failures")) == 1  # still open: the retry has not run yet
 
         summary = run_json(capsys, "run", "--once")

@@ -121,7 +121,9 @@ def test_sigterm_gives_unfinished_work_back_and_a_new_queue_finishes_it(
     last = service.stderr.strip().splitlines()[-1]
     print(f"  {last}")
     assert last.startswith("vidscribe: stopped by SIGTERM: transcribed 0, failed 0 in ")
-    assert last.endswith(f"; {WORKERS} unfinished videos given back to the queue for the next run")
+    assert last.endswith(
+        f"; {WORKERS} unfinished videos given back to the queue; {N_VIDEOS} videos queued for the next run"
+    )
     summary = json.loads(service.stdout)
     assert (summary["stopped_by"], summary["released"], summary["transcribed"]) == ("SIGTERM", WORKERS, 0)
     # and no child outlives it

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import re
+
 import pytest
+from pydantic import ValidationError
 
 from vidscribe.config import Settings
 from vidscribe.errors import ConfigurationError, FetchError, MalformedMessage, NotMedia, describe
-from vidscribe.models import VideoMessage
+from vidscribe.models import VideoMessage, video_row_problem
 
 
 def test_defaults() -> None:
@@ -121,3 +125,38 @@ def test_a_configuration_error_never_shows_the_value() -> None:
     with pytest.raises(ConfigurationError) as error:
         Settings.from_env({"QUEUE_URL": "sekrit-value-123"})
     assert "sekrit-value-123" not in str(error.value)
+
+
+SURROGATE = "a lone UTF-16 surrogate (not valid Unicode text)"
+
+
+@pytest.mark.parametrize(
+    "video_id, url, problem",
+    [
+        ("\ud800", None, f"video_id contains {SURROGATE}"),  # JSON's "\ud800": SQS takes it
+        ("v\udcff", None, f"video_id contains {SURROGATE}"),  # a byte that is not UTF-8, on a command line
+        ("v\x00", None, "video_id contains control characters"),
+        ("v\x1b[2J", None, "video_id contains control characters"),
+        ("x" * 3000, None, "video_id is 3,000 characters long (at most 256)"),
+        ("v", "https://x/\ud800.mp4", f"url contains {SURROGATE}"),
+        ("v", "https://x/a\x00.mp4", "url contains control characters"),
+        ("v", "https://x/" + "a" * 4100, "url is 4,110 characters long (at most 4096)"),
+    ],
+)
+def test_ids_and_urls_are_checked_in_one_place_for_every_way_in(video_id, url, problem) -> None:
+    # a queue message (what SQS delivers: JSON, where the surrogate is an escape)
+    body = json.dumps({"video_id": video_id, **({"url": url} if url else {})})
+    with pytest.raises(MalformedMessage) as caught:
+        VideoMessage.parse(body)
+    assert str(caught.value) == f"invalid message: {problem}"
+    # a message built from the command line's arguments
+    with pytest.raises(ValidationError, match=re.escape(problem)):
+        VideoMessage(video_id=video_id, url=url)
+    # a videos-table row (which must have a url as well)
+    assert video_row_problem(video_id, url or "https://x/v.mp4") == problem
+
+
+def test_a_videos_row_without_a_url_says_so() -> None:
+    assert video_row_problem("v1", None) == "its url is NULL"
+    assert video_row_problem("v1", "https://x/v.mp4") is None
+    assert video_row_problem("👩\u200d💻-café", "https://x/v.mp4") is None  # format characters stay allowed

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -55,9 +56,14 @@ class FakeStore:
     claims_released: list[tuple] = field(default_factory=list)
     reserved_on: list[str] = field(default_factory=list)
     added: list[tuple] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)  # each record's message, in order
+    refused: list[tuple] = field(default_factory=list)  # rows recorded under a stand-in id
 
     def video_url(self, video_id):
         return self.urls.get(video_id)
+
+    def has_video(self, video_id):
+        return video_id in self.urls
 
     def claim(self, video_id, url, lease, max_attempts, *, queue_url=None, claimed_by=None):
         self.claims.append({"queue_url": queue_url, "claimed_by": claimed_by})
@@ -73,7 +79,12 @@ class FakeStore:
         if (claim_token is not None and self.token_released) or self.already_recorded:
             return None
         self.failures.append((video_id, error_type, attempts, original))
+        self.messages.append(message)
         return len(self.failures)
+
+    def record_refused_row(self, stand_in_id, error_type, message, original):
+        self.refused.append((stand_in_id, error_type, message, original))
+        return len(self.refused)
 
     def release_for_retry(self, video_id, error_type, message, queued_lease_seconds, *, claim_token=None):
         if claim_token is not None and self.token_released:
@@ -351,11 +362,56 @@ def test_fetcher_releases_what_it_could_not_send() -> None:
     assert store.reservations_released == ["v0", "v1", "v2"]
 
 
+def test_fetcher_records_rows_no_message_can_carry_and_sends_the_others() -> None:
+    # Given a batch with a good row, a row whose url is NULL, and one whose id is too long to be a key
+    long_id = "x" * 3000
+    store = FakeStore(
+        pending=[
+            PendingVideo("good", "https://m/good.mp4"),
+            PendingVideo("no-url", None),
+            PendingVideo(long_id, "https://m/long.mp4", stand_in_id="xxx…#md5"),
+        ]
+    )
+    queue = FakeQueue()
+    # When the fetcher runs
+    result = Fetcher(SETTINGS, store, queue).run()
+    # Then the good row is sent, and each bad one has its own record that says what is true
+    assert result.enqueued == 1 and [VideoMessage.parse(b).video_id for b in queue.sent] == ["good"]
+    assert [f[:2] for f in store.failures] == [("no-url", "MalformedMessage")]
+    assert store.messages == ["the videos table row cannot be queued: its url is NULL"]
+    [(stand_in, error_type, message, original)] = store.refused
+    assert (stand_in, error_type) == ("xxx…#md5", "MalformedMessage")
+    assert "video_id is 3,000 characters long (at most 256)" in message and "'xxx…#md5'" in message
+    assert json.loads(original) == {"video_id": long_id, "url": "https://m/long.mp4"}
+    assert store.reservations_released == []  # nothing reserved is left hanging
+
+
+def test_a_message_for_a_row_whose_url_is_null_says_so() -> None:
+    transcriber, store, _ = make(store=FakeStore(urls={"v-null": None}))
+    transcriber.process(VideoMessage(video_id="v-null").body())
+    assert store.messages == ["video 'v-null' has no url in the videos table (it is NULL) and the message has no url"]
+    transcriber.process(VideoMessage(video_id="nobody").body())
+    assert store.messages[1] == "video 'nobody' is not in the videos table and the message has no url"
+
+
 def test_dead_letter_uses_the_last_recorded_error() -> None:
     store = FakeStore(job=("FetchError", "server said 503", 2))
     result = DeadLetterRecorder(store).record(VideoMessage(video_id="v1").body(), receive_count=3)
     assert result.outcome is Outcome.FAILED
     assert store.failures == [("v1", "FetchError", 2, '{"video_id":"v1"}')]
+
+
+def test_a_dead_letter_whose_record_cannot_be_written_says_why_and_stays(caplog) -> None:
+    # Given a store that refuses the write (the database is away, or cannot hold what it is given)
+    class RefusingStore(FakeStore):
+        def record_failure(self, *args, **kwargs):
+            raise UnicodeEncodeError("utf-8", "\ud800", 0, 1, "surrogates not allowed")
+
+    # When the dead letter is handled, it fails (the message stays in the DLQ), with a warning
+    with pytest.raises(UnicodeEncodeError):
+        DeadLetterRecorder(RefusingStore()).record('{"video_id": 7}')
+    [warning] = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert warning.getMessage() == "could not write the failure record; the dead letter stays for its next delivery"
 
 
 def test_dead_letter_without_a_recorded_error_says_so() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -16,9 +17,10 @@ from typing import Any
 from ..adapters.postgres import PostgresStore, migrate
 from ..config import Settings
 from ..observability import logger
-from ..ports import Store
+from ..ports import Reports, Store
 from ..redaction import register_settings_secrets
 from ..services import Services, use_services
+from .errors import CliError
 from .progress import Progress
 
 
@@ -72,9 +74,9 @@ def run_pipeline(
     stop_request: Any = None,
     on_grace: Callable[[int, float], None] | None = None,
 ) -> dict[str, Any]:
-    """Start what is missing (database, queues), run the handlers, and report what this run did."""
-    from ..local.runtime import LocalRuntime
-    from ..local.stack import with_database, with_queues
+    """Start what is missing (database, queues), run the handlers, and report what this run did.
+    Runs on one database share one queue (``one_queue_per_database``)."""
+    from ..local.stack import with_database
 
     # Metrics go to CloudWatch in AWS; locally the summary says it all.
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
@@ -88,8 +90,46 @@ def run_pipeline(
     probe = Services(settings)
     try:
         _open(probe, embedded_db)
+        with one_queue_per_database(probe):
+            return _run(settings, once, total, on_ready, stop_request, on_grace)
     finally:
         probe.close()
+
+
+@contextmanager
+def one_queue_per_database(services: Services) -> Iterator[None]:
+    """Hold this run's queue lock for the block; CliError naming the other run if one is active on
+    this database with another queue (the embedded queue is always another: it is the run's own)."""
+    from ..adapters.postgres.run_lock import RunLock
+
+    settings = services.settings
+    queue = settings.queue_url or f"the embedded queue of pid {os.getpid()} on {socket.gethostname()}"
+    lock = RunLock(services.database)
+    holder = lock.acquire(queue)
+    if holder is not None:
+        raise CliError(
+            f"another 'vidscribe run' is active on this database with another queue ({holder}): stop it, or "
+            "give both the same QUEUE_URL and DLQ_URL. Runs with queues of their own would each send the "
+            "other's queued videos to their own queue, again and again"
+        )
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def _run(
+    settings: Settings,
+    once: bool,
+    total: int | None,
+    on_ready: Callable[[Store], None] | None,
+    stop_request: Any,
+    on_grace: Callable[[int, float], None] | None,
+) -> dict[str, Any]:
+    """``run_pipeline`` once the database is checked and this run holds its lock."""
+    from ..local.runtime import LocalRuntime
+    from ..local.stack import with_queues
+
     if settings.queue_url and settings.dlq_url:
         check_queues(settings)
     elif settings.aws_endpoint_url:
@@ -116,6 +156,7 @@ def run_pipeline(
             tally = report.tally
             released = report.released
             return {
+                "queued": _queued_after_stop(reports) if report.stopped_by else None,
                 "transcribed": tally.transcribed,
                 "without_speech": tally.without_speech,
                 "skipped": before["transcripts"],
@@ -136,3 +177,12 @@ def run_pipeline(
         finally:
             use_services(None)
             services.close()
+
+
+def _queued_after_stop(reports: Reports) -> int | None:
+    """The videos a stopped run leaves queued for the next one (None: the database cannot say now)."""
+    try:
+        return reports.queued_jobs()
+    except Exception as exc:  # the stop line is not worth failing the stop
+        logger.warning("could not count the queued videos", extra={"error": str(exc)})
+        return None

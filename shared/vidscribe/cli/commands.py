@@ -22,6 +22,7 @@ from ..errors import UrlRejected
 from ..models import VideoMessage
 from ..observability import logger
 from ..ports import Queue, Store
+from ..redaction import escape_unsafe
 from ..workflow import operations
 from .bootstrap import open_services, run_pipeline, settings_from
 from .errors import EXIT_USAGE, CliError, exit_code_for
@@ -259,9 +260,35 @@ def cmd_retry_failed(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     queue = _queue_or_none(settings)
     with open_services(settings) as services:
-        wanted = operations.retry_failed(
+        retried = operations.retry_failed(
             settings, services.store, queue, args.ids, error_type=args.type, every=args.all
         )
     where = "enqueued" if queue is not None else "will be retried by the next 'vidscribe run'"
-    print(f"{len(wanted)} failed videos {where}" if wanted else "no failed videos to retry")
+    count = len(retried.queued)
+    print(f"{count} failed video{'' if count == 1 else 's'} {where}" if count else "no failed videos to retry")
+    dismiss = "'vidscribe failures dismiss" + (f" --type {args.type}'" if args.type else " ID'")
+    if retried.without_video:
+        n = retried.without_video
+        print(
+            f"{n} failure record{' names' if n == 1 else 's name'} no video (a malformed message): nothing to "
+            f"retry; {dismiss} clears {'it' if n == 1 else 'them'}"
+        )
+    if retried.without_url:
+        print(
+            f"{len(retried.without_url)} failed video(s) with no url anywhere, left as they are "
+            f"({', '.join(escape_unsafe(v) for v in retried.without_url[:5])}): fix their rows, or {dismiss}"
+        )
+    return 0
+
+
+def cmd_failures_dismiss(args: argparse.Namespace) -> int:
+    if bool(args.record_ids) == bool(args.type):
+        raise CliError("give the ids of the records to dismiss, or --type ERROR_TYPE (not both)", EXIT_USAGE)
+    with open_services(settings_from(args)) as services:
+        dismissed = operations.dismiss_failures(services.store, args.record_ids, args.type)
+    if not dismissed:
+        print(f"no open failure records of type {args.type}")
+        return 0
+    shown = ", ".join(f"#{i}" for i in dismissed[:20]) + (", ..." if len(dismissed) > 20 else "")
+    print(f"dismissed {len(dismissed)} failure record{'' if len(dismissed) == 1 else 's'}: {shown}")
     return 0

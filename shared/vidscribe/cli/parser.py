@@ -8,7 +8,9 @@ logs every step; the log lines are plain text for people unless ``LOG_FORMAT=jso
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import os
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -16,18 +18,20 @@ from ..config import Settings
 from ..errors import ConfigurationError, OperatorError, VidscribeError
 from ..observability import configure_logging
 from ..redaction import scrub
+from ..workflow.operations import UnknownErrorType
 from . import commands
 from .commands import (
     cmd_db_migrate,
     cmd_demo,
     cmd_enqueue,
+    cmd_failures_dismiss,
     cmd_queues_create,
     cmd_retry_failed,
     cmd_run,
     cmd_videos_add,
     cmd_videos_import,
 )
-from .errors import EXIT_ERROR, EXIT_USAGE, CliError, describe_service_error
+from .errors import EXIT_ERROR, EXIT_SIGNAL_BASE, EXIT_USAGE, CliError, describe_service_error
 from .report_commands import cmd_failures, cmd_status, cmd_transcribe, cmd_transcript
 
 
@@ -45,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
         "PostgreSQL and a local SQS endpoint are started.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", default=False, help="log every step on stderr")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(
@@ -94,10 +99,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_status)
 
-    p = add(sub, "failures", help="the failure records")
-    p.add_argument("--all", action="store_true", help="include resolved records")
+    p = add(sub, "failures", help="the failure records (and 'failures dismiss')")
+    p.add_argument("--all", action="store_true", help="include resolved records, with their resolution")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_failures)
+    actions = p.add_subparsers(dest="failures_command", required=False, metavar="[dismiss]")
+    d = add(actions, "dismiss", help="resolve open failure records as dismissed, by record id or by error type")
+    d.add_argument("record_ids", nargs="*", type=record_id, metavar="ID", help="a record id, as 'failures' shows it")
+    d.add_argument("--type", metavar="ERROR_TYPE", help="every open record of this error type")
+    d.set_defaults(func=cmd_failures_dismiss)
 
     p = add(sub, "retry-failed", help="queue failed videos again")
     p.add_argument("ids", nargs="*", metavar="ID")
@@ -117,6 +127,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def record_id(text: str) -> int:
+    """A failure record's id, as given on the command line: ``12`` or ``#12``."""
+    try:
+        value = int(text.removeprefix("#"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a record id: {text!r} (give the number 'failures' shows)") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"not a record id: {text!r}")
+    return value
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("vidscribe")
+    except importlib.metadata.PackageNotFoundError:  # run from a source tree without an install
+        return "(not installed)"
+
+
 def _error(message: str) -> None:
     print(f"vidscribe: {scrub(message)}", file=sys.stderr)
 
@@ -124,18 +152,27 @@ def _error(message: str) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     from ..local.embedded import embedded_postgres_started, stop_embedded_postgres
 
-    args = build_parser().parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    undecodable = next((a for a in arguments if not _is_unicode(a)), None)
+    if undecodable is not None:
+        _error(f"an argument is not valid UTF-8 text: {undecodable!r}")
+        return EXIT_USAGE
+    args = build_parser().parse_args(arguments)
     level = "INFO" if args.verbose else os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING")
     restore_logging = configure_logging(level, text=os.environ.get("LOG_FORMAT", "text").lower() != "json")
     already_started = embedded_postgres_started()
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # a reader that went away (| head) shows here, not at the exit
+        return code
+    except BrokenPipeError:
+        return _reader_gone()
     except CliError as exc:
         _error(str(exc))
         return exc.code
     except OperatorError as exc:
         _error(str(exc))
-        return EXIT_ERROR
+        return EXIT_USAGE if isinstance(exc, UnknownErrorType) else EXIT_ERROR
     except ConfigurationError as exc:
         _error(str(exc))
         return EXIT_USAGE
@@ -155,6 +192,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         # What this command started stops with it (a SIGKILL is the watchdogs' business).
         stop_embedded_postgres(keep=already_started)
         restore_logging()
+
+
+def _is_unicode(argument: str) -> bool:
+    # Bytes that are not UTF-8 reach sys.argv as lone surrogates (Python's surrogateescape).
+    try:
+        argument.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _reader_gone() -> int:
+    """The reader of our output went away (``vidscribe failures | head -1``): end quietly, as any
+    Unix tool stopped by SIGPIPE does (141). Python's documented way: stdout becomes /dev/null, so
+    that the flush at the exit does not fail again (so does stderr when it is the same pipe)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        same = os.path.samestat(os.fstat(sys.stdout.fileno()), os.fstat(sys.stderr.fileno()))
+        os.dup2(devnull, sys.stdout.fileno())
+        if same:
+            os.dup2(devnull, sys.stderr.fileno())
+    finally:
+        os.close(devnull)
+    return EXIT_SIGNAL_BASE + signal.SIGPIPE
 
 
 def _settings_or_none() -> Settings | None:

@@ -59,14 +59,19 @@ def print_summary(summary: dict[str, Any]) -> None:
 
 
 def stop_line(summary: dict[str, Any]) -> str:
-    """The one line a stopped run ends with."""
-    released = summary["released"]
+    """The one line a stopped run ends with: what it did, what it gave back, and what is still queued
+    for the next run (the videos never fetched yet wait in the videos table, as always)."""
+    released, queued = summary["released"], summary.get("queued")
     back = (
-        f"{released} unfinished video{'' if released == 1 else 's'} given back to the queue for the next run"
+        f"{released} unfinished video{'' if released == 1 else 's'} given back to the queue"
         if released
-        else "nothing left unfinished"
+        else "no transcription was in flight"
     )
+    if queued is None:
+        left = "the videos still queued are unknown (the database did not answer)"
+    else:
+        left = f"{queued} video{'' if queued == 1 else 's'} queued for the next run" if queued else "none queued"
     return (
         f"vidscribe: stopped by {summary['stopped_by']}: transcribed {summary['transcribed']}, "
-        f"failed {summary['failed']} in {summary['wall_seconds']:.1f} s; {back}"
+        f"failed {summary['failed']} in {summary['wall_seconds']:.1f} s; {back}; {left}"
     )

@@ -5,21 +5,48 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
+from ..config import Settings
 from ..observability import logger
-from ..redaction import redact, scrub
+from ..redaction import escape_unsafe, redact, scrub
 from .bootstrap import open_services, settings_from
 from .commands import print_json
-from .errors import EXIT_USAGE, CliError
+from .errors import EXIT_USAGE, CliError, one_line
 
 
 def _ensure_newline(text: str) -> str:
     return text if text.endswith("\n") else text + "\n"
 
 
+def _queue_depths(settings: Settings) -> dict[str, dict[str, Any]]:
+    """The configured queues' depths (SQS's approximate counts), by "queue" and "dlq"; a queue that
+    cannot be asked has its one-line error instead. Empty without QUEUE_URL: the embedded queue
+    lives only while a run does, and the jobs' states say what waits for the next one."""
+    import botocore.exceptions
+
+    from ..adapters.sqs import SqsQueue, sqs_client, sqs_problem
+
+    depths: dict[str, dict[str, Any]] = {}
+    if not settings.queue_url:
+        return depths
+    client = sqs_client(settings, fail_fast=True)
+    for key, url, variable in (("queue", settings.queue_url, "QUEUE_URL"), ("dlq", settings.dlq_url, "DLQ_URL")):
+        if not url:
+            continue
+        try:
+            visible, in_flight = SqsQueue(client, url).depth()
+            depths[key] = {"url": url, "visible": visible, "in_flight": in_flight}
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            depths[key] = {"url": url, "error": sqs_problem(exc, settings, variable) or one_line(str(exc))}
+    return depths
+
+
 def cmd_status(args: argparse.Namespace) -> int:
-    with open_services(settings_from(args)) as services:
+    settings = settings_from(args)
+    with open_services(settings) as services:
         status = services.reports.status()
+    status.update(_queue_depths(settings))
     if args.json:
         print_json(status)
         return 0
@@ -38,6 +65,11 @@ def cmd_status(args: argparse.Namespace) -> int:
         if info.get("lease_expired"):
             notes.append(f"{info['lease_expired']} past their lease")
         print(f"{state:<15} {info['count']}" + (f"  ({', '.join(notes)})" if notes else ""))
+    for key, label in (("queue", "queue"), ("dlq", "dead letters")):
+        depth = status.get(key)
+        if depth is not None:
+            counts = depth.get("error") or f"{depth['visible']} waiting, {depth['in_flight']} in flight"
+            print(f"{label:<15} {counts}  ({'QUEUE_URL' if key == 'queue' else 'DLQ_URL'})")
     oldest = status["oldest_in_flight"]
     if oldest:
         print(
@@ -64,6 +96,7 @@ def cmd_failures(args: argparse.Namespace) -> int:
                     "attempts": r.attempts,
                     "failed_at": r.failed_at.isoformat(),
                     "resolved_at": r.resolved_at.isoformat() if r.resolved_at else None,
+                    "resolution": r.resolution,
                     "original_message": scrub(r.original_message) if r.original_message else None,
                 }
                 for r in records
@@ -74,11 +107,10 @@ def cmd_failures(args: argparse.Namespace) -> int:
         print("no failures")
         return 0
     for r in records:
-        resolved = f"  [resolved {r.resolved_at:%Y-%m-%d %H:%M}]" if r.resolved_at else ""
-        print(
-            f"#{r.id}  {r.video_id or '(no video id)'}  {r.error_type}  attempts {r.attempts}  "
-            f"{r.failed_at:%Y-%m-%d %H:%M:%S}{resolved}"
-        )
+        # A video id is the user's data, shown as it is but for what a terminal would obey.
+        video = escape_unsafe(r.video_id) if r.video_id is not None else "(no video id)"
+        resolved = f"  [{r.resolution or 'resolved'} {r.resolved_at:%Y-%m-%d %H:%M}]" if r.resolved_at else ""
+        print(f"#{r.id}  {video}  {r.error_type}  attempts {r.attempts}  {r.failed_at:%Y-%m-%d %H:%M:%S}{resolved}")
         print(f"      {scrub(r.message)}")
     return 0
 

@@ -10,13 +10,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ..models import VideoMessage
+from ..models import VideoMessage, validation_problems
 from .errors import CliError
 
 
 def invalid(exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    return f"invalid video: {'.'.join(str(p) for p in first['loc']) or 'value'}: {first['msg']}"
+    return f"invalid video: {validation_problems(exc, 'value')}"
 
 
 def validated_row(video_id: Any, url: Any, where: str) -> tuple[str, str]:

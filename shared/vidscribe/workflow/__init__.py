@@ -4,7 +4,7 @@
 - ``transcribing``: when a delivery is skipped, where the retry is decided, when a failure is
   recorded at once;
 - ``dead_letters``: the failure record of a message that used up its retry;
-- ``operations``: the operator's use cases (add videos, enqueue by hand, retry-failed);
+- ``operations``: the operator's use cases (add videos, enqueue by hand, retry-failed, dismiss records);
 - ``stopping``: giving back work that will not finish (a clean stop, a process that died);
 - ``reporting``: the log keys and metrics the SQS handlers report per record.
 """

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..errors import MalformedMessage
+from ..errors import RETRIES_EXHAUSTED, MalformedMessage
 from ..models import VideoMessage
 from ..observability import logger
 from ..ports import Store
@@ -23,8 +23,8 @@ class DeadLetterRecorder:
         try:
             video_id = VideoMessage.parse(body).video_id
         except MalformedMessage as exc:
-            unparsed_id = message_video_id(body)
-            self.store.record_failure(unparsed_id, exc.error_type, str(exc), receive_count, body)
+            unparsed_id = message_video_id(body)  # None when the id itself is unusable
+            self._write(unparsed_id, exc.error_type, str(exc), receive_count, body)
             return ProcessResult(Outcome.FAILED, unparsed_id, reason=str(exc), error_type=exc.error_type)
         if self.store.has_transcript(video_id):
             # A duplicate of this message succeeded: nothing failed.
@@ -34,9 +34,21 @@ class DeadLetterRecorder:
             return ProcessResult(Outcome.SKIPPED, video_id, reason="in flight elsewhere")
         error_type, message, attempts = self.store.job_error(video_id)
         if error_type is None:
-            error_type, message = "RetriesExhausted", NO_RECORDED_ERROR
-        if self.store.record_failure(video_id, error_type, message or error_type, attempts, body) is None:
+            error_type, message = RETRIES_EXHAUSTED, NO_RECORDED_ERROR
+        if self._write(video_id, error_type, message or error_type, attempts, body) is None:
             # A redelivery of a dead letter whose failure is already recorded: one failure, once.
             return ProcessResult(Outcome.SKIPPED, video_id, reason="failure already recorded")
         logger.warning("failure recorded", extra={"error_type": error_type, "attempts": attempts})
         return ProcessResult(Outcome.FAILED, video_id, reason=message or "", error_type=error_type)
+
+    def _write(self, video_id: str | None, error_type: str, message: str, attempts: int, body: str) -> int | None:
+        """The store's record_failure, with a warning when it fails: the dead letter then stays in
+        the DLQ for its next delivery, and whoever watches the logs learns why."""
+        try:
+            return self.store.record_failure(video_id, error_type, message, attempts, body)
+        except Exception as exc:
+            logger.warning(
+                "could not write the failure record; the dead letter stays for its next delivery",
+                extra={"error_type": error_type, "error": f"{type(exc).__name__}: {exc}"},
+            )
+            raise

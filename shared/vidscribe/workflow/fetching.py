@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-
-from pydantic import ValidationError
 
 from ..config import Settings
 from ..errors import MalformedMessage, NotConfigured
-from ..models import VideoMessage
+from ..models import PendingVideo, VideoMessage, video_row_problem
 from ..observability import logger
 from ..ports import Queue, Store
 
@@ -59,13 +58,13 @@ class Fetcher:
         sent = 0
         try:
             for video in pending:
-                try:
+                problem = video_row_problem(video.video_id, video.url)
+                if problem is None:
                     bodies.append(VideoMessage(video_id=video.video_id, url=video.url).body())
-                except ValidationError as exc:
-                    # A row no message can carry (a control character in its id, say): record it
-                    # rather than let it stop the rest of the batch.
-                    problem = MalformedMessage(f"the videos table row cannot be queued: {exc.errors()[0]['msg']}")
-                    self.store.record_failure(video.video_id, problem.error_type, str(problem), 0, None)
+                else:
+                    # A row no message can carry (a control character in its id, no url, an id too
+                    # long to be a key): its own failure record, and the rest of the batch goes on.
+                    self._record_row(video, problem)
                     recorded.add(video.video_id)
             sent = self.queue.send(bodies)
         finally:
@@ -75,3 +74,16 @@ class Fetcher:
                 self.store.release_reservation(unsent)
         logger.info("enqueued", extra={"enqueued": sent, "queue_visible": visible, "queue_in_flight": in_flight})
         return FetchResult(sent, visible + sent)
+
+    def _record_row(self, video: PendingVideo, problem: str) -> None:
+        """The failure record of a videos-table row that cannot be queued, with the row (the whole
+        id) as its original message. A row whose id cannot be a key is recorded under its stand-in."""
+        error = MalformedMessage(f"the videos table row cannot be queued: {problem}")
+        original = json.dumps({"video_id": video.video_id, "url": video.url})
+        name = video.stand_in_id or video.video_id
+        logger.warning("videos table row cannot be queued", extra={"video_id": name, "reason": problem})
+        if video.stand_in_id is None:
+            self.store.record_failure(video.video_id, error.error_type, str(error), 0, original)
+        else:
+            message = f"{error}; recorded as {video.stand_in_id!r} (the whole id is in the original message)"
+            self.store.record_refused_row(video.stand_in_id, error.error_type, message, original)

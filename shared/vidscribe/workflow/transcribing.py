@@ -21,12 +21,13 @@ from typing import NoReturn
 
 from ..config import Settings
 from ..contract import MAX_ATTEMPTS
-from ..errors import MalformedMessage, describe
+from ..errors import RETRIES_EXHAUSTED, MalformedMessage, describe
 from ..models import ClaimOutcome, VideoMessage
 from ..observability import logger
 from ..ports import MediaSource, Queue, Store, TranscriptionBackend
 from ..speech import SpeechFinder, SpeechTranscriber, build_vad
 from .budget import TimeBudget, margin_for, monotonic_deadline
+from .operations import no_url_reason
 from .outcomes import AttemptFailed, Outcome, ProcessResult, message_video_id
 
 _SKIP_REASONS = {
@@ -82,7 +83,7 @@ class Transcriber:
         try:
             url = message.url or self.store.video_url(video_id)
             if url is None:
-                raise MalformedMessage(f"video {video_id!r} is not in the videos table and the message has no url")
+                raise MalformedMessage(f"{no_url_reason(self.store, video_id)} and the message has no url")
             claim = self.store.claim(
                 video_id,
                 url,
@@ -164,7 +165,7 @@ class Transcriber:
 
     def _record_exhausted(self, video_id: str, body: str) -> ProcessResult:
         error_type, message, attempts = self.store.job_error(video_id)
-        error_type = error_type or "RetriesExhausted"
+        error_type = error_type or RETRIES_EXHAUSTED
         message = message or "its attempts were used up by deliveries that never finished"
         logger.warning("attempts used up", extra={"error_type": error_type, "attempts": attempts})
         self.store.record_failure(video_id, error_type, message, attempts, body)

@@ -126,6 +126,13 @@ class Database:
     def close(self) -> None:
         self._pool.clear()
 
+    def dedicated_connection(self, application_name: str) -> connection:
+        """A connection of its own, outside the pool, in autocommit mode, named ``application_name``
+        (what ``pg_stat_activity`` shows): for a session-level lock that lives as long as it does."""
+        conn = connect(self._dsn(), 10, application_name=application_name, **self._options)
+        conn.autocommit = True
+        return conn
+
     @contextmanager
     def _cursor(self) -> Iterator[cursor]:
         conn = self._pool.get()

@@ -87,11 +87,21 @@ class PostgresReports:
     def failures(self, include_resolved: bool = False) -> list[FailureRecord]:
         def work(cur: cursor) -> list[FailureRecord]:
             cur.execute(
-                "SELECT id, video_id, error_type, message, attempts, failed_at, original_message, resolved_at"
-                " FROM failures WHERE %s OR resolved_at IS NULL ORDER BY id",
+                "SELECT id, video_id, error_type, message, attempts, failed_at, original_message, resolved_at,"
+                " resolution FROM failures WHERE %s OR resolved_at IS NULL ORDER BY id",
                 (include_resolved,),
             )
             return [FailureRecord(*row) for row in cur.fetchall()]
+
+        return self._db.run(work)
+
+    def queued_jobs(self) -> int:
+        """How many videos are queued (on a queue, or waiting for the next run's fetcher): what a
+        stopped run leaves for the next one besides the videos never fetched yet."""
+
+        def work(cur: cursor) -> int:
+            cur.execute("SELECT count(*) FROM video_jobs WHERE state = 'queued'")
+            return int(fetch_one(cur)[0])
 
         return self._db.run(work)
 

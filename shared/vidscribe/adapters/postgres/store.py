@@ -19,10 +19,18 @@ from psycopg2.extensions import cursor, quote_ident
 
 from ...contract import MAX_ATTEMPTS
 from ...errors import ConfigurationError
-from ...models import Claim, ClaimOutcome, HeldClaim, PendingVideo, Transcript
+from ...models import MAX_VIDEO_ID_LENGTH, Claim, ClaimOutcome, HeldClaim, PendingVideo, Transcript
 from ...redaction import scrub
 from .database import Database, fetch_one
 from .failure_records import MAX_ERROR_CHARS, FailureRecords
+
+# The stand-in id of a videos-table row whose id is too long to be a key: its first characters, to
+# recognise it by, and the MD5 of the whole id, to tell such rows apart (98 characters in all).
+STAND_IN_ID = "left({id}, 64) || '…#' || md5({id})"
+
+
+def _stand_in(id_expression: str) -> sql.Composable:
+    return sql.SQL(STAND_IN_ID.format(id=id_expression))
 
 
 def videos_identifier(videos_table: str) -> sql.Identifier:
@@ -100,6 +108,16 @@ class PostgresStore(FailureRecords):
 
         return self._db.run(work)
 
+    def has_video(self, video_id: str) -> bool:
+        """Whether the videos table has a row with this id (whatever its url: it may be NULL)."""
+        query = sql.SQL("SELECT 1 FROM {} WHERE id::text = %s").format(self._videos)
+
+        def work(cur: cursor) -> bool:
+            cur.execute(query, (video_id,))
+            return cur.fetchone() is not None
+
+        return self._db.run(work)
+
     # --- the fetcher's side ------------------------------------------------------------------------
     def reserve_pending(self, limit: int, queued_lease_seconds: int, *, queue_url: str) -> list[PendingVideo]:
         """Mark up to ``limit`` videos that need a transcript as queued on ``queue_url`` and return them.
@@ -117,23 +135,36 @@ class PostgresStore(FailureRecords):
         at most one job row, so this is the same condition): each is answered by a partial index
         (migrations 002 and 003) without visiting job rows, which keeps the plan index-driven with a
         million videos (bench/bench_fetcher_scale.py).
+
+        A row with no id is never reserved (there is nothing to name it by). A row whose id is
+        longer than MAX_VIDEO_ID_LENGTH is not reserved either: its id may not even fit an index
+        entry (a 3 KB id made the whole insert fail), so it comes back with a stand-in id
+        (``STAND_IN_ID``), and once a job exists under that stand-in it is passed over. That
+        condition is checked above the id-ordered walk (``OFFSET 0`` keeps the planner from
+        pushing it down), so it costs nothing for the rows the walk passes over: a filter on
+        every videos row cost ~60 ms per million rows walked.
         """
         query = sql.SQL(
             """
             WITH candidates AS (
                 SELECT DISTINCT ON (video_id) video_id, url FROM (
-                    (SELECT v.id::text AS video_id, v.url, 0 AS source
-                     FROM {videos} v
-                     WHERE NOT EXISTS (SELECT 1 FROM transcripts t WHERE t.video_id = v.id::text)
-                       AND NOT EXISTS (
-                             SELECT 1 FROM video_jobs j
-                             WHERE j.video_id = v.id::text AND j.state IN ('done', 'failed'))
-                       AND NOT EXISTS (
-                             SELECT 1 FROM video_jobs j
-                             WHERE j.video_id = v.id::text AND j.state IN ('queued', 'processing')
-                               AND j.lease_expires_at > now()
-                               AND (j.state = 'processing' OR j.queue_url = %(queue)s))
-                     ORDER BY v.id
+                    (SELECT video_id, url, 0 AS source FROM (
+                         SELECT v.id AS sort_key, v.id::text AS video_id, v.url
+                         FROM {videos} v
+                         WHERE NOT EXISTS (SELECT 1 FROM transcripts t WHERE t.video_id = v.id::text)
+                           AND NOT EXISTS (
+                                 SELECT 1 FROM video_jobs j
+                                 WHERE j.video_id = v.id::text AND j.state IN ('done', 'failed'))
+                           AND NOT EXISTS (
+                                 SELECT 1 FROM video_jobs j
+                                 WHERE j.video_id = v.id::text AND j.state IN ('queued', 'processing')
+                                   AND j.lease_expires_at > now()
+                                   AND (j.state = 'processing' OR j.queue_url = %(queue)s))
+                         ORDER BY v.id
+                         OFFSET 0) untranscribed
+                     WHERE char_length(video_id) <= %(max_id)s
+                        OR NOT EXISTS (SELECT 1 FROM video_jobs j WHERE j.video_id = {stand_in_v})
+                     ORDER BY sort_key
                      LIMIT %(limit)s)
                     UNION ALL
                     (SELECT j.video_id, j.url, 1 AS source
@@ -147,22 +178,31 @@ class PostgresStore(FailureRecords):
                      LIMIT %(limit)s)
                 ) c
                 ORDER BY video_id, source
+            ),
+            reserved AS (
+                INSERT INTO video_jobs AS j (video_id, url, state, lease_expires_at, queue_url)
+                SELECT video_id, url, 'queued', now() + make_interval(secs => %(lease)s), %(queue)s
+                FROM candidates WHERE char_length(video_id) <= %(max_id)s ORDER BY video_id LIMIT %(limit)s
+                ON CONFLICT (video_id) DO UPDATE
+                    SET state = 'queued', url = EXCLUDED.url, queue_url = EXCLUDED.queue_url,
+                        lease_expires_at = EXCLUDED.lease_expires_at, claimed_by = NULL, updated_at = now()
+                    WHERE j.state IN ('queued', 'processing')
+                      AND (j.lease_expires_at <= now()
+                           OR (j.state = 'queued' AND j.queue_url IS DISTINCT FROM %(queue)s))
+                RETURNING j.video_id, j.url
             )
-            INSERT INTO video_jobs AS j (video_id, url, state, lease_expires_at, queue_url)
-            SELECT video_id, url, 'queued', now() + make_interval(secs => %(lease)s), %(queue)s
-            FROM candidates ORDER BY video_id LIMIT %(limit)s
-            ON CONFLICT (video_id) DO UPDATE
-                SET state = 'queued', url = EXCLUDED.url, queue_url = EXCLUDED.queue_url,
-                    lease_expires_at = EXCLUDED.lease_expires_at, claimed_by = NULL, updated_at = now()
-                WHERE j.state IN ('queued', 'processing')
-                  AND (j.lease_expires_at <= now() OR (j.state = 'queued' AND j.queue_url IS DISTINCT FROM %(queue)s))
-            RETURNING j.video_id, j.url
+            SELECT video_id, url, NULL FROM reserved
+            UNION ALL
+            SELECT video_id, url, {stand_in_c} FROM candidates WHERE char_length(video_id) > %(max_id)s
             """
-        ).format(videos=self._videos)
+        ).format(videos=self._videos, stand_in_v=_stand_in("untranscribed.video_id"), stand_in_c=_stand_in("video_id"))
 
         def work(cur: cursor) -> list[PendingVideo]:
-            cur.execute(query, {"limit": limit, "lease": queued_lease_seconds, "queue": queue_url})
-            return [PendingVideo(video_id=r[0], url=r[1]) for r in cur.fetchall()]
+            cur.execute(
+                query,
+                {"limit": limit, "lease": queued_lease_seconds, "queue": queue_url, "max_id": MAX_VIDEO_ID_LENGTH},
+            )
+            return [PendingVideo(video_id=r[0], url=r[1], stand_in_id=r[2]) for r in cur.fetchall()]
 
         return self._db.run(work)
 
