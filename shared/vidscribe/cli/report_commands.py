@@ -127,11 +127,12 @@ def cmd_transcript(args: argparse.Namespace) -> int:
 
 
 def cmd_transcribe(args: argparse.Namespace) -> int:
+    """The worker's path without the database: streamed, speech found and transcribed as it decodes."""
     from ..adapters.backends import build_backend
-    from ..adapters.media import StreamingMediaSource, open_local_audio
     from ..export import render
+    from ..ports import MediaSource
     from ..services import openai_api_key
-    from ..speech import SpeechTranscriber, build_vad
+    from ..workflow import SourceTranscriber
 
     settings = settings_from(args)
     if settings.transcriber == "openai":  # before the audio is fetched: a model's shutdown, hints OpenAI refuses
@@ -139,26 +140,29 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
 
         check_at_start(settings)
     source = args.source
+    media: MediaSource
     if source.startswith(("http://", "https://", "s3://")):
-        logger.info("transcribe: streaming the audio", extra={"source": redact(source)})
-        audio = StreamingMediaSource(settings).fetch_audio(source)
+        from ..adapters.media import StreamingMediaSource
+
+        media, step, shown = StreamingMediaSource(settings), "transcribe: streaming the audio", redact(source)
     elif "://" in source:
         raise CliError(
             f"unsupported source {redact(source)!r}: give an http(s) or s3:// URL or a local file path", EXIT_USAGE
         )
     else:
-        path = Path(source)
-        if not path.is_file():
+        from ..adapters.media.local_file import LocalFileSource
+
+        if not Path(source).is_file():
             raise CliError(f"no such file: {source}")
-        logger.info("transcribe: decoding the audio", extra={"source": str(path)})
-        audio = open_local_audio(path, settings.max_duration_seconds)
+        media, step, shown = LocalFileSource(settings), "transcribe: decoding the audio", source
+    backend = build_backend(settings, openai_api_key=openai_api_key(settings))
+    logger.info("transcribe: model ready", extra={"backend": backend.name, "model": backend.model})
+    logger.info(step, extra={"source": shown})
+    transcript, audio = SourceTranscriber(settings, media, backend).transcribe(source)
     logger.info(
         "transcribe: audio decoded",
         extra={"audio_seconds": round(audio.duration, 2), "bytes_read": audio.source_bytes},
     )
-    backend = build_backend(settings, openai_api_key=openai_api_key(settings))
-    logger.info("transcribe: model ready", extra={"backend": backend.name, "model": backend.model})
-    transcript = SpeechTranscriber(backend, build_vad(settings), language=settings.language).transcribe(audio)
     logger.info(
         "transcribe: transcribed",
         extra={"segments": len(transcript.segments), "language": transcript.language, "duration": transcript.duration},

@@ -25,8 +25,9 @@ from ..errors import RETRIES_EXHAUSTED, MalformedMessage, describe
 from ..models import ClaimOutcome, VideoMessage
 from ..observability import logger
 from ..ports import MediaSource, Queue, Store, TranscriptionBackend
-from ..speech import SpeechFinder, SpeechTranscriber, build_vad
+from ..speech import SpeechFinder
 from .budget import TimeBudget, margin_for, monotonic_deadline
+from .one_source import SourceTranscriber
 from .operations import no_url_reason
 from .outcomes import AttemptFailed, Outcome, ProcessResult, message_video_id
 
@@ -58,10 +59,7 @@ class Transcriber:
         self.media = media
         self.backend = backend
         self.claimed_by = claimed_by
-        # Only the speech reaches the model; a video without speech never does.
-        self.speech = SpeechTranscriber(
-            backend, vad if vad is not None else build_vad(settings), language=settings.language
-        )
+        self.source = SourceTranscriber(settings, media, backend, vad=vad)  # the one path (one_source.py)
 
     def process(
         self,
@@ -110,7 +108,7 @@ class Transcriber:
         try:
             # Decoded, searched for speech and transcribed piece by piece as it streams in; the
             # media source enforces the size, duration and fetch-time limits, the budget Lambda's.
-            transcript, audio = self.speech.transcribe_from(lambda sink: self.media.fetch_audio(url, sink), budget)
+            transcript, audio = self.source.transcribe(url, budget)
             self.store.save_transcript(video_id, transcript)
         except Exception as exc:
             if not describe(exc)[2]:  # permanent: a retry cannot help

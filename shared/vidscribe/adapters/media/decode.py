@@ -1,9 +1,11 @@
-"""Decoding: PyAV demuxes only the best audio stream and resamples it to 16 kHz mono float32.
+"""Decoding: PyAV demuxes only the best audio stream and resamples it to 16 kHz mono float32
+(:mod:`.mono`: any rate, any number of channels, a layout that changes mid-stream).
 
-Every other stream is discarded in the demuxer. Memory grows with the audio's duration (64 KB per
-second), never with the video's size. Every failure leaves as one of the error types in
-:mod:`vidscribe.errors`, with a message a person can act on; an empty decode is never a success
-(faster-whisper would silently return nothing).
+Every other stream is discarded in the demuxer. Into a sink, memory stays flat in the audio's
+duration, and MAX_DURATION_SECONDS is enforced as the samples come, so an endless stream ends there;
+into one array it grows with the duration (64 KB per second), never with the video's size. Every
+failure leaves as one of the error types in :mod:`vidscribe.errors`, with a message a person can act
+on; an empty decode is never a success (faster-whisper would silently return nothing).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from av.stream import Discard
 from ...errors import MediaTooLong, NoAudioTrack, NotMedia, TruncatedMedia, UnseekableMedia, VidscribeError
 from ...models import SAMPLE_RATE, AudioSink, DecodedAudio
 from .formats import mp4_index_at_end, show_head, sniff
+from .mono import MonoConverter
 from .range_reader import HEAD_BYTES, HttpRangeReader
 
 
@@ -142,11 +145,18 @@ def _decode_file(fileobj: Any, max_duration_seconds: float, sink: AudioSink | No
 
 def _decode(container: Any, max_duration_seconds: float, sink: AudioSink | None) -> DecodedAudio:
     stream = container.streams.best("audio")
+    if stream is None and container.streams.audio:
+        stream = container.streams.audio[0]  # FFmpeg ranks none "best" when none has channels
     if stream is None:
         kinds = ", ".join(f"{s.type} {getattr(s.codec_context, 'name', None) or '?'}" for s in container.streams)
         raise NoAudioTrack(f"the media has no audio track (streams: {kinds or 'none'})")
     if stream.codec_context is None:
         raise NotMedia(f"no decoder for the audio codec of stream #{stream.index}")
+    if stream.codec_context.channels == 0:
+        # FFmpeg also reports 0 for a header that claims more channels than it decodes (512).
+        raise TruncatedMedia(
+            "the audio track has no channels FFmpeg can decode: its header says 0, or more than FFmpeg's limit of 512"
+        )
     for other in container.streams:
         if other.index != stream.index:
             other.discard = Discard.all  # the demuxer skips (MP4: seeks past) what we never decode
@@ -161,21 +171,20 @@ def _decode(container: Any, max_duration_seconds: float, sink: AudioSink | None)
     buffer = _SampleBuffer(SAMPLE_RATE * 60) if sink is None else None
     target: AudioSink = buffer if buffer is not None else sink  # type: ignore[assignment]
     target.begin(None if declared is None else min(declared, max_duration_seconds))
-    resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
+    mono = MonoConverter()
     decode_errors = 0
     last_error: Exception | None = None
     decoded = 0
 
-    def take(frames: list) -> None:
+    def take(frame: Any | None) -> None:
         nonlocal decoded
-        for out in frames:
-            samples = out.to_ndarray().reshape(-1)
+        for samples in mono.convert(frame):
             decoded += samples.size
             target.feed(samples)
-        if decoded > limit:
-            raise MediaTooLong(
-                f"the audio lasts more than the {max_duration_seconds:g} s allowed (MAX_DURATION_SECONDS)"
-            )
+            if decoded > limit:  # while decoding: an endless stream ends here, not at the end of its bytes
+                raise MediaTooLong(
+                    f"the audio lasts more than the {max_duration_seconds:g} s allowed (MAX_DURATION_SECONDS)"
+                )
 
     try:
         for packet in container.demux(stream):
@@ -191,8 +200,8 @@ def _decode(container: Any, max_duration_seconds: float, sink: AudioSink | None)
                     ) from None
                 continue
             for frame in frames:
-                take(resampler.resample(frame))
-        take(resampler.resample(None))
+                take(frame)
+        take(None)
     except VidscribeError:
         raise
     except (av.FFmpegError, ValueError, EOFError) as exc:
