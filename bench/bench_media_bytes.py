@@ -33,7 +33,7 @@ def main() -> int:
 
     from tests.support.media_factory import load_sample_audio, make_noise_video
     from vidscribe.adapters.media import HttpRangeReader, decode_audio
-    from vidscribe.adapters.media.formats import mp4_index_at_end
+    from vidscribe.adapters.media.containers.formats import mp4_index_at_end
     from vidscribe.local.media_server import MediaServer
 
     speech = load_sample_audio()

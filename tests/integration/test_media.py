@@ -18,9 +18,9 @@ import requests
 from tests.support.media_factory import make_noise_video, make_video, probe_duration
 from tests.support.media_server import FaultyMediaServer
 from vidscribe.adapters.media import HttpMediaSource, HttpRangeReader, decode_audio, make_session, open_local_audio
+from vidscribe.adapters.media.containers.formats import mp4_index_at_end
 from vidscribe.adapters.media.deadline import Deadline
-from vidscribe.adapters.media.dialer import Dialer
-from vidscribe.adapters.media.formats import mp4_index_at_end
+from vidscribe.adapters.media.transports.dialer import Dialer
 from vidscribe.adapters.media.urlguard import check_url
 from vidscribe.config import Settings
 from vidscribe.errors import (

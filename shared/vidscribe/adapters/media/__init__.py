@@ -7,10 +7,10 @@ sniffing (``formats``), audio decoding (``decode``) and the ``MediaSource`` port
 (``source``). ``urlguard`` decides which URLs may be fetched."""
 
 from .decode import decode_audio
-from .range_reader import HttpRangeReader
 from .ranged_fetch import FetchReport
+from .readers.seekable import HttpRangeReader
 from .source import HttpMediaSource, StreamingMediaSource, open_local_audio
-from .transport import make_session
+from .transports.http import make_session
 
 __all__ = [
     "FetchReport",

@@ -16,8 +16,8 @@ from av.stream import Discard
 
 from ...errors import MediaTooLong, NoAudioTrack, NotMedia, TruncatedMedia, UnseekableMedia, VidscribeError
 from ...models import SAMPLE_RATE, AudioSink, DecodedAudio
-from .formats import mp4_index_at_end, show_head, sniff
-from .range_reader import HEAD_BYTES, HttpRangeReader
+from .containers.formats import mp4_index_at_end, show_head, sniff
+from .readers.seekable import HEAD_BYTES, HttpRangeReader
 
 
 def _source_head(fileobj: Any) -> tuple[bytes, str | None, bool]:

@@ -20,13 +20,13 @@ from dataclasses import dataclass, replace
 from ...config import Settings
 from ...models import AudioSink, DecodedAudio
 from ...observability import logger
+from .containers.formats import sniff
+from .containers.mp4_index import IndexUnusable, Mp4Index, read_index
 from .decode import decode_audio
-from .fetch_plan import AUDIO_ONLY, WHOLE_FILE, Link, Plan, audio_plan, choose, estimate_seconds, whole_file_plan
-from .formats import sniff
-from .mp4_index import IndexUnusable, Mp4Index, read_index
-from .parallel_reader import WindowedFetcher, retry_once
-from .planned_file import PlannedFile
-from .range_clients import LinkMeter, RangeClient
+from .plan import AUDIO_ONLY, WHOLE_FILE, Link, Plan, audio_plan, choose, estimate_seconds, whole_file_plan
+from .readers.parallel import WindowedFetcher, retry_once
+from .readers.sparse import PlannedFile
+from .transports.ranges import LinkMeter, RangeClient
 
 MiB = 1024 * 1024
 KEEP_BEHIND = 2 * MiB  # FFmpeg probes a few seconds of packets, then seeks back to the first

@@ -23,14 +23,16 @@ from ...config import Settings
 from ...errors import FetchRefused, MediaTooLarge
 from ...models import AudioSink, DecodedAudio
 from ...observability import logger
-from . import hls, s3
+from . import hls
+from .containers.playlist import MAX_PLAYLIST_BYTES, looks_like_playlist, s3_base
 from .deadline import Deadline
 from .decode import decode_audio
-from .dialer import Dialer
-from .range_clients import HttpRangeClient, LinkMeter
-from .range_reader import HttpRangeReader
 from .ranged_fetch import FetchReport, RemoteFile, fetch_ranged
-from .transport import human_bytes
+from .readers.seekable import HttpRangeReader
+from .transports import s3
+from .transports.dialer import Dialer
+from .transports.http import human_bytes
+from .transports.ranges import HttpRangeClient, LinkMeter
 from .urlguard import Resolver, S3Location, s3_location
 
 # The first request (at most READ_AHEAD_BYTES): its answer tells the size, the container and the
@@ -99,7 +101,7 @@ class StreamingMediaSource:
         dialer = self.dialer(url)
         deadline = dialer.deadline
         with self.open(url, first_request_bytes=min(PROBE_BYTES, s.read_ahead_bytes), dialer=dialer) as reader:
-            if hls.looks_like_playlist(reader.first_block() or reader.peek(64)):
+            if looks_like_playlist(reader.first_block() or reader.peek(64)):
                 return hls.fetch_hls(reader, s, dialer, sink)
             hls.refuse_non_playlist(url, reader)
             if reader.holds_everything or not reader.seekable():
@@ -153,13 +155,13 @@ class StreamingMediaSource:
                 logger.info("S3 refused the role; reading the https URL anonymously", extra={"error": str(exc)})
                 return self._fetch_http(where.url, sink)
             raise
-        if hls.looks_like_playlist(head):
-            if size > hls.MAX_PLAYLIST_BYTES:
-                raise MediaTooLarge(f"the HLS playlist is larger than {human_bytes(hls.MAX_PLAYLIST_BYTES)}")
+        if looks_like_playlist(head):
+            if size > MAX_PLAYLIST_BYTES:
+                raise MediaTooLarge(f"the HLS playlist is larger than {human_bytes(MAX_PLAYLIST_BYTES)}")
             text = head + (first.fetch(len(head), size - len(head)) if size > len(head) else b"")
             return hls.fetch_playlist(
                 text,
-                hls.s3_base(where),
+                s3_base(where),
                 s,
                 dialer,
                 sink,

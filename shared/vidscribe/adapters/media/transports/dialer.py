@@ -29,10 +29,10 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 from urllib3.poolmanager import PoolManager
 
-from ...errors import UrlRejected
-from . import urlguard
-from .deadline import WATCHDOG, Deadline, Watch
-from .urlguard import IPAddress, Resolver
+from ....errors import UrlRejected
+from .. import urlguard
+from ..deadline import WATCHDOG, Deadline, Watch
+from ..urlguard import IPAddress, Resolver
 
 if TYPE_CHECKING:
     from urllib3._base_connection import BaseHTTPSConnection

@@ -16,15 +16,15 @@ from urllib.parse import urlsplit
 
 import requests
 
-from ...config import Settings
-from ...errors import BadPlaylist, FetchError, MediaTooLarge, VidscribeError
-from ...redaction import redact
+from ....config import Settings
+from ....errors import BadPlaylist, FetchError, MediaTooLarge, VidscribeError
+from ....redaction import redact
+from ..readers.parallel import StreamingFetcher
+from ..urlguard import s3_location
 from . import s3
 from .dialer import Dialer
-from .parallel_reader import StreamingFetcher
-from .range_clients import LinkMeter
-from .transport import HttpTransport, content_length, human_bytes, make_session, status_error
-from .urlguard import s3_location
+from .http import HttpTransport, content_length, human_bytes, make_session, status_error
+from .ranges import LinkMeter
 
 _STEP = 64 * 1024
 Sink = Callable[[bytes], None]

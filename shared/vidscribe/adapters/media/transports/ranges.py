@@ -13,9 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from ..readers.seekable import fetch_range
 from .dialer import Dialer
-from .range_reader import fetch_range
-from .transport import HttpTransport
+from .http import HttpTransport
 
 
 class RangeClient(Protocol):

@@ -16,11 +16,11 @@ from urllib.parse import urlsplit
 import requests
 import urllib3
 
-from ...errors import FetchError, FetchRefused, VidscribeError
-from ...redaction import redact
-from .deadline import Deadline
+from ....errors import FetchError, FetchRefused, VidscribeError
+from ....redaction import redact
+from ..deadline import Deadline
+from ..urlguard import check_http_url, check_redirect
 from .dialer import Dialer, DialingAdapter
-from .urlguard import check_http_url, check_redirect
 
 _REDIRECT_STATUSES = {301, 302, 303, 307, 308}
 _NETWORK_ERRORS = (requests.RequestException, urllib3.exceptions.HTTPError, OSError)

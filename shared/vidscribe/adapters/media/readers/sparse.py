@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from ...errors import VidscribeError
-from .fetch_plan import Plan
-from .parallel_reader import WindowedFetcher
+from ....errors import VidscribeError
+from ..plan import Plan
+from .parallel import WindowedFetcher
 
 
 class PlannedFile(io.RawIOBase):

@@ -21,7 +21,7 @@ from typing import Protocol
 
 import numpy as np
 
-from ...errors import FetchError, VidscribeError
+from ....errors import FetchError, VidscribeError
 
 _WAIT_STEP = 0.5  # seconds between checks of the deadline while the reader waits
 

@@ -14,11 +14,11 @@ from typing import Any
 
 import requests
 
-from ...errors import FetchError, FetchRefused, MediaTooLarge, VidscribeError
-from ...redaction import redact
-from .deadline import Deadline
-from .dialer import Dialer
-from .transport import HttpTransport, content_length, human_bytes, parse_content_range, status_error
+from ....errors import FetchError, FetchRefused, MediaTooLarge, VidscribeError
+from ....redaction import redact
+from ..deadline import Deadline
+from ..transports.dialer import Dialer
+from ..transports.http import HttpTransport, content_length, human_bytes, parse_content_range, status_error
 
 DEFAULT_READ_AHEAD = 1024 * 1024
 HEAD_BYTES = 64 * 1024  # how much of the start of a file is kept for sniffing / error messages

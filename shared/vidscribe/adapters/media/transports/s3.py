@@ -22,11 +22,11 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ...config import Settings
-from ...errors import FetchError, FetchRefused, MediaTooLarge, VidscribeError
-from .range_clients import LinkMeter
-from .transport import human_bytes
-from .urlguard import S3Location
+from ....config import Settings
+from ....errors import FetchError, FetchRefused, MediaTooLarge, VidscribeError
+from ..urlguard import S3Location
+from .http import human_bytes
+from .ranges import LinkMeter
 
 _PERMANENT_HINTS = {
     "NoSuchKey": "the object does not exist",
