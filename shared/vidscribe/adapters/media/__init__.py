@@ -1,23 +1,14 @@
-"""The media adapters: where bytes are fetched (``transport``: every HTTP GET, whose connections the
-``dialer`` resolves, checks and opens within the fetch's one ``deadline``; ``s3``: ranged GetObject),
-the readers over them (``range_reader``: the seekable Range reader and fallback; ``ranged_fetch`` with
-``mp4_index``, ``fetch_plan``, ``parallel_reader`` and ``planned_file``: planned fetching, several
-requests in flight; ``hls`` and ``hls_segments``: playlists and their segments, streamed), container
-sniffing (``formats``), audio decoding (``decode``) and the ``MediaSource`` port's adapter
-(``source``). ``urlguard`` decides which URLs may be fetched."""
+"""The media adapters: where bytes come from, how they are read, what is inside, and the audio decoded.
+
+``source`` is the ``MediaSource`` the workflow sees: it picks a transport (``transports/``: every HTTP
+GET with the URL guard on each hop, ``s3``, ``hls``), a plan (``plan``: which bytes) and a reader
+(``readers/``: seekable, sparse, parallel, stream) for each fetch (``fetch``: its settings, its one
+``deadline``, what it cost), looks inside with ``containers/`` (the MP4 index, HLS playlists, formats)
+and decodes with ``decode``. ``urlguard`` decides which URLs may be fetched.
+"""
 
 from .decode import decode_audio
-from .ranged_fetch import FetchReport
-from .readers.seekable import HttpRangeReader
-from .source import HttpMediaSource, StreamingMediaSource, open_local_audio
-from .transports.http import make_session
+from .fetch import FetchReport
+from .source import StreamingMediaSource, open_local_audio
 
-__all__ = [
-    "FetchReport",
-    "HttpMediaSource",
-    "HttpRangeReader",
-    "StreamingMediaSource",
-    "decode_audio",
-    "make_session",
-    "open_local_audio",
-]
+__all__ = ["FetchReport", "StreamingMediaSource", "decode_audio", "open_local_audio"]

@@ -13,7 +13,6 @@ error page) is refused when its first bytes arrive.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -37,24 +36,32 @@ from .containers.playlist import (
     pick_rendition,
 )
 from .decode import decode_audio
-from .ranged_fetch import FetchReport
+from .fetch import Fetch, FetchReport
 from .readers.parallel import StreamingFetcher
-from .readers.seekable import HttpRangeReader
-from .transports.dialer import Dialer
-from .transports.hls import Cap, HlsGetter, HlsStream
-from .transports.http import human_bytes
+from .readers.stream import Stream
+from .sizes import MiB, human_bytes
+from .transports.hls import Cap, HlsGetter
 
 _SNIFF_BYTES = 400
-MiB = 1024 * 1024
 
 
-def refuse_non_playlist(url: str, reader: HttpRangeReader) -> None:
+def refuse_non_playlist(url: str, content_type: str | None, head: bytes) -> None:
     """A URL that names a playlist (``.m3u8``) but brings neither a playlist nor media: say so."""
     path = urlsplit(url).path.lower()
-    head = reader.first_block() or reader.peek(64)
     if path.endswith((".m3u8", ".m3u")) and sniff(head) is None:
-        sent = (reader.content_type or "unrecognised content").split(";")[0]
+        sent = (content_type or "unrecognised content").split(";")[0]
         raise NotMedia(f"not an HLS playlist: {redact(url)!r} answered {sent} (first bytes: {show_head(head)})")
+
+
+def playlist_text(size: int, head: bytes, read_at: Callable[[int, int], bytes]) -> bytes:
+    """The whole playlist of ``size`` bytes whose first bytes are ``head`` (``read_at`` fetches the rest)."""
+    check_playlist_size(size)
+    return head + (read_at(len(head), size - len(head)) if size > len(head) else b"")
+
+
+def check_playlist_size(size: int) -> None:
+    if size > MAX_PLAYLIST_BYTES:
+        raise MediaTooLarge(f"the HLS playlist is larger than {human_bytes(MAX_PLAYLIST_BYTES)}")
 
 
 class _FirstBytesChecked:
@@ -79,46 +86,20 @@ class _FirstBytesChecked:
             self._emit(head)
 
 
-def fetch_hls(
-    reader: HttpRangeReader, settings: Settings, dialer: Dialer, sink: AudioSink | None = None
-) -> tuple[DecodedAudio, FetchReport]:
-    """The audio of the playlist ``reader`` has started to read (over http(s))."""
-    text = reader.read(MAX_PLAYLIST_BYTES + 1)
-    while len(text) <= MAX_PLAYLIST_BYTES and (more := reader.read(MAX_PLAYLIST_BYTES + 1 - len(text))):
-        text += more
-    if len(text) > MAX_PLAYLIST_BYTES:
-        raise MediaTooLarge(f"the HLS playlist is larger than {human_bytes(MAX_PLAYLIST_BYTES)}")
-    return fetch_playlist(
-        text, reader.url, settings, dialer, sink, first_bytes=reader.bytes_fetched, first_requests=reader.requests
-    )
-
-
 def fetch_playlist(
-    text: bytes,
-    url: str,
-    settings: Settings,
-    dialer: Dialer,
-    sink: AudioSink | None = None,
-    *,
-    first_bytes: int = 0,
-    first_requests: int = 0,
-    s3_client: Any = None,
+    text: bytes, url: str, fetch: Fetch, sink: AudioSink | None = None, *, s3_client: Any = None
 ) -> tuple[DecodedAudio, FetchReport]:
-    """The audio of the playlist ``text`` read from ``url`` (``first_bytes`` and ``first_requests`` it
-    cost); ``s3_client`` for a playlist read from S3, whose relative URIs are S3 objects too."""
-    getter = HlsGetter(settings, dialer, s3_client)
-    getters = [getter]
-    report = FetchReport("hls")
+    """The audio of the playlist ``text`` read from ``url`` by ``fetch``; ``s3_client`` for a playlist read
+    from S3, whose relative URIs are S3 objects too."""
+    getter = HlsGetter(fetch, s3_client)
     try:
-        url, playlist, chosen, visited = _media_playlist(text, url, settings, getter)
-        targets = media_targets(playlist, url, settings, visited)
+        url, playlist, chosen, visited = _media_playlist(text, url, fetch.settings, getter)
+        targets = media_targets(playlist, url, fetch.settings, visited)
         logger.info("HLS", extra={"rendition": chosen, "segments": len(playlist.segments)})
-        audio = _decode_segments(targets, settings, dialer, s3_client, getters, sink)
-        report.reason = f"{chosen}, {len(playlist.segments)} segments"
+        audio = _decode_segments(targets, fetch, s3_client, sink)
     finally:
         getter.close()
-        report.bytes_fetched = first_bytes + sum(g.bytes_fetched for g in getters)
-        report.requests = first_requests + sum(g.requests for g in getters)
+    report = fetch.report("hls", None, reason=f"{chosen}, {len(playlist.segments)} segments")
     return replace(audio, source_bytes=report.bytes_fetched), report
 
 
@@ -144,25 +125,16 @@ def _media_playlist(
     return final, media, chosen, {url, uri, final}
 
 
-def _decode_segments(
-    targets: list[Target],
-    settings: Settings,
-    dialer: Dialer,
-    s3_client: Any,
-    getters: list[HlsGetter],
-    sink: AudioSink | None,
-) -> DecodedAudio:
+def _decode_segments(targets: list[Target], fetch: Fetch, s3_client: Any, sink: AudioSink | None) -> DecodedAudio:
     """Stream the targets through the decoder, ``FETCH_CONNECTIONS`` at a time, in bounded memory."""
+    settings = fetch.settings
     cap = Cap(settings.hls_max_segment_bytes, "HLS_MAX_SEGMENT_BYTES")
     if settings.max_media_bytes < cap.bytes:
         cap = Cap(settings.max_media_bytes, "MAX_MEDIA_BYTES")
-    lock = threading.Lock()
 
     class _Segment:
         def __init__(self) -> None:
-            self.http = HlsGetter(settings, dialer, s3_client)
-            with lock:
-                getters.append(self.http)
+            self.http = HlsGetter(fetch, s3_client)
 
         def stream(self, i: int, emit: Callable[[bytes], None]) -> None:
             uri, byterange, what = targets[i]
@@ -174,9 +146,19 @@ def _decode_segments(
             self.http.close()
 
     window = max(8 * MiB, settings.fetch_connections * settings.read_ahead_bytes)
-    connections = settings.fetch_connections
     fetcher = StreamingFetcher(
-        len(targets), _Segment, connections=connections, window=window, check_deadline=dialer.deadline.check
+        len(targets), _Segment, connections=settings.fetch_connections, window=window, deadline=fetch.deadline
     )
-    with HlsStream(fetcher, settings.max_media_bytes) as stream:
+    read = 0
+
+    def pull(n: int) -> bytes:
+        nonlocal read
+        piece = fetcher.read(n)
+        read += len(piece)
+        if read > settings.max_media_bytes:
+            limit = human_bytes(settings.max_media_bytes)
+            raise MediaTooLarge(f"the HLS stream is larger than {limit} (MAX_MEDIA_BYTES)")
+        return piece
+
+    with Stream(pull, on_close=fetcher.close) as stream:
         return decode_audio(stream, max_duration_seconds=settings.max_duration_seconds, sink=sink)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ....errors import MediaTooLarge, TruncatedMedia
-from ..transports.http import human_bytes
+from ..sizes import human_bytes
 
 MAX_MOOV_BYTES = 64 * 1024 * 1024  # a 4-hour 60 fps file's index is ~10 MB; more is not a video
 MAX_TOP_LEVEL_BOXES = 1024

@@ -1,30 +1,22 @@
-"""Range requests for one remote file, one client per connection: over HTTP(S) or S3.
+"""What every transport of one remote file shares: its first answer, the clients that fetch the rest in
+ranges (one per connection), and what their requests showed of the link and cost.
 
 A :class:`RangeClient` fetches exactly ``length`` bytes at ``start`` or raises one of the pipeline's
-errors. The planned file's workers each get their own client (their own kept-alive connection); the
-counters of all of them are summed into what a fetch reports.
+errors: over HTTP(S) (:class:`~.http.HttpRangeClient`) or from S3 (:class:`~.s3.S3RangeClient`). Every
+request and body byte of a fetch is counted in its one :class:`Tally`; the first-byte latencies and body
+rates go to its :class:`LinkMeter`, from which the plan estimates what each way of fetching costs.
 """
 
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from ..readers.seekable import fetch_range
-from .dialer import Dialer
-from .http import HttpTransport
+import requests
 
 
 class RangeClient(Protocol):
-    @property
-    def bytes_fetched(self) -> int: ...
-
-    @property
-    def requests(self) -> int: ...
-
     def fetch(self, start: int, length: int) -> bytes: ...
 
     def close(self) -> None: ...
@@ -53,50 +45,36 @@ class LinkMeter:
             return max(self.rates) if self.rates else 10e6
 
 
-class HttpRangeClient:
-    """Range GETs of one URL on one connection (the URL guard on every hop; the fetch's dialer, and so
-    its deadline and the addresses it resolved)."""
+class Tally:
+    """Requests made and body bytes received by every transport of one fetch (thread-safe): what the
+    fetch cost, however many connections it used."""
 
-    def __init__(
-        self,
-        url: str,
-        size: int,
-        *,
-        dialer: Dialer,
-        connect_timeout: float,
-        read_timeout: float,
-        max_redirects: int,
-        url_guard: Callable[[str], None] | None = None,
-        meter: LinkMeter | None = None,
-    ) -> None:
-        self._http = HttpTransport(
-            url,
-            dialer=dialer,
-            connect_timeout=connect_timeout,
-            read_timeout=read_timeout,
-            max_redirects=max_redirects,
-            url_guard=url_guard,
-        )
-        self._http.original_url = url
-        self._size = size
-        self._meter = meter
-        self._http.check()
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.requests = 0
+        self.bytes_fetched = 0
 
-    @property
-    def bytes_fetched(self) -> int:
-        return self._http.bytes_fetched
+    def request(self) -> None:
+        with self._lock:
+            self.requests += 1
+
+    def received(self, n: int) -> None:
+        with self._lock:
+            self.bytes_fetched += n
+
+
+@dataclass
+class FirstAnswer:
+    """What the first request of a fetch learnt: the file's size (None: not told), the bytes it brought
+    (``head``: the first block, or the whole file when it fitted), its content type and -- from a server
+    that ignored the range and sent the whole file -- that answer's ``body``, to read front to back."""
+
+    size: int | None
+    head: bytes
+    content_type: str | None
+    body: requests.Response | None = None
 
     @property
-    def requests(self) -> int:
-        return self._http.requests
-
-    def fetch(self, start: int, length: int) -> bytes:
-        started = time.monotonic()
-        data = fetch_range(self._http, start, length, self._size)
-        if self._meter is not None:
-            ttfb = self._http.last_ttfb or 0.0
-            self._meter.record(ttfb, len(data), time.monotonic() - started - ttfb)
-        return data
-
-    def close(self) -> None:
-        self._http.close()
+    def whole(self) -> bool:
+        """Whether the first answer brought the whole file (nothing more to fetch)."""
+        return self.body is None and self.size is not None and len(self.head) >= self.size
