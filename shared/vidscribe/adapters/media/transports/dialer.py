@@ -12,7 +12,7 @@ and the HTTP client's are two lookups that may disagree. Here one :class:`Dialer
 * hands every socket to the watchdog, which shuts it down at the deadline: TLS, a response head sent
   one byte a second, an endless ``100 Continue``, a trickled body all end there.
 
-:class:`DialingAdapter` plugs it into a requests session (:func:`~.transport.make_session`).
+:class:`DialingAdapter` plugs it into a requests session (:func:`~.http.make_session`).
 """
 
 from __future__ import annotations
