@@ -3,8 +3,9 @@
 
 Generates a few-MB MP4 (noise video, speech audio) with its index at the front and the same with
 its index at the end, serves both with the product's local media server, extracts the audio with
-the Range reader at several read-ahead sizes, and prints what was fetched. Goals at the default
-1 MiB read-ahead: <= 1.05 (index at the front) and <= 1.10 (index at the end).
+the source's seekable Range reader (``StreamingMediaSource.open``: one read-ahead block at a time,
+where the demuxer reads) at several read-ahead sizes, and prints what was fetched. Goals at the
+default 1 MiB read-ahead: <= 1.05 (index at the front) and <= 1.10 (index at the end).
 
     .venv/bin/python bench/bench_media_bytes.py
     .venv/bin/python bench/bench_media_bytes.py --mb 20 --seconds 120
@@ -32,8 +33,9 @@ def main() -> int:
     args = parser.parse_args()
 
     from tests.support.media_factory import load_sample_audio, make_noise_video
-    from vidscribe.adapters.media import HttpRangeReader, decode_audio
-    from vidscribe.adapters.media.formats import mp4_index_at_end
+    from vidscribe.adapters.media import StreamingMediaSource, decode_audio
+    from vidscribe.adapters.media.containers.formats import mp4_index_at_end
+    from vidscribe.config import Settings
     from vidscribe.local.media_server import MediaServer
 
     speech = load_sample_audio()
@@ -56,7 +58,8 @@ def main() -> int:
                 size = (folder / name).stat().st_size
                 with MediaServer(folder) as server:
                     started = time.perf_counter()
-                    with HttpRangeReader(server.url(name), allow_private=True, read_ahead_bytes=read_ahead) as reader:
+                    settings = Settings.from_env({"ALLOW_PRIVATE_URLS": "true", "READ_AHEAD_BYTES": str(read_ahead)})
+                    with StreamingMediaSource(settings).open(server.url(name)) as reader:
                         audio = decode_audio(reader, max_duration_seconds=3600)
                     wall = time.perf_counter() - started
                     ratio = reader.bytes_fetched / size
@@ -72,7 +75,8 @@ def main() -> int:
         # For comparison: a server without Range support (only the index-at-front file can stream).
         with MediaServer(folder, range_support=False) as server:
             size = (folder / "front.mp4").stat().st_size
-            with HttpRangeReader(server.url("front.mp4"), allow_private=True) as reader:
+            settings = Settings.from_env({"ALLOW_PRIVATE_URLS": "true"})
+            with StreamingMediaSource(settings).open(server.url("front.mp4")) as reader:
                 decode_audio(reader, max_duration_seconds=3600)
             print(
                 f"{'front.mp4':10} {size / MB:8.2f} {'no Range':>10} {reader.bytes_fetched / size:12.3f} "

@@ -4,7 +4,7 @@
 Generates (in a temporary folder: benchmarks may use temp files, the product never does) a ~500 MB
 MP4 and a ~5 MB MP4 carrying the same N seconds of speech, serves them with the product's local
 media server, and extracts the audio of each in a fresh child process through
-``HttpMediaSource.fetch_audio``. Each child reports its peak RSS (VmHWM). Goal: big / small <= 1.2.
+``StreamingMediaSource.fetch_audio``. Each child reports its peak RSS (VmHWM). Goal: big / small <= 1.2.
 
     .venv/bin/python bench/bench_media_memory.py                 # ~500 MB vs ~5 MB, 60 s of audio
     .venv/bin/python bench/bench_media_memory.py --big-mb 100    # a quicker run
@@ -35,11 +35,11 @@ def vm_kib(field: str) -> int:
 
 def child(url: str, read_ahead: int) -> None:
     """Runs in a fresh process: extract the audio once, print figures as JSON."""
-    from vidscribe.adapters.media import HttpMediaSource
+    from vidscribe.adapters.media import StreamingMediaSource
     from vidscribe.config import Settings
 
     settings = Settings.from_env({"ALLOW_PRIVATE_URLS": "true", "READ_AHEAD_BYTES": str(read_ahead)})
-    source = HttpMediaSource(settings)
+    source = StreamingMediaSource(settings)
     baseline = vm_kib("VmRSS")
     started = time.perf_counter()
     audio = source.fetch_audio(url)

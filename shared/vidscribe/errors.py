@@ -48,7 +48,13 @@ class FetchError(VidscribeError):
 
 
 class FetchRefused(VidscribeError):
-    """The media server answered with an error that a retry will not fix (404, 403, 410, ...)."""
+    """The media server answered with an error that a retry will not fix (404, 403, 410, ...). ``code``
+    is the server's own name for the refusal where it gives one (S3's ``AccessDenied``, ``InvalidRange``):
+    what code may decide on, never the message."""
+
+    def __init__(self, message: str, *, code: str = "") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class MediaTooLarge(VidscribeError):

@@ -5,7 +5,7 @@ every adapter to it (``vidscribe.services`` is typed against these protocols):
 
 - ``Queue``, ``PolledQueue``: ``adapters.sqs.SqsQueue``
 - ``Store``: ``adapters.postgres.PostgresStore``; ``Reports``: ``adapters.postgres.PostgresReports``
-- ``MediaSource``: ``adapters.media.HttpMediaSource``
+- ``MediaSource``: ``adapters.media.StreamingMediaSource``
 - ``TranscriptionBackend``: ``adapters.backends.LocalWhisperBackend`` / ``OpenAIBackend``
 
 Unit tests use small fakes of these protocols; integration tests use the real adapters.

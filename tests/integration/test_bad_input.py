@@ -10,7 +10,7 @@ address, and no secret appears in any log line or failure message.
 **How the guard stays honest with every server on this machine.** A test can only listen on
 loopback, which the guard refuses. One address, ``127.0.0.3``, stands in for a public CDN: the test
 wraps ``urlguard.forbidden_reason`` so that exactly this address counts as public. Everything else is
-the product's own code path (``HttpMediaSource`` from the settings, the guarded session that checks
+the product's own code path (``StreamingMediaSource`` from the settings, the guarded session that checks
 the connected peer, redirects followed by hand, every hop checked). The forbidden targets are real
 servers wherever one can listen (canaries on ``127.0.0.1``, ``127.0.0.2`` and ``[::1]`` that serve a
 fake credential) and their request counters must stay at zero. Addresses where nothing can listen

@@ -19,7 +19,7 @@ from tests.support.media_factory import make_video
 from tests.support.media_server import BlackHoles, FaultyMediaServer
 from vidscribe.adapters.media import StreamingMediaSource
 from vidscribe.adapters.media.deadline import Deadline
-from vidscribe.adapters.media.dialer import Dialer
+from vidscribe.adapters.media.transports.dialer import Dialer
 from vidscribe.config import Settings
 from vidscribe.errors import FetchError
 

@@ -10,7 +10,7 @@ from tests.support.hls_factory import GiantInit, fmp4_segments, hls_set, master_
 from tests.support.media_factory import load_sample_audio
 from tests.support.media_server import FaultyMediaServer
 from vidscribe.adapters.media import StreamingMediaSource
-from vidscribe.adapters.media.parallel_reader import StreamingFetcher
+from vidscribe.adapters.media.readers.parallel import StreamingFetcher
 from vidscribe.config import Settings
 from vidscribe.errors import BadPlaylist, EncryptedMedia, LiveStream, MediaTooLarge, MediaTooLong, NotMedia
 

@@ -17,10 +17,11 @@ import requests
 
 from tests.support.media_factory import make_noise_video, make_video, probe_duration
 from tests.support.media_server import FaultyMediaServer
-from vidscribe.adapters.media import HttpMediaSource, HttpRangeReader, decode_audio, make_session, open_local_audio
+from vidscribe.adapters.media import StreamingMediaSource, decode_audio, open_local_audio
+from vidscribe.adapters.media.containers.formats import mp4_index_at_end
 from vidscribe.adapters.media.deadline import Deadline
-from vidscribe.adapters.media.dialer import Dialer
-from vidscribe.adapters.media.formats import mp4_index_at_end
+from vidscribe.adapters.media.transports.dialer import Dialer
+from vidscribe.adapters.media.transports.http import make_session
 from vidscribe.adapters.media.urlguard import check_url
 from vidscribe.config import Settings
 from vidscribe.errors import (
@@ -47,6 +48,11 @@ def settings(**env: object) -> Settings:
     return Settings.from_env(base)
 
 
+def open_reader(url: str, **env: object):
+    """The source's seekable reader over ``url`` (front to back where the server ignores ranges)."""
+    return StreamingMediaSource(settings(**env)).open(url)
+
+
 @pytest.fixture(scope="module")
 def server():
     with FaultyMediaServer() as srv:
@@ -54,8 +60,8 @@ def server():
 
 
 @pytest.fixture(scope="module")
-def source() -> HttpMediaSource:
-    return HttpMediaSource(settings())
+def source() -> StreamingMediaSource:
+    return StreamingMediaSource(settings())
 
 
 @pytest.fixture(scope="module")
@@ -148,7 +154,7 @@ def test_mp4_with_index_at_end_streams_through_range_requests(server, mp4_end, s
     assert mp4_index_at_end(mp4_end)
     server.add_bytes("end.mp4", mp4_end)
     # When it is read through the Range reader
-    with HttpRangeReader(server.url("end.mp4"), allow_private=True, read_ahead_bytes=64 * 1024) as reader:
+    with open_reader(server.url("end.mp4"), READ_AHEAD_BYTES=64 * 1024) as reader:
         assert reader.seekable()
         audio = decode_audio(reader, max_duration_seconds=60)
     # Then all of its audio is decoded, and it resembles what went in
@@ -163,7 +169,7 @@ def test_no_range_server_with_index_at_front_streams_sequentially(server, big_mp
     server.add_bytes("norange-front.mp4", big_mp4_front)
     server.no_range("norange-front.mp4")
     # When it is read, then it streams front to back, once
-    with HttpRangeReader(server.url("norange-front.mp4"), allow_private=True) as reader:
+    with open_reader(server.url("norange-front.mp4")) as reader:
         assert not reader.seekable()
         audio = decode_audio(reader, max_duration_seconds=60)
         assert reader.bytes_fetched == len(big_mp4_front)
@@ -175,7 +181,7 @@ def test_no_range_server_with_a_file_smaller_than_one_block_is_seekable(server, 
     # A file that fits in one read-ahead block is held whole: even its index at the end is reachable
     server.add_bytes("norange-small-end.mp4", mp4_end)
     server.no_range("norange-small-end.mp4")
-    with HttpRangeReader(server.url("norange-small-end.mp4"), allow_private=True) as reader:
+    with open_reader(server.url("norange-small-end.mp4")) as reader:
         assert reader.seekable()
         assert decode_audio(reader, max_duration_seconds=60).duration == pytest.approx(6.0, abs=0.3)
         assert reader.requests == 1
@@ -186,7 +192,7 @@ def test_no_range_server_with_index_at_end_is_unseekable_media(server, big_mp4_e
     server.add_bytes("norange-end.mp4", big_mp4_end)
     server.no_range("norange-end.mp4")
     # When it is fetched
-    with HttpRangeReader(server.url("norange-end.mp4"), allow_private=True) as reader:
+    with open_reader(server.url("norange-end.mp4")) as reader:
         with pytest.raises(UnseekableMedia, match="Range") as caught:
             decode_audio(reader, max_duration_seconds=60)
         # Then the reader found out from the first bytes, without downloading the file
@@ -199,7 +205,7 @@ def test_no_range_server_with_index_at_end_is_unseekable_media(server, big_mp4_e
 def test_bytes_fetched_stay_close_to_the_file_size(server, big_mp4_end):
     server.add_bytes("ratio.mp4", big_mp4_end)
     before = server.bytes_sent
-    with HttpRangeReader(server.url("ratio.mp4"), allow_private=True) as reader:
+    with open_reader(server.url("ratio.mp4")) as reader:
         audio = decode_audio(reader, max_duration_seconds=60)
         fetched, requests_made = reader.bytes_fetched, reader.requests
     assert audio.duration == pytest.approx(20.0, abs=0.3)
@@ -225,7 +231,7 @@ def test_fetch_counts_bytes(server, source, mp4_front):
 def test_too_long_is_refused_from_the_header(server, mp4_front):
     server.add_bytes("long.mp4", mp4_front)
     with pytest.raises(MediaTooLong, match="MAX_DURATION_SECONDS"):
-        HttpMediaSource(settings(MAX_DURATION_SECONDS=3)).fetch_audio(server.url("long.mp4"))
+        StreamingMediaSource(settings(MAX_DURATION_SECONDS=3)).fetch_audio(server.url("long.mp4"))
 
 
 class _Unseekable(io.RawIOBase):
@@ -342,7 +348,7 @@ def test_connection_refused_is_retryable():
     with MediaServer(Path(__file__).parent) as srv:
         url = srv.url("gone.mp4")
     with pytest.raises(FetchError, match="cannot fetch"):
-        HttpMediaSource(settings()).fetch_audio(url)
+        StreamingMediaSource(settings()).fetch_audio(url)
 
 
 def test_oversize_is_refused_before_the_body_is_read(server, big_mp4_end):
@@ -351,14 +357,14 @@ def test_oversize_is_refused_before_the_body_is_read(server, big_mp4_end):
     sent_before, hits_before = server.bytes_sent, server.hits("huge.mp4")
     # When it is fetched, then it is refused from the Content-Range total after one request
     with pytest.raises(MediaTooLarge, match="MAX_MEDIA_BYTES"):
-        HttpMediaSource(settings(MAX_MEDIA_BYTES=1_000_000)).fetch_audio(server.url("huge.mp4"))
+        StreamingMediaSource(settings(MAX_MEDIA_BYTES=1_000_000)).fetch_audio(server.url("huge.mp4"))
     assert server.hits("huge.mp4") - hits_before == 1
     assert server.bytes_sent - sent_before <= MiB  # at most the one read-ahead block was sent
     # Same from Content-Length when the server has no Range support
     server.add_bytes("huge-norange.mp4", big_mp4_end)
     server.no_range("huge-norange.mp4")
     with pytest.raises(MediaTooLarge):
-        HttpMediaSource(settings(MAX_MEDIA_BYTES=1_000_000)).fetch_audio(server.url("huge-norange.mp4"))
+        StreamingMediaSource(settings(MAX_MEDIA_BYTES=1_000_000)).fetch_audio(server.url("huge-norange.mp4"))
 
 
 def test_redirect_to_a_loopback_address_is_refused_and_never_contacted(server, mp4_front):
@@ -374,7 +380,7 @@ def test_redirect_to_a_loopback_address_is_refused_and_never_contacted(server, m
 
         # When the URL is fetched, then the redirect is refused
         with pytest.raises(UrlRejected, match="redirect .* refused: .*127.0.0.2 is a loopback address"):
-            HttpRangeReader(server.url("to-internal.mp4"), allow_private=True, url_guard=guard)
+            StreamingMediaSource(settings(), url_guard=guard).open(server.url("to-internal.mp4"))
         # And the internal server never received a request
         assert internal.requests == 0
 
@@ -383,7 +389,7 @@ def test_private_url_is_refused_before_any_request(server, mp4_front):
     server.add_bytes("private.mp4", mp4_front)
     hits = server.hits("private.mp4")
     with pytest.raises(UrlRejected, match="loopback"):
-        HttpMediaSource(settings(ALLOW_PRIVATE_URLS="false")).fetch_audio(server.url("private.mp4"))
+        StreamingMediaSource(settings(ALLOW_PRIVATE_URLS="false")).fetch_audio(server.url("private.mp4"))
     assert server.hits("private.mp4") == hits
 
 
@@ -406,7 +412,7 @@ def test_redirect_loop_and_too_many_redirects(server, source):
     for i in range(10):
         server.redirect(f"chain-{i}", f"chain-{i + 1}")
     with pytest.raises(FetchRefused, match="too many redirects"):
-        HttpMediaSource(settings(MAX_REDIRECTS=3)).fetch_audio(server.url("chain-0"))
+        StreamingMediaSource(settings(MAX_REDIRECTS=3)).fetch_audio(server.url("chain-0"))
     server.redirect("to-file", "file:///etc/passwd")
     with pytest.raises(UrlRejected, match="http and https"):
         source.fetch_audio(server.url("to-file"))
@@ -415,7 +421,7 @@ def test_redirect_loop_and_too_many_redirects(server, source):
 def test_trickling_server_hits_the_total_time_bound(server, big_mp4_end):
     # Given a server that sends 64 bytes every 50 ms (never idle long enough for a read timeout)
     server.trickle("slow.mp4", big_mp4_end, chunk=64, interval=0.05)
-    source = HttpMediaSource(settings(HTTP_READ_TIMEOUT="0.5"), total_timeout_seconds=1.0)
+    source = StreamingMediaSource(settings(HTTP_READ_TIMEOUT="0.5"), total_timeout_seconds=1.0)
     started = time.monotonic()
     with pytest.raises(FetchError, match="took longer than") as caught:
         source.fetch_audio(server.url("slow.mp4"))
@@ -429,7 +435,7 @@ def test_stalled_server_hits_the_read_timeout(server, big_mp4_end):
     server.stall_after("stall.mp4", 1000)
     started = time.monotonic()
     with pytest.raises(FetchError, match="timed out"):
-        HttpMediaSource(settings(HTTP_READ_TIMEOUT="0.3")).fetch_audio(server.url("stall.mp4"))
+        StreamingMediaSource(settings(HTTP_READ_TIMEOUT="0.3")).fetch_audio(server.url("stall.mp4"))
     assert time.monotonic() - started < 2.0
 
 
@@ -440,7 +446,7 @@ def test_connection_lost_mid_transfer_is_retryable_not_bad_media(server, big_mp4
     server.add_bytes("cut-conn-norange.mp4", mp4_front)
     server.no_range("cut-conn-norange.mp4")
     server.disconnect_after("cut-conn-norange.mp4", len(mp4_front) // 2)
-    source = HttpMediaSource(settings())
+    source = StreamingMediaSource(settings())
     # When each is fetched, then it is a retryable fetch error, not "truncated media"
     for name in ("cut-conn.mp4", "cut-conn-norange.mp4"):
         with pytest.raises(FetchError) as caught:
@@ -452,7 +458,7 @@ def test_connection_lost_mid_transfer_is_retryable_not_bad_media(server, big_mp4
 def test_reader_is_a_seekable_file(server):
     data = os.urandom(300_000)
     server.add_bytes("random.bin", data)
-    with HttpRangeReader(server.url("random.bin"), allow_private=True, read_ahead_bytes=64 * 1024) as r:
+    with open_reader(server.url("random.bin"), READ_AHEAD_BYTES=64 * 1024) as r:
         assert r.seek(0, io.SEEK_END) == len(data) and r.tell() == len(data)
         assert r.seek(-10, io.SEEK_END) == len(data) - 10
         assert r.read(100) == data[-10:]

@@ -18,7 +18,7 @@ from tests.support.media_factory import load_sample_audio, make_noise_video, mak
 from tests.support.mp4_rechunk import rechunk
 from tests.support.shaped_server import ShapedMediaServer
 from vidscribe.adapters.media import StreamingMediaSource, decode_audio
-from vidscribe.adapters.media.mp4_index import read_index
+from vidscribe.adapters.media.containers.mp4_index import read_index
 from vidscribe.config import Settings
 from vidscribe.errors import FetchError, FetchRefused, MediaTooLarge, NoAudioTrack
 

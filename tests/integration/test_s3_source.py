@@ -5,6 +5,7 @@ chosen keys with S3's own XML errors (moto enforces no IAM and never throttles).
 
 from __future__ import annotations
 
+import ipaddress
 import uuid
 
 import boto3
@@ -110,6 +111,29 @@ def test_access_denied_is_permanent_and_throttling_is_retryable(bucket, sqs_serv
             media.fetch_audio(f"s3://{BUCKET}/hot.mp4")
         assert throttled.value.retryable
         assert front.failed - failed == 4  # the first try and botocore's 3 retries; then ours: SQS redrive
+
+
+def test_an_https_s3_url_the_role_may_not_read_is_tried_once_as_a_plain_url(bucket, sqs_server):
+    # Given an object S3 refuses to the role (AccessDenied), named by its https URL and by s3://
+    asked: list[str] = []
+
+    def resolver(host: str, port: int):
+        asked.append(host)
+        return [ipaddress.ip_address("127.0.0.1")]
+
+    with S3FaultFront(sqs_server.endpoint_url) as front:
+        front.fail(BUCKET, "locked.mp4", 403, "AccessDenied")
+        settings = Settings.from_env({"AWS_ENDPOINT_URL": front.endpoint_url, "AWS_REGION": "us-east-1"})
+        media = StreamingMediaSource(settings, resolver=resolver)
+        # When the https URL is fetched, then after S3's refusal (its code, not its words) the URL is read
+        # as given over https: here its name resolves to a loopback address, which the guard refuses
+        with pytest.raises(UrlRejected, match="loopback"):
+            media.fetch_audio(f"https://{BUCKET}.s3.amazonaws.com/locked.mp4")
+        assert asked == [f"{BUCKET}.s3.amazonaws.com"]
+        # And the s3:// URL, which names no public address, ends with S3's refusal
+        with pytest.raises(FetchRefused, match="AccessDenied") as denied:
+            media.fetch_audio(f"s3://{BUCKET}/locked.mp4")
+    assert denied.value.code == "AccessDenied" and asked == [f"{BUCKET}.s3.amazonaws.com"]
 
 
 def test_the_guard_accepts_s3_objects_and_refuses_malformed_ones():

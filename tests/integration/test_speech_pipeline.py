@@ -21,7 +21,7 @@ from tests.support.openai_server import OpenAITranscriptionServer
 from tests.support.text import word_error_rate
 from vidscribe.adapters.backends.local_whisper import LocalWhisperBackend
 from vidscribe.adapters.backends.openai_backend import OpenAIBackend
-from vidscribe.adapters.media import HttpMediaSource
+from vidscribe.adapters.media import StreamingMediaSource
 from vidscribe.config import Settings
 from vidscribe.export import render
 from vidscribe.models import DecodedAudio, Transcript, VideoMessage
@@ -112,7 +112,7 @@ def test_a_video_without_speech_stores_zero_words_and_calls_no_model(
 ):
     # Given a 20 s video whose soundtrack is silence, room hum, music with a hummed melody or noise
     url = as_video(media, f"{kind}.mp4", nonspeech.NON_SPEECH[kind](20.0))
-    source = HttpMediaSource(settings)
+    source = StreamingMediaSource(settings)
     for backend_name, backend in [
         ("local", CountingBackend(local_backend)),
         ("openai", openai_backend(openai_server, settings)),
@@ -141,7 +141,7 @@ def test_the_run_report_counts_transcripts_without_speech(settings, store, media
     store.add_videos([("hum", as_video(media, "hum-report.mp4", nonspeech.room_hum(8.0)))])
     clip = realspeech.build([realspeech.BIRCH])
     store.add_videos([("birch", as_video(media, "birch-report.mp4", clip.samples))])
-    transcriber = Transcriber(settings, store, None, HttpMediaSource(settings), local_backend)
+    transcriber = Transcriber(settings, store, None, StreamingMediaSource(settings), local_backend)
     for video_id in ("hum", "birch"):
         transcriber.process(VideoMessage(video_id=video_id).body())
     report = store.run_report(since)
@@ -154,7 +154,7 @@ def test_the_run_report_counts_transcripts_without_speech(settings, store, media
 def test_local_timings_follow_the_speech(clip_name, settings, store, media, local_backend):
     clip = getattr(realspeech, clip_name)()
     store.add_videos([(clip_name, as_video(media, f"{clip_name}.mp4", clip.samples))])
-    Transcriber(settings, store, None, HttpMediaSource(settings), local_backend).process(
+    Transcriber(settings, store, None, StreamingMediaSource(settings), local_backend).process(
         VideoMessage(video_id=clip_name).body()
     )
     stored = store.transcript(clip_name)

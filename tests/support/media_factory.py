@@ -21,7 +21,7 @@ from typing import BinaryIO
 import av
 import numpy as np
 
-from vidscribe.adapters.media.formats import mp4_index_at_end
+from vidscribe.adapters.media.containers.formats import mp4_index_at_end
 
 RATE = 16_000
 

@@ -17,10 +17,10 @@ import pytest
 from tests.support import bad_mp4
 from tests.support.hls_factory import master_playlist, media_playlist
 from tests.support.media_factory import make_video
-from vidscribe.adapters.media import hls
-from vidscribe.adapters.media.fetch_plan import audio_plan
-from vidscribe.adapters.media.mp4_index import IndexUnusable, read_index
-from vidscribe.adapters.media.transport import content_length, parse_content_range
+from vidscribe.adapters.media.containers import playlist as hls
+from vidscribe.adapters.media.containers.mp4_index import IndexUnusable, read_index
+from vidscribe.adapters.media.plan import audio_plan
+from vidscribe.adapters.media.transports.http import content_length, parse_content_range
 from vidscribe.config import Settings
 from vidscribe.errors import BadPlaylist, FetchRefused, TruncatedMedia, VidscribeError
 

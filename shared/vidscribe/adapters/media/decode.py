@@ -18,9 +18,10 @@ from av.stream import Discard
 
 from ...errors import MediaTooLong, NoAudioTrack, NotMedia, TruncatedMedia, UnseekableMedia, VidscribeError
 from ...models import SAMPLE_RATE, AudioSink, DecodedAudio
-from .formats import mp4_index_at_end, show_head, sniff
+from .containers.formats import mp4_index_at_end, show_head, sniff
 from .mono import MonoConverter
-from .range_reader import HEAD_BYTES, HttpRangeReader
+from .readers.seekable import HEAD_BYTES
+from .readers.stream import HttpStream
 
 
 def _source_head(fileobj: Any) -> tuple[bytes, str | None, bool]:
@@ -35,7 +36,7 @@ def _source_head(fileobj: Any) -> tuple[bytes, str | None, bool]:
             fileobj.seek(pos)
         except (OSError, ValueError, AttributeError):
             head = b""
-    unseekable_http = isinstance(fileobj, HttpRangeReader) and not fileobj.seekable()
+    unseekable_http = isinstance(fileobj, HttpStream) and not fileobj.seekable()
     return bytes(head or b""), content_type, unseekable_http
 
 

@@ -1,218 +1,67 @@
 """HLS sources: a playlist's audio, from its segments, streamed in memory.
 
-* A master playlist -> its audio-only rendition (``EXT-X-MEDIA TYPE=AUDIO`` with a URI; ``DEFAULT=YES``
-  first), else its audio-only variant, else its lowest-bandwidth variant.
-* A media playlist -> its segments in order (MPEG-TS, packed audio, or fMP4 after the ``EXT-X-MAP``
-  init section), fetched several at a time within a bounded window and read by the decoder as one
-  stream. Every playlist and segment URL (and every redirect) passes the URL guard.
-* A playlist stored in S3 (what MediaConvert and most AWS packagers write) -> its relative URIs are
-  objects beside it, read with the function's role like the playlist; its http(s) URIs go through the
-  guard. A playlist served over http(s) may not name ``s3://`` URIs: a stranger's playlist must not
-  steer the role's S3 rights.
-* Refused, permanently and before any segment is fetched: a live playlist (no ``EXT-X-ENDLIST``),
-  encryption (``EXT-X-KEY`` other than ``NONE``), more than HLS_MAX_SEGMENTS segments, more than
-  MAX_DURATION_SECONDS, a playlist that loops or includes itself, a malformed tag (whatever the parser
-  raises on it, and byte ranges or durations that are not numbers: ``BadPlaylist``). A segment that is
-  not media (an HTML error page) is refused when its first bytes arrive.
-* Segments and the init section stream through the decoder chunk by chunk (:mod:`hls_segments`,
-  :class:`~.parallel_reader.StreamingFetcher`), never held whole; HLS_MAX_SEGMENT_BYTES caps each.
-
-Parsing is the ``m3u8`` package's (globocom, RFC 8216): tags, attributes and relative URIs are its
-business, not ours.
+The playlist says what to fetch (:mod:`.containers.playlist`: the rendition, its segments, every check
+that needs no segment); the segments and the init section are fetched ``FETCH_CONNECTIONS`` at a time
+(:class:`~.readers.parallel.StreamingFetcher` over :class:`~.transports.hls.HlsGetter`), each streamed
+chunk by chunk within a bounded window, never held whole (HLS_MAX_SEGMENT_BYTES caps each), and read by
+the decoder as one stream. Every playlist and segment URL (and every redirect) passes the URL guard. A
+playlist stored in S3 (what MediaConvert and most AWS packagers write) reads its relative URIs as
+objects beside it, with the function's role; a playlist served over http(s) may not name ``s3://``
+URIs: a stranger's playlist must not steer the role's S3 rights. A segment that is not media (an HTML
+error page) is refused when its first bytes arrive.
 """
 
 from __future__ import annotations
 
-import math
-import re
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
-from urllib.parse import quote, urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import m3u8
 
 from ...config import Settings
-from ...errors import BadPlaylist, EncryptedMedia, LiveStream, MediaTooLarge, MediaTooLong, NotMedia
+from ...errors import BadPlaylist, MediaTooLarge, NotMedia
 from ...models import AudioSink, DecodedAudio
 from ...observability import logger
 from ...redaction import redact
+from .containers.formats import show_head, sniff
+from .containers.playlist import (
+    MAX_PLAYLIST_BYTES,
+    Target,
+    check_segment,
+    looks_like_playlist,
+    media_targets,
+    parse_playlist,
+    pick_rendition,
+)
 from .decode import decode_audio
-from .dialer import Dialer
-from .formats import show_head, sniff
-from .hls_segments import Cap, HlsGetter, HlsStream
-from .parallel_reader import StreamingFetcher
-from .range_reader import HttpRangeReader
-from .ranged_fetch import FetchReport
-from .transport import human_bytes
-from .urlguard import S3Location
+from .fetch import Fetch, FetchReport
+from .readers.parallel import StreamingFetcher
+from .readers.stream import Stream
+from .sizes import MiB, human_bytes
+from .transports.hls import Cap, HlsGetter
 
-MAX_PLAYLIST_BYTES = 8 * 1024 * 1024
-MiB = 1024 * 1024
-_AUDIO_CODECS = ("mp4a", "ac-3", "ec-3", "opus", "flac", "fla", "mp3", ".mp3")
-_MP4_BOXES = (b"ftyp", b"styp", b"moof", b"sidx", b"free", b"emsg", b"prft", b"mdat")
 _SNIFF_BYTES = 400
-# EXT-X-BYTERANGE: <n>[@<o>], decimal integers (RFC 8216 4.3.2.2): ASCII digits only
-_BYTERANGE = re.compile(r"([0-9]{1,19})(?:@([0-9]{1,19}))?", re.ASCII)
-# Parsing errors the m3u8 package raises for malformed tags (it has no exception type of its own)
-_PARSE_ERRORS = (ValueError, TypeError, AttributeError, IndexError, KeyError, ArithmeticError)
-
-Target = tuple[str, tuple[int, int] | None, str]  # URL, (first, last byte) or the whole object, what it is
 
 
-def looks_like_playlist(head: bytes) -> bool:
-    return head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"#EXTM3U")
-
-
-def refuse_non_playlist(url: str, reader: HttpRangeReader) -> None:
+def refuse_non_playlist(url: str, content_type: str | None, head: bytes) -> None:
     """A URL that names a playlist (``.m3u8``) but brings neither a playlist nor media: say so."""
     path = urlsplit(url).path.lower()
-    head = reader.first_block() or reader.peek(64)
     if path.endswith((".m3u8", ".m3u")) and sniff(head) is None:
-        sent = (reader.content_type or "unrecognised content").split(";")[0]
+        sent = (content_type or "unrecognised content").split(";")[0]
         raise NotMedia(f"not an HLS playlist: {redact(url)!r} answered {sent} (first bytes: {show_head(head)})")
 
 
-def s3_base(where: S3Location) -> str:
-    """The ``s3://`` URL of a playlist stored in S3, the base its relative URIs resolve against."""
-    return f"s3://{where.bucket}/{quote(where.key, safe='/')}"
+def playlist_text(size: int, head: bytes, read_at: Callable[[int, int], bytes]) -> bytes:
+    """The whole playlist of ``size`` bytes whose first bytes are ``head`` (``read_at`` fetches the rest)."""
+    check_playlist_size(size)
+    return head + (read_at(len(head), size - len(head)) if size > len(head) else b"")
 
 
-def _resolve(base: str, uri: str, absolute: str) -> str:
-    """``uri`` of a playlist at ``base``; ``absolute`` is m3u8's answer, right for every base but S3's
-    (``urljoin`` does not resolve against a scheme it does not know, so ``s3:`` gets the same rules
-    through an https stand-in with the bucket as its host)."""
-    if urlsplit(base).scheme.lower() != "s3" or urlsplit(uri).scheme:
-        return absolute
-    joined = urlsplit(urljoin("https://" + base.removeprefix("s3://"), uri))
-    return f"s3://{joined.netloc}{joined.path}"
-
-
-@contextmanager
-def _malformed(url: str) -> Iterator[None]:
-    """Whatever the m3u8 package raises on a malformed tag or URI becomes BadPlaylist, with the reason."""
-    try:
-        yield
-    except _PARSE_ERRORS as exc:
-        raise BadPlaylist(f"the HLS playlist {redact(url)!r} is malformed: {exc}") from None
-
-
-def parse_playlist(text: str, url: str, settings: Settings) -> m3u8.M3U8:
-    segments = text.count("#EXTINF")
-    if segments > settings.hls_max_segments:
-        raise MediaTooLarge(
-            f"the HLS playlist {redact(url)!r} lists {segments} segments, more than the "
-            f"{settings.hls_max_segments} allowed (HLS_MAX_SEGMENTS)"
-        )
-    with _malformed(url):
-        return m3u8.loads(text, uri=url)
-
-
-def pick_rendition(master: m3u8.M3U8, base: str) -> tuple[str, str]:
-    """(URI, what it is) of the playlist whose segments carry the least besides the audio."""
-    with _malformed(base):
-        return _pick_rendition(master, base)
-
-
-def _pick_rendition(master: m3u8.M3U8, base: str) -> tuple[str, str]:
-    for key in master.session_keys or []:
-        if key is not None and (key.method or "NONE").upper() != "NONE":
-            raise EncryptedMedia(f"the HLS stream is encrypted (EXT-X-SESSION-KEY METHOD={key.method}): DRM")
-    audio = [m for m in master.media if (m.type or "").upper() == "AUDIO" and m.uri]
-    if audio:
-        audio.sort(key=lambda m: ((m.default or "").upper() != "YES", (m.autoselect or "").upper() != "YES"))
-        return _resolve(base, audio[0].uri, audio[0].absolute_uri), f"audio rendition {audio[0].name or audio[0].uri!r}"
-    variants = [p for p in master.playlists if p.uri]
-    if not variants:
-        raise BadPlaylist("the HLS master playlist lists no variant and no audio rendition")
-
-    def rank(p: Any) -> tuple[bool, int]:
-        codecs = [c.strip().lower() for c in (p.stream_info.codecs or "").split(",") if c.strip()]
-        audio_only = bool(codecs) and all(c.startswith(_AUDIO_CODECS) for c in codecs)
-        return (not audio_only, p.stream_info.bandwidth or 1 << 62)
-
-    best = min(variants, key=rank)
-    return _resolve(base, best.uri, best.absolute_uri), f"variant of {best.stream_info.bandwidth or '?'} bit/s"
-
-
-def media_targets(pl: m3u8.M3U8, url: str, settings: Settings, playlists: set[str] | None = None) -> list[Target]:
-    """What to fetch for a media playlist, in order (its init section first), after every check that
-    needs no segment: live, encrypted, too long, switching init sections, listing a playlist of this
-    fetch (``playlists``, besides ``url``), byte ranges."""
-    with _malformed(url):
-        _check_media_playlist(pl, url, settings)
-        items: list[tuple[str, str | None, str]] = []
-        init = next((s.init_section for s in pl.segments if s.init_section), None)
-        if init is not None:
-            items.append((_resolve(url, init.uri, init.absolute_uri), init.byterange, "the init section (EXT-X-MAP)"))
-        for k, seg in enumerate(pl.segments):
-            items.append((_resolve(url, seg.uri, seg.absolute_uri), seg.byterange, f"segment {k}"))
-    for uri, _, _ in items:
-        if uri == url or uri in (playlists or ()):
-            raise BadPlaylist(f"the HLS playlist {redact(url)!r} lists itself as a segment")
-    return _byteranges(items, url)
-
-
-def _check_media_playlist(pl: m3u8.M3U8, url: str, settings: Settings) -> None:
-    if not pl.segments:
-        raise BadPlaylist(f"the HLS playlist {redact(url)!r} lists no segments")
-    if not pl.is_endlist:
-        raise LiveStream(
-            f"the HLS playlist {redact(url)!r} is live (no EXT-X-ENDLIST): a live stream has no end to transcribe"
-        )
-    for key in pl.keys:
-        if key is not None and (key.method or "NONE").upper() != "NONE":
-            raise EncryptedMedia(f"the HLS stream {redact(url)!r} is encrypted (EXT-X-KEY METHOD={key.method})")
-    durations = [float(seg.duration or 0) for seg in pl.segments]
-    bad = next((d for d in durations if not math.isfinite(d) or d < 0), None)
-    if bad is not None:
-        raise BadPlaylist(f"the HLS playlist {redact(url)!r} has a segment of {bad} s (EXTINF)")
-    seconds = sum(durations)
-    if seconds > settings.max_duration_seconds:
-        raise MediaTooLong(
-            f"the HLS stream lasts {seconds:.0f} s, more than the {settings.max_duration_seconds:g} s allowed "
-            f"(MAX_DURATION_SECONDS)"
-        )
-    maps = {(s.init_section.absolute_uri, s.init_section.byterange) for s in pl.segments if s.init_section}
-    if len(maps) > 1:
-        raise BadPlaylist(f"the HLS playlist {redact(url)!r} switches initialization sections (EXT-X-MAP) mid-stream")
-
-
-def _byteranges(items: list[tuple[str, str | None, str]], url: str) -> list[Target]:
-    """EXT-X-BYTERANGE ``length[@offset]`` (offset omitted: right after the previous range of the URI)."""
-    out: list[Target] = []
-    ends: dict[str, int] = {}
-    for uri, spec, what in items:
-        if not spec:
-            out.append((uri, None, what))
-            continue
-        match = _BYTERANGE.fullmatch(str(spec).strip())
-        if match is None or int(match[1]) == 0:
-            raise BadPlaylist(
-                f"the HLS playlist {redact(url)!r} gives {what} the byte range {str(spec)[:40]!r}, which is not "
-                f"<length>[@<offset>] (EXT-X-BYTERANGE)"
-            )
-        length = int(match[1])
-        start = int(match[2]) if match[2] is not None else ends.get(uri, 0)
-        ends[uri] = start + length
-        out.append((uri, (start, start + length - 1), what))
-    return out
-
-
-def check_segment(what: str, url: str, head: bytes) -> None:
-    """Refuse a segment whose first bytes are not media (an HTML error page, another playlist)."""
-    if looks_like_playlist(head):
-        raise BadPlaylist(f"{what} of the HLS playlist is itself a playlist ({redact(url)!r})")
-    ok = (
-        (len(head) > 0 and head[0] == 0x47)
-        or head[4:8] in _MP4_BOXES
-        or sniff(head) in ("MPEG audio", "MP4/QuickTime", "MPEG-TS")
-        or head[:2] in (b"\xff\xf1", b"\xff\xf9")
-    )
-    if not ok:
-        raise NotMedia(f"{what} of the HLS playlist is not media: {redact(url)!r} sent {show_head(head)}")
+def check_playlist_size(size: int) -> None:
+    if size > MAX_PLAYLIST_BYTES:
+        raise MediaTooLarge(f"the HLS playlist is larger than {human_bytes(MAX_PLAYLIST_BYTES)}")
 
 
 class _FirstBytesChecked:
@@ -237,46 +86,20 @@ class _FirstBytesChecked:
             self._emit(head)
 
 
-def fetch_hls(
-    reader: HttpRangeReader, settings: Settings, dialer: Dialer, sink: AudioSink | None = None
-) -> tuple[DecodedAudio, FetchReport]:
-    """The audio of the playlist ``reader`` has started to read (over http(s))."""
-    text = reader.read(MAX_PLAYLIST_BYTES + 1)
-    while len(text) <= MAX_PLAYLIST_BYTES and (more := reader.read(MAX_PLAYLIST_BYTES + 1 - len(text))):
-        text += more
-    if len(text) > MAX_PLAYLIST_BYTES:
-        raise MediaTooLarge(f"the HLS playlist is larger than {human_bytes(MAX_PLAYLIST_BYTES)}")
-    return fetch_playlist(
-        text, reader.url, settings, dialer, sink, first_bytes=reader.bytes_fetched, first_requests=reader.requests
-    )
-
-
 def fetch_playlist(
-    text: bytes,
-    url: str,
-    settings: Settings,
-    dialer: Dialer,
-    sink: AudioSink | None = None,
-    *,
-    first_bytes: int = 0,
-    first_requests: int = 0,
-    s3_client: Any = None,
+    text: bytes, url: str, fetch: Fetch, sink: AudioSink | None = None, *, s3_client: Any = None
 ) -> tuple[DecodedAudio, FetchReport]:
-    """The audio of the playlist ``text`` read from ``url`` (``first_bytes`` and ``first_requests`` it
-    cost); ``s3_client`` for a playlist read from S3, whose relative URIs are S3 objects too."""
-    getter = HlsGetter(settings, dialer, s3_client)
-    getters = [getter]
-    report = FetchReport("hls")
+    """The audio of the playlist ``text`` read from ``url`` by ``fetch``; ``s3_client`` for a playlist read
+    from S3, whose relative URIs are S3 objects too."""
+    getter = HlsGetter(fetch, s3_client)
     try:
-        url, playlist, chosen, visited = _media_playlist(text, url, settings, getter)
-        targets = media_targets(playlist, url, settings, visited)
+        url, playlist, chosen, visited = _media_playlist(text, url, fetch.settings, getter)
+        targets = media_targets(playlist, url, fetch.settings, visited)
         logger.info("HLS", extra={"rendition": chosen, "segments": len(playlist.segments)})
-        audio = _decode_segments(targets, settings, dialer, s3_client, getters, sink)
-        report.reason = f"{chosen}, {len(playlist.segments)} segments"
+        audio = _decode_segments(targets, fetch, s3_client, sink)
     finally:
         getter.close()
-        report.bytes_fetched = first_bytes + sum(g.bytes_fetched for g in getters)
-        report.requests = first_requests + sum(g.requests for g in getters)
+    report = fetch.report("hls", None, reason=f"{chosen}, {len(playlist.segments)} segments")
     return replace(audio, source_bytes=report.bytes_fetched), report
 
 
@@ -302,25 +125,16 @@ def _media_playlist(
     return final, media, chosen, {url, uri, final}
 
 
-def _decode_segments(
-    targets: list[Target],
-    settings: Settings,
-    dialer: Dialer,
-    s3_client: Any,
-    getters: list[HlsGetter],
-    sink: AudioSink | None,
-) -> DecodedAudio:
+def _decode_segments(targets: list[Target], fetch: Fetch, s3_client: Any, sink: AudioSink | None) -> DecodedAudio:
     """Stream the targets through the decoder, ``FETCH_CONNECTIONS`` at a time, in bounded memory."""
+    settings = fetch.settings
     cap = Cap(settings.hls_max_segment_bytes, "HLS_MAX_SEGMENT_BYTES")
     if settings.max_media_bytes < cap.bytes:
         cap = Cap(settings.max_media_bytes, "MAX_MEDIA_BYTES")
-    lock = threading.Lock()
 
     class _Segment:
         def __init__(self) -> None:
-            self.http = HlsGetter(settings, dialer, s3_client)
-            with lock:
-                getters.append(self.http)
+            self.http = HlsGetter(fetch, s3_client)
 
         def stream(self, i: int, emit: Callable[[bytes], None]) -> None:
             uri, byterange, what = targets[i]
@@ -332,9 +146,19 @@ def _decode_segments(
             self.http.close()
 
     window = max(8 * MiB, settings.fetch_connections * settings.read_ahead_bytes)
-    connections = settings.fetch_connections
     fetcher = StreamingFetcher(
-        len(targets), _Segment, connections=connections, window=window, check_deadline=dialer.deadline.check
+        len(targets), _Segment, connections=settings.fetch_connections, window=window, deadline=fetch.deadline
     )
-    with HlsStream(fetcher, settings.max_media_bytes) as stream:
+    read = 0
+
+    def pull(n: int) -> bytes:
+        nonlocal read
+        piece = fetcher.read(n)
+        read += len(piece)
+        if read > settings.max_media_bytes:
+            limit = human_bytes(settings.max_media_bytes)
+            raise MediaTooLarge(f"the HLS stream is larger than {limit} (MAX_MEDIA_BYTES)")
+        return piece
+
+    with Stream(pull, on_close=fetcher.close) as stream:
         return decode_audio(stream, max_duration_seconds=settings.max_duration_seconds, sink=sink)

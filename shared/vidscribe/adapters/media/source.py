@@ -1,41 +1,50 @@
 """The ``MediaSource`` adapter: which kind of source a URL is, and the fetch that suits it.
 
-* ``s3://bucket/key`` and S3's https URLs -> boto3 ranged GetObject (:mod:`s3`);
-* an HLS playlist (its first bytes say ``#EXTM3U``), over http(s) or in S3 -> its audio rendition's
-  segments (:mod:`hls`);
-* a server that honours ranges -> planned fetching (:mod:`ranged_fetch`): an MP4's audio chunks only
-  when that pays, otherwise the whole file with several requests in flight;
-* a server that ignores ranges, or a file that fits in the first response -> :class:`HttpRangeReader`
-  as before (read front to back; ``UnseekableMedia`` for an MP4 whose index is at the end).
+Every fetch is one :class:`~.fetch.Fetch` (its settings, its one deadline, its dialer, its tally). Its
+first request (at most 256 KiB) tells the size, the container and the link's latency, then:
 
-Every HTTP request, of every kind, goes through :class:`HttpTransport`: the URL guard on every hop,
-the timeouts and one deadline for the whole fetch (FETCH_TOTAL_TIMEOUT_SECONDS).
+* ``s3://bucket/key`` and S3's https URLs -> boto3 ranged GetObject (:mod:`.transports.s3`);
+* an HLS playlist (its first bytes say ``#EXTM3U``), over http(s) or in S3 -> its audio rendition's
+  segments (:mod:`.hls`);
+* a file the first answer brought whole -> decoded from memory;
+* a server that ignores ranges (or does not say the size) -> the answer read front to back
+  (:class:`~.readers.stream.HttpStream`; ``UnseekableMedia`` for an MP4 whose index is at the end);
+* a server that honours ranges -> the plan (:mod:`.plan`: an MP4's audio chunks only when that pays,
+  otherwise the whole file), its ranges fetched several at a time (:mod:`.readers.parallel`) and read
+  as one seekable file (:class:`~.readers.seekable.SeekableFile`) by the decoder.
 """
 
 from __future__ import annotations
 
-import io
 import os
+from collections.abc import Callable
+from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
 
 from ...config import Settings
-from ...errors import FetchRefused, MediaTooLarge
+from ...errors import FetchRefused
 from ...models import AudioSink, DecodedAudio
 from ...observability import logger
-from . import hls, s3
-from .deadline import Deadline
+from . import hls
+from .containers.playlist import MAX_PLAYLIST_BYTES, looks_like_playlist, s3_base
 from .decode import decode_audio
-from .dialer import Dialer
-from .range_clients import HttpRangeClient, LinkMeter
-from .range_reader import HttpRangeReader
-from .ranged_fetch import FetchReport, RemoteFile, fetch_ranged
-from .transport import human_bytes
+from .fetch import Fetch, FetchReport
+from .plan import Plan, plan_fetch
+from .readers.parallel import WindowedFetcher, retry_once
+from .readers.seekable import OnDemandBlocks, SeekableFile
+from .readers.sparse import PlannedRanges
+from .readers.stream import HttpStream
+from .sizes import MiB, human_bytes
+from .transports import s3
+from .transports.http import HttpRangeClient, HttpTransport, fetch_range, first_answer
+from .transports.ranges import FirstAnswer, RangeClient
 from .urlguard import Resolver, S3Location, s3_location
 
 # The first request (at most READ_AHEAD_BYTES): its answer tells the size, the container and the
 # link's latency and bandwidth; for an MP4 with its index at the front it usually brings the index too.
 PROBE_BYTES = 256 * 1024
+KEEP_BEHIND = 2 * MiB  # FFmpeg probes a few seconds of packets, then seeks back to the first
 
 
 def open_local_audio(
@@ -51,149 +60,206 @@ def open_local_audio(
 class StreamingMediaSource:
     """The ``MediaSource`` adapter for http(s), S3 and HLS sources, streamed in memory.
 
-    Thread-safe: every call uses its own readers, connections and threads. ``fetch`` also returns a
-    :class:`FetchReport` (the plan and what it cost); ``fetch_audio`` is the port's call.
+    Thread-safe: every call is a fetch of its own (its readers, connections and threads). ``fetch`` also
+    returns a :class:`FetchReport` (the plan and what it cost); ``fetch_audio`` is the port's call.
+    ``resolver`` (how host names become addresses) and ``url_guard`` (the check of each http(s) hop) are
+    the system's and the URL guard's unless a test gives its own.
     """
 
     def __init__(
-        self, settings: Settings, *, total_timeout_seconds: float | None = None, resolver: Resolver | None = None
+        self,
+        settings: Settings,
+        *,
+        total_timeout_seconds: float | None = None,
+        resolver: Resolver | None = None,
+        url_guard: Callable[[str], None] | None = None,
     ) -> None:
-        """``resolver``: how host names become addresses (the system's by default; a test's seam)."""
         self.settings = settings
-        self.total_timeout_seconds = total_timeout_seconds or settings.fetch_total_timeout_seconds
+        self.total_timeout_seconds = total_timeout_seconds
         self.resolver = resolver
+        self.url_guard = url_guard
 
-    def dialer(self, url: str) -> Dialer:
-        """What one fetch of ``url`` connects with: its one deadline, its guard, its resolved names."""
-        deadline = Deadline(self.total_timeout_seconds, url)
-        return Dialer(deadline, allow_private=self.settings.allow_private_urls, resolver=self.resolver)
-
-    def open(
-        self, url: str, *, first_request_bytes: int | None = None, dialer: Dialer | None = None
-    ) -> HttpRangeReader:
-        """A reader over ``url`` with the configured limits (the reader checks the URL first)."""
-        s = self.settings
-        return HttpRangeReader(
+    def new_fetch(self, url: str) -> Fetch:
+        """One fetch of ``url``: its one deadline, its guard, its resolved names, its tally."""
+        return Fetch(
+            self.settings,
             url,
-            max_bytes=s.max_media_bytes,
-            connect_timeout=s.http_connect_timeout,
-            read_timeout=s.http_read_timeout,
-            read_ahead_bytes=s.read_ahead_bytes,
-            max_redirects=s.max_redirects,
-            first_request_bytes=first_request_bytes,
-            dialer=dialer or self.dialer(url),
+            total_timeout_seconds=self.total_timeout_seconds,
+            resolver=self.resolver,
+            url_guard=self.url_guard,
         )
+
+    def open(self, url: str) -> SeekableFile | HttpStream:
+        """A file object over an http(s) URL, read one ``READ_AHEAD_BYTES`` block at a time where it is read
+        (seekable where the server honours ranges, else front to back). Close it when done."""
+        fetch = self.new_fetch(url)
+        http, answer = self._first_http(fetch, url, self.settings.read_ahead_bytes)
+        try:
+            if answer.body is not None:
+                return self._stream(http, answer, on_close=http.close)
+            assert answer.size is not None
+            if answer.whole:
+                held = SeekableFile(answer.size, {0: answer.head}, content_type=answer.content_type, tally=fetch.tally)
+                http.close()
+                return held
+            blocks = OnDemandBlocks(HttpRangeClient(http, answer.size), self.settings.read_ahead_bytes)
+            return SeekableFile(
+                answer.size, {0: answer.head}, blocks, content_type=answer.content_type, tally=fetch.tally
+            )
+        except BaseException:
+            http.close()
+            raise
 
     def fetch_audio(self, url: str, sink: AudioSink | None = None) -> DecodedAudio:
         return self.fetch(url, sink)[0]
 
     def fetch(self, url: str, sink: AudioSink | None = None) -> tuple[DecodedAudio, FetchReport]:
+        fetch = self.new_fetch(url)
         where = s3_location(url)
         if where is not None:
-            return self._fetch_s3(where, sink)
-        return self._fetch_http(url, sink)
+            return self._from_s3(fetch, where, sink)
+        return self._from_http(fetch, url, sink)
 
     # --- http(s) -----------------------------------------------------------------------------------------
-    def _fetch_http(self, url: str, sink: AudioSink | None) -> tuple[DecodedAudio, FetchReport]:
+    def _first_http(self, fetch: Fetch, url: str, first_bytes: int) -> tuple[HttpTransport, FirstAnswer]:
+        """The URL checked, then the first request: its transport (kept for what follows) and its answer."""
         s = self.settings
-        dialer = self.dialer(url)
-        deadline = dialer.deadline
-        with self.open(url, first_request_bytes=min(PROBE_BYTES, s.read_ahead_bytes), dialer=dialer) as reader:
-            if hls.looks_like_playlist(reader.first_block() or reader.peek(64)):
-                return hls.fetch_hls(reader, s, dialer, sink)
-            hls.refuse_non_playlist(url, reader)
-            if reader.holds_everything or not reader.seekable():
-                audio = decode_audio(reader, max_duration_seconds=s.max_duration_seconds, sink=sink)
-                kind = "in memory" if reader.seekable() else "sequential"
-                report = FetchReport(kind, reader.size, reader.bytes_fetched, reader.requests)
-                return replace(audio, source_bytes=reader.bytes_fetched), report
-            assert reader.size is not None
-            meter = LinkMeter()
-            if reader.first_timing is not None:
-                meter.record(*reader.first_timing)
-            size, final_url = reader.size, reader.url
-
-            def make_client() -> HttpRangeClient:
-                return HttpRangeClient(
-                    final_url,
-                    size,
-                    dialer=dialer,
-                    connect_timeout=s.http_connect_timeout,
-                    read_timeout=s.http_read_timeout,
-                    max_redirects=s.max_redirects,
-                    meter=meter,
-                )
-
-            remote = RemoteFile(
-                size=size,
-                head=reader.first_block(),
-                content_type=reader.content_type,
-                make_client=make_client,
-                meter=meter,
-                check_deadline=deadline.check,
-                first_bytes_fetched=reader.bytes_fetched,
-                first_requests=reader.requests,
+        http = fetch.http(url)
+        try:
+            http.check()
+            answer = first_answer(
+                http, first_bytes, whole_up_to=s.read_ahead_bytes, max_bytes=s.max_media_bytes, meter=fetch.meter
             )
-            return fetch_ranged(remote, s, sink)
+        except BaseException:
+            http.close()
+            raise
+        return http, answer
+
+    def _stream(
+        self, http: HttpTransport, answer: FirstAnswer, on_close: Callable[[], None] | None = None
+    ) -> HttpStream:
+        assert answer.body is not None
+        return HttpStream(
+            http,
+            answer.body,
+            size=answer.size,
+            max_bytes=self.settings.max_media_bytes,
+            content_type=answer.content_type,
+            on_close=on_close,
+        )
+
+    def _from_http(self, fetch: Fetch, url: str, sink: AudioSink | None) -> tuple[DecodedAudio, FetchReport]:
+        s = self.settings
+        http, answer = self._first_http(fetch, url, min(PROBE_BYTES, s.read_ahead_bytes))
+        with closing(http):
+            if answer.body is not None:
+                return self._from_stream(fetch, url, self._stream(http, answer), sink)
+            assert answer.size is not None
+            size = answer.size
+            if looks_like_playlist(answer.head):
+                text = hls.playlist_text(size, answer.head, lambda start, n: fetch_range(http, start, n, size))
+                return hls.fetch_playlist(text, http.url, fetch, sink)
+            hls.refuse_non_playlist(url, answer.content_type, answer.head)
+            if answer.whole:
+                return self._in_memory(fetch, answer, sink)
+            final_url = http.url
+            return self._planned(fetch, answer, lambda: fetch.http_ranges(final_url, size), sink)
+
+    def _from_stream(
+        self, fetch: Fetch, url: str, stream: HttpStream, sink: AudioSink | None
+    ) -> tuple[DecodedAudio, FetchReport]:
+        """A server that sent the whole file: a playlist, or media read front to back."""
+        with stream:
+            if looks_like_playlist(stream.peek(64)):
+                text = stream.peek(MAX_PLAYLIST_BYTES + 1)
+                hls.check_playlist_size(len(text))
+                return hls.fetch_playlist(text, stream.url, fetch, sink)
+            hls.refuse_non_playlist(url, stream.content_type, stream.peek(64))
+            audio = decode_audio(stream, max_duration_seconds=self.settings.max_duration_seconds, sink=sink)
+        report = fetch.report("sequential", stream.size)
+        return replace(audio, source_bytes=report.bytes_fetched), report
 
     # --- S3 ------------------------------------------------------------------------------------------------
-    def _fetch_s3(self, where: S3Location, sink: AudioSink | None) -> tuple[DecodedAudio, FetchReport]:
+    def _from_s3(self, fetch: Fetch, where: S3Location, sink: AudioSink | None) -> tuple[DecodedAudio, FetchReport]:
         s = self.settings
-        dialer = self.dialer(f"s3://{where.bucket}/{where.key}")  # HTTP only for a playlist's http(s) URIs
-        deadline = dialer.deadline
         client = s3.s3_client(s, where.region)
-        meter = LinkMeter()
+        first = fetch.s3_ranges(client, where)
         try:
-            size, head, content_type, first = s3.probe(
-                client, where, min(PROBE_BYTES, s.read_ahead_bytes), s.max_media_bytes, deadline.check, meter
-            )
+            answer = first.first_answer(min(PROBE_BYTES, s.read_ahead_bytes), s.max_media_bytes)
         except FetchRefused as exc:
-            if where.url.startswith("https://") and "AccessDenied" in str(exc):
+            if where.url.startswith("https://") and exc.code == "AccessDenied":
                 # An https S3 URL of a bucket the role may not read can still be public: try it as given.
                 logger.info("S3 refused the role; reading the https URL anonymously", extra={"error": str(exc)})
-                return self._fetch_http(where.url, sink)
+                return self._from_http(fetch, where.url, sink)
             raise
-        if hls.looks_like_playlist(head):
-            if size > hls.MAX_PLAYLIST_BYTES:
-                raise MediaTooLarge(f"the HLS playlist is larger than {human_bytes(hls.MAX_PLAYLIST_BYTES)}")
-            text = head + (first.fetch(len(head), size - len(head)) if size > len(head) else b"")
-            return hls.fetch_playlist(
-                text,
-                hls.s3_base(where),
-                s,
-                dialer,
-                sink,
-                first_bytes=first.bytes_fetched,
-                first_requests=first.requests,
-                s3_client=client,
-            )
+        assert answer.size is not None
+        size = answer.size
+        if looks_like_playlist(answer.head):
+            text = hls.playlist_text(size, answer.head, first.fetch)
+            return hls.fetch_playlist(text, s3_base(where), fetch, sink, s3_client=client)
         logger.info("reading from S3", extra={"bucket": where.bucket, "size": human_bytes(size)})
-        remote = RemoteFile(
-            size=size,
-            head=head,
-            content_type=content_type,
-            make_client=lambda: s3.S3RangeClient(client, where, size, deadline.check, meter),
-            meter=meter,
-            check_deadline=deadline.check,
-            first_bytes_fetched=first.bytes_fetched,
-            first_requests=first.requests,
+        if answer.whole:
+            return self._in_memory(fetch, answer, sink)
+        return self._planned(fetch, answer, lambda: fetch.s3_ranges(client, where, size), sink)
+
+    # --- what the first answer leads to ----------------------------------------------------------------
+    def _in_memory(self, fetch: Fetch, answer: FirstAnswer, sink: AudioSink | None) -> tuple[DecodedAudio, FetchReport]:
+        """A file the first answer brought whole."""
+        assert answer.size is not None
+        with SeekableFile(answer.size, {0: answer.head}, content_type=answer.content_type) as file:
+            audio = decode_audio(file, max_duration_seconds=self.settings.max_duration_seconds, sink=sink)
+        report = fetch.report("in memory", answer.size)
+        return replace(audio, source_bytes=report.bytes_fetched), report
+
+    def _planned(
+        self, fetch: Fetch, answer: FirstAnswer, new_client: Callable[[], RangeClient], sink: AudioSink | None
+    ) -> tuple[DecodedAudio, FetchReport]:
+        """A file whose source honours ranges: the plan, its ranges fetched several at a time, decoded."""
+        s = self.settings
+        assert answer.size is not None
+        size = answer.size
+        index_client = new_client()  # no request until the index needs one (it may be in the first answer)
+        with closing(index_client):
+
+            def read_at(offset: int, n: int) -> bytes:
+                return retry_once(lambda: index_client.fetch(offset, min(n, size - offset)), fetch.deadline)
+
+            choice = plan_fetch(size, answer.head, s, fetch.meter, read_at)
+        plan = choice.plan
+        window = max(8 * MiB, s.fetch_connections * s.read_ahead_bytes)
+        fetcher = WindowedFetcher(
+            plan.lengths,
+            lambda: _RangeWorker(new_client(), plan),
+            connections=s.fetch_connections,
+            window=window,
+            keep_behind=KEEP_BEHIND,
+            deadline=fetch.deadline,
         )
-        if size <= len(head):
-            audio = decode_audio(MemoryFile(head, content_type), max_duration_seconds=s.max_duration_seconds, sink=sink)
-            return replace(audio, source_bytes=first.bytes_fetched), FetchReport(
-                "in memory", size, first.bytes_fetched, first.requests
-            )
-        return fetch_ranged(remote, s, sink)
+        ranges = PlannedRanges(plan, fetcher)
+        with SeekableFile(size, choice.held, ranges, content_type=answer.content_type) as file:
+            audio = decode_audio(file, max_duration_seconds=s.max_duration_seconds, sink=sink)
+        report = fetch.report(
+            plan.kind,
+            size,
+            audio_bytes=choice.audio_bytes,
+            index_bytes=choice.index_bytes,
+            reason=choice.reason,
+            retries=fetcher.retries,
+            peak_held_bytes=fetcher.peak_held,
+            window_bytes=window + KEEP_BEHIND,
+        )
+        return replace(audio, source_bytes=report.bytes_fetched), report
 
 
-class MemoryFile(io.BytesIO):
-    """A file held in memory that knows its content type (for the decoder's error messages)."""
+class _RangeWorker:
+    """One connection of the parallel reader: item ``i`` is the plan's range ``i``."""
 
-    def __init__(self, data: bytes, content_type: str | None) -> None:
-        super().__init__(data)
-        self.content_type = content_type
-        self.head = data[: 64 * 1024]
+    def __init__(self, client: RangeClient, plan: Plan) -> None:
+        self.client = client
+        self._starts, self._lengths = plan.starts, plan.lengths
 
+    def fetch(self, i: int) -> bytes:
+        return self.client.fetch(int(self._starts[i]), int(self._lengths[i]))
 
-# The name the adapter had when it spoke http(s) only.
-HttpMediaSource = StreamingMediaSource
+    def close(self) -> None:
+        self.client.close()

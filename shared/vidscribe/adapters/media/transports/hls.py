@@ -2,29 +2,27 @@
 sections streamed chunk by chunk, never held whole, each within HLS_MAX_SEGMENT_BYTES counted as it
 arrives (refused at once when its size is announced).
 
-http(s) objects go through :class:`~.transport.HttpTransport` (the URL guard on every hop, the fetch's
+http(s) objects go through the fetch's :class:`~.http.HttpTransport` (the URL guard on every hop, its
 dialer and deadline) on one kept-alive session per getter; ``s3://`` objects through ranged GetObject
 with the function's role, and only for a playlist that was itself read from S3.
 """
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlsplit
 
 import requests
 
-from ...config import Settings
-from ...errors import BadPlaylist, FetchError, MediaTooLarge, VidscribeError
-from ...redaction import redact
-from . import s3
-from .dialer import Dialer
-from .parallel_reader import StreamingFetcher
-from .range_clients import LinkMeter
-from .transport import HttpTransport, content_length, human_bytes, make_session, status_error
-from .urlguard import s3_location
+from ....errors import BadPlaylist, FetchError, MediaTooLarge
+from ....redaction import redact
+from ..sizes import human_bytes
+from ..urlguard import s3_location
+from .http import HttpTransport, content_length, status_error
+
+if TYPE_CHECKING:
+    from ..fetch import Fetch
 
 _STEP = 64 * 1024
 Sink = Callable[[bytes], None]
@@ -42,16 +40,13 @@ class Cap(NamedTuple):
 
 
 class HlsGetter:
-    """GETs of one fetch's playlists and segments, counted (``bytes_fetched``, ``requests``)."""
+    """GETs of one fetch's playlists and segments (on one kept-alive session; S3 objects with ``s3_client``,
+    the client the playlist was read with), counted in the fetch's tally."""
 
-    def __init__(self, settings: Settings, dialer: Dialer, s3_client: Any = None) -> None:
-        self.settings = settings
-        self.dialer = dialer
-        self.session: requests.Session = make_session(dialer)
+    def __init__(self, fetch: Fetch, s3_client: Any = None) -> None:
+        self.fetch = fetch
+        self.session: requests.Session = fetch.session()
         self._s3 = s3_client
-        self._meter = LinkMeter()
-        self.bytes_fetched = 0
-        self.requests = 0
 
     def get(self, url: str, limit: int, what: str = "the HLS playlist") -> tuple[str, bytes]:
         """(the URL after redirects, the whole body): a playlist, MediaTooLarge past ``limit`` bytes."""
@@ -77,38 +72,22 @@ class HlsGetter:
             )
         where = s3_location(url)
         assert where is not None  # an s3: URL names an object or raises UrlRejected
-        client = s3.S3RangeClient(self._s3, where, None, self.dialer.deadline.check, self._meter)
-        try:
-            if byterange is None:
-                client.stream(0, None, cap.bytes, sink, what, cap.source)
-            else:
-                client.stream(byterange[0], byterange[1] - byterange[0] + 1, cap.bytes, sink, what, cap.source)
-        finally:
-            self.bytes_fetched += client.bytes_fetched
-            self.requests += client.requests
+        client = self.fetch.s3_ranges(self._s3, where)
+        if byterange is None:
+            client.stream(0, None, cap.bytes, sink, what, cap.source)
+        else:
+            client.stream(byterange[0], byterange[1] - byterange[0] + 1, cap.bytes, sink, what, cap.source)
 
     def _stream_http(self, url: str, byterange: tuple[int, int] | None, cap: Cap, sink: Sink, what: str) -> str:
-        s = self.settings
-        http = HttpTransport(
-            url,
-            dialer=self.dialer,
-            session=self.session,
-            connect_timeout=s.http_connect_timeout,
-            read_timeout=s.http_read_timeout,
-            max_redirects=s.max_redirects,
-        )
+        http = self.fetch.http(url, session=self.session)
+        http.check()
+        resp = http.get(byterange)
         try:
-            http.check()
-            resp = http.get(byterange)
-            try:
-                if resp.status_code not in (200, 206):
-                    raise status_error(resp.status_code, resp.reason or "", http.url)
-                _read_into(http, resp, byterange, cap, sink, what)
-            finally:
-                resp.close()
+            if resp.status_code not in (200, 206):
+                raise status_error(resp.status_code, resp.reason or "", http.url)
+            _read_into(http, resp, byterange, cap, sink, what)
         finally:
-            self.bytes_fetched += http.bytes_fetched
-            self.requests += http.requests
+            resp.close()
         return http.url
 
     def close(self) -> None:
@@ -140,52 +119,3 @@ def _read_into(
         read += len(chunk)
     if want is not None and got < want:
         raise FetchError(f"the connection to {redact(http.url)!r} closed early: got {got} of {want} bytes of {what}")
-
-
-class HlsStream(io.RawIOBase):
-    """The playlist's init section and segments as one sequential stream, streamed ahead (see
-    :class:`~.parallel_reader.StreamingFetcher`); MediaTooLarge past ``max_bytes`` in all."""
-
-    def __init__(self, fetcher: StreamingFetcher, max_bytes: int) -> None:
-        super().__init__()
-        self._fetcher = fetcher
-        self._total = 0
-        self._max = max_bytes
-        self.failure: VidscribeError | None = None
-        self.head = b""
-        self.content_type: str | None = None
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return False
-
-    def read(self, n: int | None = -1) -> bytes:
-        """The next bytes; after a failure, the end of the stream. FFmpeg takes a failed read for the end
-        while it skips a box and reads again, and PyAV would print every raise after the first: the
-        decoder raises ``failure`` itself once FFmpeg stops (``decode_audio``)."""
-        if self.failure is not None:
-            return b""
-        try:
-            piece = self._fetcher.read(_STEP if n is None or n < 0 else n)
-            self._total += len(piece)
-            if self._total > self._max:
-                raise MediaTooLarge(f"the HLS stream is larger than {human_bytes(self._max)} (MAX_MEDIA_BYTES)")
-        except VidscribeError as exc:
-            self.failure = exc
-            return b""
-        if len(self.head) < 64:
-            self.head += piece[: 64 - len(self.head)]
-        return piece
-
-    def readinto(self, buffer: Any) -> int:
-        view = memoryview(buffer).cast("B")
-        data = self.read(len(view))
-        view[: len(data)] = data
-        return len(data)
-
-    def close(self) -> None:
-        if not self.closed:
-            self._fetcher.close()
-        super().close()

@@ -1,9 +1,18 @@
-"""Which byte ranges to fetch, and which plan is worth it on this link.
+"""Which bytes of a remote file to fetch: the plan, and which plan is worth it on this link.
 
-Two plans cover what a reader can need:
+:func:`plan_fetch` is the one entry point: given the first answer (size, first bytes) it reads an MP4's
+index when the strategy may use it (:mod:`.containers.mp4_index`, a request or two), then returns the
+plan to run and the bytes already held. Two plans cover what a reader can need today:
 
-* **whole-file**: every byte not already held, in ``piece``-sized requests;
+* **whole-file**: every byte not already held, in ``piece``-sized requests (Matroska, MPEG-TS, Ogg...
+  have no sample index; an MP4 whose index cannot drive a partial fetch -- fragmented, a compressed
+  index, media in another file -- is read whole too, and the log says why);
 * **audio-only**: the audio chunks an MP4's index lists (plus the index), neighbours coalesced.
+
+The readers run any plan unchanged (:class:`~.readers.sparse.PlannedRanges`: the plan's ranges fetched
+ahead, zeros elsewhere). A part of a long video is a third plan, made here from what the containers
+say: an MP4 index's audio extents within a time range, or a playlist's segments within it
+(:func:`~.containers.playlist.media_targets`); containers without an index are read whole and seek.
 
 What a plan costs on a link (``estimate_seconds``): ``connections`` requests run at once, each paying
 the first-byte latency and then the per-connection bandwidth, and all together no more than the shared
@@ -13,16 +22,24 @@ and on a 30 ms link fetching them one by one takes longer than reading the whole
 
 Coalescing spends a byte budget (``budget``, a fraction of the audio bytes) on the smallest gaps first:
 each merged gap saves a request. With a link, ``auto`` merges only gaps that take less time to transfer
-than a request's share of the latency costs.
+than a request's share of the latency costs. An index that lies (tables larger than their boxes, audio
+past the end of the file) fails before any media byte is fetched.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
+
+from ...config import Settings
+from ...observability import logger
+from .containers.formats import sniff
+from .containers.mp4_index import IndexUnusable, Mp4Index, read_index
+from .transports.ranges import LinkMeter
 
 Strategy = Literal["auto", "audio-only", "whole-file"]
 AUDIO_ONLY: Literal["audio-only"] = "audio-only"
@@ -160,3 +177,72 @@ def choose(strategy: Strategy, audio: Plan | None, whole: Plan, link: Link) -> t
     if t_audio <= LITTLE_EXTRA_FACTOR * t_whole + LITTLE_EXTRA_SECONDS:
         return audio, why
     return whole, why
+
+
+# --- the plan for one fetch ------------------------------------------------------------------------------
+@dataclass
+class PlanChoice:
+    """The plan to run, the real bytes already read ({offset: bytes}: the first answer's, the index's),
+    why (for the log and the report), and what the MP4 index said (None without one)."""
+
+    plan: Plan
+    held: dict[int, bytes]
+    reason: str
+    audio_bytes: int | None = None
+    index_bytes: int | None = None
+    estimated_seconds: float = field(default=0.0)
+
+
+def plan_fetch(
+    size: int, head: bytes, settings: Settings, meter: LinkMeter, read_at: Callable[[int, int], bytes]
+) -> PlanChoice:
+    """The plan for a file of ``size`` bytes whose first bytes are ``head``: FETCH_STRATEGY's, or with
+    ``auto`` the one the link (``meter``) favours. ``read_at(offset, n)`` fetches what the index needs."""
+    index, held, reason = _read_index(size, head, settings, read_at)
+    link = Link(meter.latency(), meter.bandwidth(), settings.fetch_connections)
+    spans = [(start, start + len(data)) for start, data in held.items()]
+    whole = whole_file_plan(size, spans, settings.read_ahead_bytes)
+    audio = None
+    if index is not None:
+        offsets, sizes = index.audio_extents()
+        tuned = link if settings.fetch_strategy == "auto" else None
+        audio = audio_plan(offsets, sizes, spans, settings.read_ahead_bytes, tuned)
+    plan, why = choose(settings.fetch_strategy, audio, whole, link)
+    choice = PlanChoice(
+        plan, held, why if audio is not None else reason, estimated_seconds=estimate_seconds(plan, link)
+    )
+    if index is not None:
+        choice.audio_bytes = sum(t.data_bytes for t in index.audio_tracks)
+        choice.index_bytes = index.index_bytes
+    logger.info(
+        "fetch plan",
+        extra={
+            "plan": plan.kind,
+            "reason": choice.reason,
+            "size": size,
+            "plan_bytes": plan.bytes,
+            "plan_requests": plan.requests,
+            "estimated_seconds": round(choice.estimated_seconds, 3),
+            "audio_bytes": choice.audio_bytes,
+        },
+    )
+    return choice
+
+
+def _read_index(
+    size: int, head: bytes, settings: Settings, read_at: Callable[[int, int], bytes]
+) -> tuple[Mp4Index | None, dict[int, bytes], str]:
+    """(the MP4 index or None, the bytes held, why there is no index)."""
+    held = {0: head}
+    if settings.fetch_strategy == WHOLE_FILE:
+        return None, held, "FETCH_STRATEGY=whole-file"
+    kind = sniff(head)
+    if kind != "MP4/QuickTime":
+        return None, held, f"{kind or 'this format'} has no sample index: reading the whole file"
+    try:
+        index, held = read_index(read_at, size, head)
+    except IndexUnusable as exc:
+        reason = f"the MP4's index cannot drive a partial fetch ({exc}): reading the whole file"
+        logger.info("reading the whole file", extra={"reason": reason})
+        return None, held, reason
+    return index, held, ""

@@ -8,8 +8,9 @@ once, so the link's latency is paid once per ``connections`` requests instead of
 
 The reader calls :meth:`get` for the item it needs: it waits for that item only, and moving the reader
 moves the window (a demuxer that jumps back re-fetches what was dropped, which costs time, never memory).
-A failed request is retried once at once (a dropped connection among hundreds of requests); a second
-failure stops the workers and is raised to the reader when it reaches the failed item.
+A failed request is retried once at once (a dropped connection among hundreds of requests), unless the
+fetch's deadline has passed; a second failure stops the workers and is raised to the reader when it
+reaches the failed item. The reader's waits end at the deadline too.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from typing import Protocol
 
 import numpy as np
 
-from ...errors import FetchError, VidscribeError
+from ....errors import FetchError, VidscribeError
+from ..deadline import Deadline
 
 _WAIT_STEP = 0.5  # seconds between checks of the deadline while the reader waits
 
@@ -43,15 +45,16 @@ class WindowedFetcher:
         connections: int,
         window: int,
         keep_behind: int = 0,
-        check_deadline: Callable[[], object] | None = None,
+        deadline: Deadline | None = None,
     ) -> None:
         """``weights[i]``: what item ``i`` counts against ``window`` (its bytes, or 1 per item);
-        ``keep_behind``: how much already read to keep (a demuxer re-reads a little after a seek)."""
+        ``keep_behind``: how much already read to keep (a demuxer re-reads a little after a seek);
+        ``deadline``: the fetch's (none: the reader waits as long as the workers take)."""
         self.n = len(weights)
         self._prefix = np.concatenate([[0], np.cumsum(np.asarray(weights, dtype=np.int64))])
         self._window = max(1, window)
         self._behind = keep_behind
-        self._check_deadline = check_deadline
+        self._deadline = deadline or Deadline(None, "")
         self._cond = threading.Condition()
         self._state = np.zeros(self.n, dtype=np.int8)  # 0 to fetch, 1 in flight, 2 held
         self._held: dict[int, bytes] = {}
@@ -85,8 +88,8 @@ class WindowedFetcher:
                 if self._closed:
                     raise FetchError("the download was stopped")
                 self._cond.wait(_WAIT_STEP)
-                if self._check_deadline is not None and i not in self._held:
-                    self._check_deadline()
+                if i not in self._held:
+                    self._deadline.check()
 
     def advance(self, i: int) -> None:
         """The reader is about to need item ``i`` (it is reading what lies before it): move the window."""
@@ -192,24 +195,25 @@ class WindowedFetcher:
             with self._cond:
                 self.retries += 1
 
-        return retry_once(lambda: worker.fetch(j), retried)
+        return retry_once(lambda: worker.fetch(j), self._deadline, retried)
 
 
-def retry_once(fetch: Callable[[], bytes], on_retry: Callable[[], None] | None = None) -> bytes:
+def retry_once(fetch: Callable[[], bytes], deadline: Deadline, on_retry: Callable[[], None] | None = None) -> bytes:
     """``fetch()``, once more at once if it failed in a way a retry may fix (not past the deadline)."""
     try:
         return fetch()
     except VidscribeError as exc:
-        if not may_retry(exc):
+        if not may_retry(exc, deadline):
             raise
         if on_retry is not None:
             on_retry()
         return fetch()
 
 
-def may_retry(exc: VidscribeError) -> bool:
-    """Whether one more try may help: a retryable error that is not the fetch's deadline."""
-    return exc.retryable and "took longer than" not in str(exc)
+def may_retry(exc: VidscribeError, deadline: Deadline) -> bool:
+    """Whether one more try may help: a retryable error, with time left (past the deadline, whatever the
+    error, the retry would only meet the deadline)."""
+    return exc.retryable and not deadline.expired
 
 
 # --- items streamed in order (HLS segments) ------------------------------------------------------------
@@ -244,12 +248,12 @@ class StreamingFetcher:
         *,
         connections: int,
         window: int,
-        check_deadline: Callable[[], object] | None = None,
+        deadline: Deadline | None = None,
     ) -> None:
         self.n = n
         self._window = max(1, window)
         self._streaming = max(1, window // 8)  # what the item being read may have buffered
-        self._check_deadline = check_deadline
+        self._deadline = deadline or Deadline(None, "")
         self._cond = threading.Condition()
         self._chunks: dict[int, deque[bytes]] = {}
         self._buffered: dict[int, int] = {}
@@ -287,8 +291,7 @@ class StreamingFetcher:
                 if self._closed:
                     raise FetchError("the download was stopped")
                 self._cond.wait(_WAIT_STEP)
-                if self._check_deadline is not None:
-                    self._check_deadline()
+                self._deadline.check()
             return b""
 
     def _take(self, queue: deque[bytes], n: int) -> bytes:
@@ -370,7 +373,7 @@ class StreamingFetcher:
                 return False
             except VidscribeError as exc:
                 with self._cond:
-                    if attempt == 1 and may_retry(exc) and i not in self._touched and not self._closed:
+                    if attempt == 1 and may_retry(exc, self._deadline) and i not in self._touched and not self._closed:
                         self._forget(i)
                         self.retries += 1
                         continue

@@ -12,7 +12,7 @@ and the HTTP client's are two lookups that may disagree. Here one :class:`Dialer
 * hands every socket to the watchdog, which shuts it down at the deadline: TLS, a response head sent
   one byte a second, an endless ``100 Continue``, a trickled body all end there.
 
-:class:`DialingAdapter` plugs it into a requests session (:func:`~.transport.make_session`).
+:class:`DialingAdapter` plugs it into a requests session (:func:`~.http.make_session`).
 """
 
 from __future__ import annotations
@@ -29,10 +29,10 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 from urllib3.poolmanager import PoolManager
 
-from ...errors import UrlRejected
-from . import urlguard
-from .deadline import WATCHDOG, Deadline, Watch
-from .urlguard import IPAddress, Resolver
+from ....errors import UrlRejected
+from .. import urlguard
+from ..deadline import WATCHDOG, Deadline, Watch
+from ..urlguard import IPAddress, Resolver
 
 if TYPE_CHECKING:
     from urllib3._base_connection import BaseHTTPSConnection

@@ -2,25 +2,32 @@
 
 This is where media bytes are fetched from the network. :class:`HttpTransport` follows redirects by
 hand (each hop passes the URL guard), bounds every request by the connect and read timeouts and the
-whole fetch by its :class:`~.deadline.Deadline` (the :class:`~.dialer.Dialer` bounds the lookup, each
+whole fetch by its :class:`~..deadline.Deadline` (the :class:`~.dialer.Dialer` bounds the lookup, each
 connect and, through the watchdog, every read: a server that trickles its head or its body ends
-there), maps transport failures to the pipeline's error types, and counts requests and body bytes.
+there), maps transport failures to the pipeline's error types, and counts requests and body bytes into
+the fetch's :class:`~.ranges.Tally`. :func:`first_answer` is a fetch's first request (what the file is
+and how it can be read), :func:`fetch_range` one exact range, :class:`HttpRangeClient` one connection's
+range requests. Transports are built from the settings in one place: :meth:`~..fetch.Fetch.http`.
 """
 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
+from contextlib import closing
 from urllib.parse import urlsplit
 
 import requests
 import urllib3
 
-from ...errors import FetchError, FetchRefused, VidscribeError
-from ...redaction import redact
-from .deadline import Deadline
+from ....errors import FetchError, FetchRefused, MediaTooLarge, VidscribeError
+from ....redaction import redact
+from ..deadline import Deadline
+from ..sizes import human_bytes
+from ..urlguard import check_http_url, check_redirect
 from .dialer import Dialer, DialingAdapter
-from .urlguard import check_http_url, check_redirect
+from .ranges import FirstAnswer, LinkMeter, Tally
 
 _REDIRECT_STATUSES = {301, 302, 303, 307, 308}
 _NETWORK_ERRORS = (requests.RequestException, urllib3.exceptions.HTTPError, OSError)
@@ -81,21 +88,13 @@ def status_error(status: int, reason: str, url: str) -> VidscribeError:
     return FetchRefused(what)
 
 
-def human_bytes(n: float) -> str:
-    for unit in ("bytes", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n} bytes"
-
-
 class HttpTransport:
     """GET requests for one media URL (``url`` follows redirects; ``original_url`` is as given).
 
     Every connection goes through ``dialer`` (its deadline bounds the whole exchange; unless it allows
     private addresses, it connects only to checked public ones). The URL and every redirect target are
-    checked by ``url_guard`` (by default :func:`check_http_url`). ``requests`` counts HTTP requests made
-    and ``bytes_fetched`` the body bytes received.
+    checked by ``url_guard`` (by default :func:`check_http_url`). Requests and body bytes are counted in
+    ``tally`` (the fetch's).
     """
 
     def __init__(
@@ -103,6 +102,7 @@ class HttpTransport:
         url: str,
         *,
         dialer: Dialer,
+        tally: Tally,
         session: requests.Session | None = None,
         connect_timeout: float = 10.0,
         read_timeout: float = 30.0,
@@ -114,14 +114,13 @@ class HttpTransport:
         self.dialer = dialer
         self.deadline: Deadline = dialer.deadline
         self.allow_private = dialer.allow_private
+        self.tally = tally
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
         self.max_redirects = max_redirects
         self._guard = url_guard
         self._own_session = session is None
         self._session = session if session is not None else make_session(dialer)
-        self.bytes_fetched = 0
-        self.requests = 0
         self.last_ttfb: float | None = None  # seconds from the last request to its response headers
 
     def check(self) -> None:
@@ -133,10 +132,7 @@ class HttpTransport:
 
     def check_deadline(self) -> None:
         """FetchError once the fetch's deadline has passed."""
-        self.deadline.check(self._received())
-
-    def _received(self) -> str:
-        return f"{human_bytes(self.bytes_fetched)} received"
+        self.deadline.check(f"{human_bytes(self.tally.bytes_fetched)} received")
 
     def get(self, byte_range: tuple[int, int] | None) -> requests.Response:
         """GET (with a Range header unless None), following redirects by hand, each hop guarded."""
@@ -171,7 +167,7 @@ class HttpTransport:
         waiting = f"waiting for {urlsplit(self.url).hostname} to answer"
         connect_timeout = self.deadline.cap(self.connect_timeout, waiting)
         read_timeout = self.deadline.cap(self.read_timeout, waiting)
-        self.requests += 1
+        self.tally.request()
         try:
             return self._session.get(
                 self.url, headers=headers, stream=True, allow_redirects=False, timeout=(connect_timeout, read_timeout)
@@ -218,9 +214,141 @@ class HttpTransport:
             raise FetchError(f"connection to {redact(self.url)!r} failed mid-transfer: {exc}") from None
         if not chunk:
             self.check_deadline()
-        self.bytes_fetched += len(chunk)
+        self.tally.received(len(chunk))
         return chunk
 
     def close(self) -> None:
         if self._own_session:
             self._session.close()
+
+
+def expect_length(http: HttpTransport, block: bytes, start: int, want: int) -> None:
+    """FetchError unless ``block`` (read at ``start``) holds the ``want`` bytes asked for."""
+    if len(block) < want:
+        raise FetchError(
+            f"the connection to {redact(http.url)!r} closed early: got {len(block)} of {want} bytes at offset {start}"
+        )
+
+
+def fetch_range(http: HttpTransport, start: int, length: int, size: int) -> bytes:
+    """Exactly ``length`` bytes at ``start`` of a file of ``size`` bytes, with one Range request."""
+    resp = http.get((start, start + length - 1))
+    with closing(resp):
+        if resp.status_code == 206:
+            first, _last, total = parse_content_range(resp.headers.get("Content-Range"))
+            if first != start:
+                raise FetchError(f"the media server sent the wrong range for {redact(http.url)!r}")
+            if total is not None and total != size:
+                raise FetchError(f"the media at {redact(http.url)!r} changed size while being read")
+        elif resp.status_code == 200:
+            raise FetchError(f"the media server stopped honouring Range requests for {redact(http.url)!r}")
+        else:
+            raise status_error(resp.status_code, resp.reason or "", http.url)
+        block = http.read_body(resp, length)
+    expect_length(http, block, start, length)
+    return block
+
+
+class HttpRangeClient:
+    """Range GETs of one file on one transport (one kept-alive connection), each timed into ``meter``."""
+
+    def __init__(self, http: HttpTransport, size: int, meter: LinkMeter | None = None) -> None:
+        self._http = http
+        self._size = size
+        self._meter = meter
+
+    def fetch(self, start: int, length: int) -> bytes:
+        started = time.monotonic()
+        data = fetch_range(self._http, start, length, self._size)
+        if self._meter is not None:
+            ttfb = self._http.last_ttfb or 0.0
+            self._meter.record(ttfb, len(data), time.monotonic() - started - ttfb)
+        return data
+
+    def close(self) -> None:
+        self._http.close()
+
+
+# --- the first request of a fetch ------------------------------------------------------------------------
+def first_answer(
+    http: HttpTransport, first_bytes: int, *, whole_up_to: int, max_bytes: int, meter: LinkMeter | None = None
+) -> FirstAnswer:
+    """The first request of a fetch (``Range: bytes=0-<first_bytes - 1>``): what the file is and how it can
+    be read. A server that honours the range tells the size (and the link's timing, into ``meter``); one
+    that ignores it sends the whole file, which is held when it is at most ``whole_up_to`` bytes and else
+    left in the answer's ``body``, to read front to back. MediaTooLarge past ``max_bytes``."""
+    started = time.monotonic()
+    resp = http.get((0, first_bytes - 1))
+    try:
+        if resp.status_code == 206:
+            return _ranged(http, resp, first_bytes, max_bytes, meter, started)
+        if resp.status_code == 200:  # the server ignored the Range header (whatever its Accept-Ranges says)
+            return _sent_whole(http, resp, whole_up_to, max_bytes, resp.headers.get("Content-Type"))
+        if resp.status_code == 416:  # nothing to give at offset 0: an empty file
+            _, _, total = parse_content_range(resp.headers.get("Content-Range"))
+            if total:
+                raise FetchRefused(
+                    f"the media server refused a range request for {redact(http.url)!r} (HTTP 416)"
+                )
+            return FirstAnswer(0, b"", resp.headers.get("Content-Type"))
+        raise status_error(resp.status_code, resp.reason or "", http.url)
+    finally:
+        if resp.status_code != 200:
+            resp.close()  # a body left to read front to back stays open: its stream owns it
+
+
+def _ranged(
+    http: HttpTransport,
+    resp: requests.Response,
+    first_bytes: int,
+    max_bytes: int,
+    meter: LinkMeter | None,
+    started: float,
+) -> FirstAnswer:
+    headers_at = time.monotonic()
+    content_type = resp.headers.get("Content-Type")
+    first, last, total = parse_content_range(resp.headers.get("Content-Range"))
+    if first != 0 or last is None or last < 0:
+        raise FetchError(f"the media server sent an unusable Content-Range for {redact(http.url)!r}")
+    _check_size(http, total, max_bytes)
+    if total is None:
+        # Size unknown ("bytes 0-N/*"): seeking from the end is impossible; stream it whole.
+        resp.close()
+        whole = http.get(None)
+        if whole.status_code != 200:
+            whole.close()
+            raise status_error(whole.status_code, whole.reason or "", http.url)
+        return _sent_whole(http, whole, -1, max_bytes, content_type)  # never held: read it front to back
+    want = min(last + 1, first_bytes, total)  # never more than asked for
+    block = http.read_body(resp, want)
+    expect_length(http, block, 0, want)
+    if meter is not None:
+        ttfb = http.last_ttfb if http.last_ttfb is not None else headers_at - started
+        meter.record(ttfb, len(block), time.monotonic() - headers_at)
+    return FirstAnswer(total, block, content_type)
+
+
+def _sent_whole(
+    http: HttpTransport, resp: requests.Response, whole_up_to: int, max_bytes: int, content_type: str | None
+) -> FirstAnswer:
+    """An answer with the whole file (200): held when it fits in ``whole_up_to`` bytes, else left open."""
+    try:
+        length = content_length(resp)
+        _check_size(http, length, max_bytes)
+        if length is not None and length <= whole_up_to:
+            with closing(resp):
+                block = http.read_body(resp, length)
+            expect_length(http, block, 0, length)
+            return FirstAnswer(length, block, content_type)
+    except BaseException:
+        resp.close()
+        raise
+    return FirstAnswer(length, b"", content_type, body=resp)
+
+
+def _check_size(http: HttpTransport, size: int | None, max_bytes: int) -> None:
+    if size is not None and size > max_bytes:
+        raise MediaTooLarge(
+            f"the media at {redact(http.original_url)!r} is {human_bytes(size)}, more than the "
+            f"{human_bytes(max_bytes)} allowed (MAX_MEDIA_BYTES)"
+        )

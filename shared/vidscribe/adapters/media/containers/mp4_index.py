@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ...errors import MediaTooLarge, TruncatedMedia
-from .transport import human_bytes
+from ....errors import MediaTooLarge, TruncatedMedia
+from ..sizes import human_bytes
 
 MAX_MOOV_BYTES = 64 * 1024 * 1024  # a 4-hour 60 fps file's index is ~10 MB; more is not a video
 MAX_TOP_LEVEL_BOXES = 1024
