@@ -28,6 +28,8 @@ from .errors import EXIT_USAGE, CliError, exit_code_for
 from .signals import STOP_SIGNALS
 
 if TYPE_CHECKING:
+    from flask import Flask
+
     from ..web import WebServer
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost")
@@ -77,11 +79,25 @@ def _sample_media(services: Services, access: WriteAccess) -> Iterator[str]:
         yield media.base_url
 
 
+def web_app(services: Services, *, read_only: bool, host: str) -> tuple[Flask, WriteAccess]:
+    """The application over ``services``' database (checked, its schema current), and whether its
+    actions are on."""
+    from ..web import WebContext, actions_access, create_app
+
+    settings = services.settings
+    catalogue = PostgresCatalogue(services.database, videos_table=settings.videos_table)
+    access = actions_access(read_only, catalogue.write_access())
+    _schema_ready(services, may_write=access.allowed)
+    PostgresStore(services.database, videos_table=settings.videos_table).check_videos_table()
+    context = WebContext(settings, services.reports, catalogue, services.store, _queue(settings), access)
+    return create_app(context, trusted_hosts=trusted_hosts(host)), access
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from ..local.stack import with_database
 
     try:  # the web page's libraries are an extra: the Lambda layer and a bare install go without
-        from ..web import WebContext, WebServer, actions_access, create_app
+        from ..web import WebServer
     except ImportError as exc:
         missing = f"{exc.name} is missing"
         raise CliError(f"vidscribe serve needs the web extra ({missing}): pip install 'vidscribe[web]'") from None
@@ -92,13 +108,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     with ExitStack() as stack:
         stack.callback(services.close)
         services.database.check(source)
-        catalogue = PostgresCatalogue(services.database, videos_table=settings.videos_table)
-        access = actions_access(args.read_only, catalogue.write_access())
-        _schema_ready(services, may_write=access.allowed)
-        PostgresStore(services.database, videos_table=settings.videos_table).check_videos_table()
+        app, access = web_app(services, read_only=args.read_only, host=args.host)
         samples = stack.enter_context(_sample_media(services, access)) if args.samples else None
-        context = WebContext(settings, services.reports, catalogue, services.store, _queue(settings), access)
-        app = create_app(context, trusted_hosts=trusted_hosts(args.host))
         try:
             server = WebServer(app, host=args.host, port=args.port)
         except OSError as exc:

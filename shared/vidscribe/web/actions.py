@@ -1,9 +1,9 @@
 """The operator's actions on the status page: retry and dismiss failure records, the same use cases
 as ``vidscribe retry-failed`` and ``vidscribe failures dismiss`` (``workflow/operations.py``).
 
-Each is a POST that answers with a redirect to the status page and a one-line message. They are
-refused with 403 when the actions are off (a read-only role, ``--read-only``); the application
-refuses any POST without the CSRF token or from another origin before it gets here (``app.py``).
+Each is a POST that answers with a redirect to the status page and a one-line message. The
+application refuses (403) any POST while the actions are off (a read-only role, ``--read-only``),
+without the CSRF token, or from another origin, before it gets here (``app.py``).
 """
 
 from __future__ import annotations
@@ -17,13 +17,6 @@ from ..workflow import operations
 from .context import web_context
 
 blueprint = Blueprint("actions", __name__)
-
-
-@blueprint.before_request
-def actions_on() -> None:
-    access = web_context().actions
-    if not access.allowed:
-        abort(403, f"the actions are off: {access.reason}")
 
 
 def _back() -> Response:

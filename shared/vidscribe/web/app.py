@@ -6,6 +6,8 @@ keeps them safe whatever the data holds.
   ``text/vtt`` from ``export.py``, which escapes its cue text.
 - A strict Content-Security-Policy: scripts and styles only from this application's own files (no
   inline script or style at all), media from any http(s) origin, no framing, forms only to itself.
+- Nothing is written while the actions are off (a read-only role, ``--read-only``): every POST is
+  refused with 403, whatever it carries.
 - POSTs carry a CSRF token (Flask-WTF, signed with a secret made afresh for each process and tied
   to the session cookie, which is ``SameSite=Strict``); a POST whose ``Origin`` is another site's,
   or that a browser marks as cross-site (``Sec-Fetch-Site``), is refused first. Any refusal is 403.
@@ -22,12 +24,12 @@ from collections.abc import Sequence
 
 from flask import Flask, Response, g, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
-from werkzeug.exceptions import Forbidden, HTTPException, InternalServerError
+from werkzeug.exceptions import Forbidden, HTTPException, InternalServerError, SecurityError
 
 from ..observability import logger
 from ..redaction import scrub
 from . import actions, pages
-from .context import WebContext
+from .context import WebContext, web_context
 from .links import clock, seconds_param, with_query
 
 CONTENT_SECURITY_POLICY = (
@@ -38,8 +40,9 @@ CONTENT_SECURITY_POLICY = (
 SECURITY_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",
-    # The media's server learns nothing of the page (its URL names the video).
-    "Referrer-Policy": "no-referrer",
+    # The media's server learns nothing of the page (its URL names the video). Not "no-referrer":
+    # that makes a browser send "Origin: null" with the page's own form posts.
+    "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
     "Cross-Origin-Opener-Policy": "same-origin",
     "Cache-Control": "no-store",
@@ -62,7 +65,9 @@ def create_app(context: WebContext, trusted_hosts: Sequence[str] | None = None) 
     )
     app.extensions["vidscribe"] = context
     app.before_request(_start_clock)
-    app.before_request(_same_origin_only)  # before the CSRF check: a cross-site POST is refused as such
+    # Before the CSRF check, so that each refusal says what it is.
+    app.before_request(_writes_allowed)
+    app.before_request(_same_origin_only)
     CSRFProtect(app)
     app.after_request(_headers)
     app.jinja_env.globals.update(clock=clock, with_query=with_query, seconds_param=seconds_param)
@@ -70,6 +75,7 @@ def create_app(context: WebContext, trusted_hosts: Sequence[str] | None = None) 
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(actions.blueprint)
     app.register_error_handler(CSRFError, _csrf_refused)
+    app.register_error_handler(SecurityError, _untrusted_host)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)
     app.register_error_handler(pages.forms.BadInput, _bad_input)
@@ -78,6 +84,15 @@ def create_app(context: WebContext, trusted_hosts: Sequence[str] | None = None) 
 
 def _start_clock() -> None:
     g.started = time.perf_counter()
+
+
+def _writes_allowed() -> None:
+    """No request may write while the actions are off (a read-only role, ``--read-only``)."""
+    if request.method not in UNSAFE_METHODS:
+        return
+    access = web_context().actions
+    if not access.allowed:
+        raise Forbidden(f"the actions are off: {access.reason}")
 
 
 def _same_origin_only() -> None:
@@ -108,6 +123,11 @@ def _error_page(status: int, message: str) -> tuple[str, int]:
 
 def _csrf_refused(error: CSRFError) -> tuple[str, int]:
     return _error_page(403, f"refused: {error.description} Reload the page and try again.")
+
+
+def _untrusted_host(error: SecurityError) -> Response:
+    # No page for a Host this server does not answer (nor can one be built: URLs need the host).
+    return Response("400 Bad Request: this server does not answer that host name\n", 400, mimetype="text/plain")
 
 
 def _bad_input(error: pages.forms.BadInput) -> tuple[str, int]:

@@ -101,15 +101,12 @@ def transcript_file(fmt: str) -> Response:
     if transcript is None:
         abort(404, f"video {video_id!r} has no transcript")
     body = render(transcript, fmt).encode("utf-8")
-    if request.args.get("download"):
-        return send_file(
-            io.BytesIO(body),
-            mimetype=MEDIA_TYPES[fmt],
-            as_attachment=True,
-            download_name=download_name(video_id, fmt),
-            etag=False,
-        )
-    return Response(body, mimetype=MEDIA_TYPES[fmt])
+    if not request.args.get("download"):
+        return Response(body, content_type=MEDIA_TYPES[fmt])
+    # send_file writes Content-Disposition with RFC 6266's filename* for names beyond ASCII.
+    response = send_file(io.BytesIO(body), as_attachment=True, download_name=download_name(video_id, fmt), etag=False)
+    response.headers["Content-Type"] = MEDIA_TYPES[fmt]
+    return response
 
 
 @blueprint.get("/status")
