@@ -39,6 +39,7 @@ from urllib.parse import quote
 
 import psycopg2
 import requests
+from psycopg2 import sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "shared"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -221,14 +222,8 @@ def plans(url: str, catalogue: PostgresCatalogue, rows: int) -> None:
     middle = f"v{rows // 2:07d}"
     for qs in ("state=processing", "language=fr", "model=gpt-transcribe", "state=new", "q=zzz"):
         query = query_of(f"{qs}&after={middle}")
-        conditions, params = catalogue._conditions(query, backwards=False)
-        from psycopg2 import sql
-
-        from vidscribe.adapters.postgres.catalogue import _SELECT
-
-        statement = sql.SQL("EXPLAIN (ANALYZE, COSTS OFF) {select} WHERE {c} ORDER BY v.id LIMIT 51").format(
-            select=sql.SQL(_SELECT).format(videos=sql.Identifier("videos")), c=sql.SQL(" AND ").join(conditions)
-        )
+        statement, params = catalogue.statement(query)
+        statement = sql.SQL("EXPLAIN (ANALYZE, COSTS OFF) {}").format(statement)
         with conn.cursor() as cur:
             cur.execute(statement, params)
             lines = [r[0] for r in cur.fetchall()]

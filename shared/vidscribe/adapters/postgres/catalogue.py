@@ -23,8 +23,8 @@ _SELECT = (
     "SELECT v.id::text, v.url, coalesce(j.state, CASE WHEN t.video_id IS NULL THEN 'new' ELSE 'done' END),"
     " coalesce(j.attempts, 0), j.last_error_type, t.language, t.duration_seconds, t.model, t.speech_seconds,"
     " t.cost_usd, coalesce(t.no_speech, false), t.created_at"
-    " FROM {videos} v LEFT JOIN video_jobs j ON j.video_id = v.id::text"
-    " LEFT JOIN transcripts t ON t.video_id = v.id::text"
+    " FROM {videos} v LEFT JOIN video_jobs j ON j.video_id = v.id::text{job_bound}"
+    " LEFT JOIN transcripts t ON t.video_id = v.id::text{transcript_bound}"
 )
 # How many distinct languages or models the filters offer at most.
 _MAX_CHOICES = 200
@@ -56,6 +56,29 @@ def _row(row: tuple[Any, ...]) -> CatalogueRow:
     )
 
 
+def _filters(query: CatalogueQuery) -> tuple[list[sql.Composable], dict[str, Any]]:
+    """The WHERE conditions of the filters, and their parameters."""
+    conditions: list[sql.Composable] = []
+    params: dict[str, Any] = {}
+    if query.state == "new":
+        conditions.append(sql.SQL("j.video_id IS NULL AND t.video_id IS NULL"))
+    elif query.state == "done":
+        conditions.append(sql.SQL("t.video_id IS NOT NULL AND (j.state IS NULL OR j.state = 'done')"))
+    elif query.state is not None:
+        conditions.append(sql.SQL("j.state = %(state)s"))
+        params["state"] = query.state
+    if query.language is not None:
+        conditions.append(sql.SQL("t.language = %(language)s"))
+        params["language"] = query.language
+    if query.model is not None:
+        conditions.append(sql.SQL("t.model = %(model)s"))
+        params["model"] = query.model
+    if query.id_contains:
+        conditions.append(sql.SQL("v.id::text ILIKE %(pattern)s"))
+        params["pattern"] = like_pattern(query.id_contains)
+    return conditions, params
+
+
 class PostgresCatalogue:
     def __init__(self, database: Database, *, videos_table: str = "videos") -> None:
         self._db = database
@@ -67,13 +90,7 @@ class PostgresCatalogue:
     def page(self, query: CatalogueQuery) -> CataloguePage:
         """One page of ``query.limit`` videos; going back (``before``), the page before that id."""
         backwards = query.before is not None and query.after is None
-        conditions, params = self._conditions(query, backwards)
-        statement = sql.SQL("{select} WHERE {conditions} ORDER BY v.id {direction} LIMIT %(limit)s").format(
-            select=sql.SQL(_SELECT).format(videos=self._videos),
-            conditions=sql.SQL(" AND ").join(conditions) if conditions else sql.SQL("true"),
-            direction=sql.SQL("DESC" if backwards else "ASC"),
-        )
-        params["limit"] = query.limit + 1  # one more: is there another page?
+        statement, params = self.statement(query, backwards)
 
         def work(cur: cursor) -> list[CatalogueRow]:
             cur.execute(statement, params)
@@ -86,38 +103,29 @@ class PostgresCatalogue:
             return CataloguePage(rows[::-1], has_previous=more, has_next=True)
         return CataloguePage(rows, has_previous=query.after is not None, has_next=more)
 
-    def _conditions(self, query: CatalogueQuery, backwards: bool) -> tuple[list[sql.Composable], dict[str, Any]]:
-        conditions: list[sql.Composable] = []
-        params: dict[str, Any] = {}
+    def statement(self, query: CatalogueQuery, backwards: bool = False) -> tuple[sql.Composed, dict[str, Any]]:
+        """The page's statement and its parameters (``bench/bench_web.py`` prints its plans)."""
+        conditions, params = _filters(query)
         bound = query.before if backwards else query.after
-        operator = "<" if backwards else ">"
-        # The table that drives a filtered page, whose index gives the rows in id order.
-        driver = None
-        if query.state == "new":
-            conditions.append(sql.SQL("j.video_id IS NULL AND t.video_id IS NULL"))
-        elif query.state == "done":
-            conditions.append(sql.SQL("t.video_id IS NOT NULL AND (j.state IS NULL OR j.state = 'done')"))
-            driver = "t"
-        elif query.state is not None:
-            conditions.append(sql.SQL("j.state = %(state)s"))
-            params["state"], driver = query.state, "j"
-        if query.language is not None:
-            conditions.append(sql.SQL("t.language = %(language)s"))
-            params["language"], driver = query.language, "t"
-        if query.model is not None:
-            conditions.append(sql.SQL("t.model = %(model)s"))
-            params["model"], driver = query.model, "t"
-        if query.id_contains:
-            conditions.append(sql.SQL("v.id::text ILIKE %(pattern)s"))
-            params["pattern"] = like_pattern(query.id_contains)
+        operator = sql.SQL("<" if backwards else ">")
+        joins: dict[str, sql.Composable] = {"job_bound": sql.SQL(""), "transcript_bound": sql.SQL("")}
         if bound is not None:
             params["bound"] = bound
-            conditions.append(sql.SQL("v.id {} %(bound)s").format(sql.SQL(operator)))
-            if driver is not None and self._ids_are_text():
-                # PostgreSQL carries equalities across a join, not ranges: say the bound on the
-                # driving table too, or its index walk would start at the first row of the filter.
-                conditions.append(sql.SQL("{}.video_id {} %(bound)s").format(sql.Identifier(driver), sql.SQL(operator)))
-        return conditions, params
+            conditions.append(sql.SQL("v.id {} %(bound)s").format(operator))
+            if self._ids_are_text():
+                # PostgreSQL carries equalities across a join, not ranges: without the bound on the
+                # joined tables too, a merge join walks their index from its first entry to the page.
+                joins = {
+                    "job_bound": sql.SQL(" AND j.video_id {} %(bound)s").format(operator),
+                    "transcript_bound": sql.SQL(" AND t.video_id {} %(bound)s").format(operator),
+                }
+        params["limit"] = query.limit + 1  # one more: is there another page?
+        statement = sql.SQL("{select} WHERE {conditions} ORDER BY v.id {direction} LIMIT %(limit)s").format(
+            select=sql.SQL(_SELECT).format(videos=self._videos, **joins),
+            conditions=sql.SQL(" AND ").join(conditions) if conditions else sql.SQL("true"),
+            direction=sql.SQL("DESC" if backwards else "ASC"),
+        )
+        return statement, params
 
     def _ids_are_text(self) -> bool:
         """Whether VIDEOS_TABLE's id is text in the database's collation: then it sorts as the job's
@@ -137,7 +145,7 @@ class PostgresCatalogue:
         return self._text_ids
 
     def video(self, video_id: str) -> CatalogueRow | None:
-        select = sql.SQL(_SELECT).format(videos=self._videos)
+        select = sql.SQL(_SELECT).format(videos=self._videos, job_bound=sql.SQL(""), transcript_bound=sql.SQL(""))
         statement = sql.SQL("{select} WHERE v.id::text = %s").format(select=select)
 
         def work(cur: cursor) -> CatalogueRow | None:
