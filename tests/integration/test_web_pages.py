@@ -295,3 +295,20 @@ def test_a_role_in_read_only_transactions_turns_the_actions_off(store: PostgresU
     with running_web(database_url + separator + "options=-c%20default_transaction_read_only%3Don") as web:
         assert web.access.reason == "the database role's transactions are read-only"
         assert "<button" not in get(web.page("status")).text
+
+
+def test_a_fresh_database_is_migrated_before_its_privileges_are_asked(database_url: str) -> None:
+    name = f"{database_url.rsplit('/', 1)[-1].split('?')[0]}_fresh"
+    admin = psycopg2.connect(database_url)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    base, _, query = database_url.partition("?")
+    try:
+        with running_web(f"{base.rpartition('/')[0]}/{name}" + (f"?{query}" if query else "")) as web:
+            assert web.access.allowed
+            assert "No videos." in get(web.page("")).text
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        admin.close()

@@ -59,10 +59,10 @@ def test_read_only_serve_says_so_and_will_not_migrate(database_url: str, tmp_pat
         refused = run_cli(["serve", "--read-only", "--port", "0"], env)
         assert refused.returncode == 1
         assert refused.stderr.strip() == (
-            "vidscribe: the database's schema is behind (006_catalogue_indexes.sql not applied) and this role may "
-            "not change it: run 'vidscribe db migrate' with a role that may, then serve again"
+            "vidscribe: the database's schema is behind (006_catalogue_indexes.sql not applied) and --read-only "
+            "changes nothing: run 'vidscribe db migrate' with a role that may, then serve again"
         )
-        process = CliProcess(["serve", "--port", "0"], env, tmp_path, "serve")  # a role that may: it migrates
+        process = CliProcess(["serve", "--port", "0"], env, tmp_path, "serve")  # without --read-only: it migrates
         try:
             _, actions = _started(process)
             assert actions == "retry and dismiss on"

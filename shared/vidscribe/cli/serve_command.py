@@ -52,17 +52,26 @@ def _queue(settings: Settings) -> Queue | None:
     return SqsQueue(sqs_client(settings), settings.queue_url)
 
 
-def _schema_ready(services: Services, may_write: bool) -> None:
-    """Migrate when there is something to apply and the role may; else say what to run."""
+def _schema_ready(services: Services, read_only: bool) -> None:
+    """Migrate when there is something to apply and the page may write; else say what to run."""
+    import psycopg2.errors
+
     pending = pending_migrations(services.database)
     if not pending:
         return
-    if not may_write:
-        raise CliError(
-            f"the database's schema is behind ({', '.join(pending)} not applied) and this role may not "
-            "change it: run 'vidscribe db migrate' with a role that may, then serve again"
+
+    def behind(why: str) -> CliError:
+        return CliError(
+            f"the database's schema is behind ({', '.join(pending)} not applied) and {why}: "
+            "run 'vidscribe db migrate' with a role that may, then serve again"
         )
-    migrate(services.database)
+
+    if read_only:
+        raise behind("--read-only changes nothing")
+    try:
+        migrate(services.database)
+    except (psycopg2.errors.InsufficientPrivilege, psycopg2.errors.ReadOnlySqlTransaction):
+        raise behind("this role may not change it") from None
 
 
 @contextmanager
@@ -85,9 +94,9 @@ def web_app(services: Services, *, read_only: bool, host: str) -> tuple[Flask, W
     from ..web import WebContext, actions_access, create_app
 
     settings = services.settings
+    _schema_ready(services, read_only)  # first: the privileges are asked of vidscribe's tables
     catalogue = PostgresCatalogue(services.database, videos_table=settings.videos_table)
     access = actions_access(read_only, catalogue.write_access())
-    _schema_ready(services, may_write=access.allowed)
     PostgresStore(services.database, videos_table=settings.videos_table).check_videos_table()
     context = WebContext(settings, services.reports, catalogue, services.store, _queue(settings), access)
     return create_app(context, trusted_hosts=trusted_hosts(host)), access

@@ -2,8 +2,9 @@
 
 Every video of VIDEOS_TABLE with its job and its transcript, a keyset page at a time: the page after
 (or before) an id, in id order, never an OFFSET, so a page deep in a million videos costs what the
-first does. The filters on a state, a language or a model are answered from the indexes of migration
-006 in id order (``bench/bench_web.py``). Read-only, except ``write_access``, which only asks.
+first does: the bound is given to the joined jobs and transcripts too, so every join starts at the
+page. The languages and models the filters offer are walked along migration 006's indexes
+(``bench/bench_web.py``). Read-only, except ``write_access``, which only asks.
 """
 
 from __future__ import annotations
