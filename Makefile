@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION = 20
 
-.PHONY: install demo test test-unit test-integration test-infra lint bench samples clean
+.PHONY: install browser demo test test-unit test-integration test-infra lint bench samples screenshot clean
 
 # The virtual environment, rebuilt when the requirements change.
 $(VENV)/.installed: pyproject.toml requirements.txt requirements-dev.txt
@@ -16,10 +16,23 @@ $(VENV)/.installed: pyproject.toml requirements.txt requirements-dev.txt
 
 install: $(VENV)/.installed
 
+# The web page's browser tests drive Debian's headless Chromium through its chromedriver (Selenium);
+# nothing downloads a browser. Installed once (apt-get, as root or through sudo); a no-op after.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then :; else \
+		echo "installing Debian's chromium and chromium-driver for the browser tests"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver; \
+	fi
+
 demo: install  ## transcribe the bundled sample videos on the embedded default
 	$(VENV)/bin/vidscribe demo
+	@echo
+	@echo "See them in a browser (the samples served again, the page on this machine only):"
+	@echo "  $(VENV)/bin/vidscribe serve --samples"
+	@echo "then open http://127.0.0.1:8000/"
 
-test: install  ## the whole suite: unit, integration (real Postgres, SQS endpoint, HTTP media, model) and infra
+test: install browser  ## the whole suite: unit, integration (real Postgres, SQS endpoint, HTTP media, model, a browser) and infra
 	$(PY) -m pytest
 
 lint: install  ## mypy (shared/, functions/, infra/; settings in pyproject.toml) and ruff
@@ -29,8 +42,11 @@ lint: install  ## mypy (shared/, functions/, infra/; settings in pyproject.toml)
 test-unit: install
 	$(PY) -m pytest tests/unit
 
-test-integration: install
+test-integration: install browser
 	$(PY) -m pytest tests/integration
+
+screenshot: install browser  ## docs/video-page.png, the README's picture, as the browser test takes it
+	VIDSCRIBE_SCREENSHOT=$(CURDIR)/docs/video-page.png $(PY) -m pytest -q tests/integration/test_web_browser.py -k screenshot
 
 test-infra: install
 	$(PY) -m pytest tests/infra

@@ -7,7 +7,7 @@ Wheels are resolved for the Lambda runtime's platform, not for this machine:
                 --implementation cp --target <tree> -r <requirements>
 
 (plus the manylinux_2_28/2_34 tags the python3.12 runtime's glibc accepts), pinned to the versions
-installed in the test environment; then the vidscribe core (without its local runtime and CLI) and
+installed in the test environment; then the vidscribe core (without its local runtime, CLI and web page) and
 the Amazon RDS CA certificates are copied beside them, the tree is pruned of what nothing imports,
 and, given a CPython 3.12, its bytecode is precompiled and its modules smoke-imported.
 """
@@ -38,9 +38,10 @@ PRUNE_PATTERNS = ("numpy/**/tests", "numpy/_core/include")
 # the 250 MB budget), the self-contained image keeps them.
 RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer")
 # The parts of the core that Lambda never runs: the local runtime and embedded servers (with the demo
-# media server and its samples) and the command line. Leaving them out keeps the trees to the code
-# a function can reach, and keeps test hooks off the functions' import path.
-NOT_IN_LAMBDA = ("local", "cli")
+# media server and its samples), the command line and the web page (``vidscribe serve``, whose Flask
+# and waitress are not in the layer). Leaving them out keeps the trees to the code a function can
+# reach, and keeps test hooks off the functions' import path.
+NOT_IN_LAMBDA = ("local", "cli", "web")
 
 
 def mb(n: int) -> float:

@@ -10,7 +10,7 @@
     manifest.json     what was baked in; the stack checks it against ``whisperModelDir``
     task/             becomes ${LAMBDA_TASK_ROOT} (/var/task), self-contained:
       app.py            the transcriber's handler (functions/transcriber/app.py), CMD ``app.handler``
-      vidscribe/        the core, without local/ and cli/ (as in the layer)
+      vidscribe/        the core, without local/, cli/ and web/ (as in the layer)
       rds-ca-bundle.pem DATABASE_SSLROOTCERT=/var/task/rds-ca-bundle.pem
       ...               requirements.txt (what the layer has) plus pyproject.toml's ``local`` extra
                         (faster-whisper with CTranslate2, onnxruntime and its Silero VAD; the model

@@ -387,3 +387,84 @@ class Dismissed(NamedTuple):
 
     dismissed: list[int]
     not_open: list[int]
+
+
+# --- search (issue 23's interface: its engine replaces the stand-in search behind Reports.search) ---
+@dataclass(frozen=True)
+class SearchQuery:
+    """What to find: ``text`` as a search box takes it, optionally in one language, one video, or
+    transcripts made since a time; a page of ``limit`` hits from ``offset``."""
+
+    text: str
+    language: str | None = None
+    video_id: str | None = None
+    since: datetime | None = None
+    limit: int = 20
+    offset: int = 0
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One segment that matches: where it is, and its text in pieces, each flagged when it is what
+    matched (to be escaped piece by piece and highlighted)."""
+
+    video_id: str
+    start: float
+    end: float
+    language: str | None
+    snippet: tuple[tuple[str, bool], ...]
+    rank: float
+
+
+# --- the catalogue: every video with its state, a page at a time (the web page, issue 24) ---------
+#: A video's state as the catalogue shows it: its job's state, else "done" when it has a transcript
+#: (stored without a job), else "new" (never queued yet).
+CATALOGUE_STATES = ("new", "queued", "processing", "done", "failed")
+
+
+@dataclass(frozen=True)
+class CatalogueQuery:
+    """Filters and a keyset page: the videos whose id sorts after ``after`` (or, for the page
+    before, before ``before``), ``limit`` of them."""
+
+    state: str | None = None
+    language: str | None = None
+    model: str | None = None
+    id_contains: str | None = None
+    after: str | None = None
+    before: str | None = None
+    limit: int = 50
+
+
+@dataclass(frozen=True)
+class CatalogueRow:
+    """One video: its row, its job and its transcript's figures (None where there is none)."""
+
+    video_id: str
+    url: str | None
+    state: str
+    attempts: int = 0
+    last_error_type: str | None = None
+    language: str | None = None
+    duration: float | None = None
+    model: str | None = None
+    speech_seconds: float | None = None
+    cost_usd: float | None = None
+    no_speech: bool = False
+    transcribed_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class CataloguePage:
+    rows: list[CatalogueRow]
+    has_previous: bool
+    has_next: bool
+
+
+@dataclass(frozen=True)
+class WriteAccess:
+    """Whether the database role may make the writes the operator's actions make (retry, dismiss),
+    and if not, why (a read-only role, a read-only transaction, a standby)."""
+
+    allowed: bool
+    reason: str | None = None

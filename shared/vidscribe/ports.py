@@ -5,6 +5,7 @@ every adapter to it (``vidscribe.services`` is typed against these protocols):
 
 - ``Queue``, ``PolledQueue``: ``adapters.sqs.SqsQueue``
 - ``Store``: ``adapters.postgres.PostgresStore``; ``Reports``: ``adapters.postgres.PostgresReports``
+- ``Catalogue`` (the web page's reads): ``adapters.postgres.PostgresCatalogue``
 - ``MediaSource``: ``adapters.media.StreamingMediaSource``
 - ``TranscriptionBackend``: ``adapters.backends.LocalWhisperBackend`` / ``OpenAIBackend``
 
@@ -20,6 +21,9 @@ from typing import Any, Protocol
 from .contract import MAX_ATTEMPTS
 from .models import (
     AudioSink,
+    CataloguePage,
+    CatalogueQuery,
+    CatalogueRow,
     Claim,
     DecodedAudio,
     Dismissed,
@@ -29,8 +33,11 @@ from .models import (
     OpenFailure,
     PendingVideo,
     ReceivedMessage,
+    SearchHit,
+    SearchQuery,
     Span,
     Transcript,
+    WriteAccess,
 )
 
 
@@ -198,6 +205,31 @@ class Reports(Protocol):
     def transcript(self, video_id: str) -> Transcript | None: ...
 
     def transcripts(self, video_ids: Sequence[str] | None = None) -> list[Transcript]: ...
+
+    def search(self, query: SearchQuery) -> list[SearchHit]:
+        """The segments that match ``query``, best first (issue 23's engine)."""
+        ...
+
+
+class Catalogue(Protocol):
+    """What the web page reads besides the reports: every video with its state, a page at a time,
+    and whether the database role may make the operator's writes."""
+
+    def page(self, query: CatalogueQuery) -> CataloguePage:
+        """The videos that pass the filters, in id order, one keyset page (no OFFSET)."""
+        ...
+
+    def video(self, video_id: str) -> CatalogueRow | None: ...
+
+    def choices(self) -> tuple[list[str], list[str]]:
+        """The languages and the models the transcripts carry (for the filters)."""
+        ...
+
+    def open_failures(self, limit: int) -> list[FailureRecord]:
+        """The newest ``limit`` open failure records."""
+        ...
+
+    def write_access(self) -> WriteAccess: ...
 
 
 class MediaSource(Protocol):

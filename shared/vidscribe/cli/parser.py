@@ -33,6 +33,7 @@ from .commands import (
 )
 from .errors import EXIT_ERROR, EXIT_SIGNAL_BASE, EXIT_USAGE, CliError, describe_service_error
 from .report_commands import cmd_failures, cmd_status, cmd_transcribe, cmd_transcript
+from .serve_command import cmd_serve
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -120,6 +121,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["txt", "json", "srt", "vtt"], default="txt")
     p.set_defaults(func=cmd_transcript)
 
+    p = add(sub, "serve", help="a web page to browse, search and watch the transcripts, and act on failures")
+    p.add_argument("--host", default="127.0.0.1", help="the address to listen on (default 127.0.0.1: this machine)")
+    p.add_argument("--port", type=port_number, default=8000, help="the port (default 8000; 0: any free port)")
+    p.add_argument("--read-only", action="store_true", help="no retry or dismiss buttons; every POST is refused")
+    p.add_argument("--samples", action="store_true", help="also serve the bundled sample videos, as demo does")
+    p.set_defaults(func=cmd_serve)
+
     p = add(sub, "transcribe", help="transcribe one URL or local file, without the database")
     p.add_argument("source", help="an http(s) URL (a media file or an HLS playlist), an s3:// URL or a local file")
     p.add_argument("--format", choices=["txt", "json", "srt", "vtt"], default="txt")
@@ -136,6 +144,13 @@ def record_id(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"not a record id: {text!r}")
     return value
+
+
+def port_number(text: str) -> int:
+    """A TCP port, 0 to 65535 (0: any free port)."""
+    if not text.isascii() or not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r} (0 to 65535)")
+    return int(text)
 
 
 def _version() -> str:

@@ -12,7 +12,7 @@ from typing import Any
 from psycopg2 import sql
 from psycopg2.extensions import cursor
 
-from ...models import FailureRecord, Transcript
+from ...models import FailureRecord, SearchHit, SearchQuery, Transcript
 from .database import Database, fetch_one
 from .store import videos_identifier
 
@@ -54,6 +54,12 @@ class PostgresReports:
             return [_transcript(row) for row in cur.fetchall()]
 
         return self._db.run(work)
+
+    def search(self, query: SearchQuery) -> list[SearchHit]:
+        """STAND-IN until issue 23 lands: a substring match over the segments (``search_stand_in``)."""
+        from .search_stand_in import search
+
+        return search(self._db, query)
 
     def run_report(self, since: datetime) -> dict[str, Any]:
         """What happened since ``since``, by any process: transcripts written (how many had no
