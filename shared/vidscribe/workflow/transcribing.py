@@ -111,7 +111,7 @@ class Transcriber:
             transcript, audio = self.source.transcribe(url, budget)
             self.store.save_transcript(video_id, transcript)
         except Exception as exc:
-            if not describe(exc)[2]:  # permanent: a retry cannot help
+            if not describe(exc).retryable:  # permanent: a retry cannot help
                 return self._record_now(video_id, exc, body, attempts=claim.attempts, claim_token=claim.token)
             return self._retry(video_id, exc, receipt_handle, release=True, claim_token=claim.token)
         latency = time.monotonic() - started
@@ -148,7 +148,8 @@ class Transcriber:
         self, video_id: str | None, exc: Exception, body: str, attempts: int, claim_token: int | None = None
     ) -> ProcessResult:
         """A failure a retry cannot fix: write the failure record now and let the message go."""
-        error_type, reason, _ = describe(exc)
+        error = describe(exc)
+        error_type, reason = error.error_type, error.message
         logger.warning("failed permanently", extra={"error_type": error_type, "error": reason})
         try:
             recorded = self.store.record_failure(video_id, error_type, reason, attempts, body, claim_token=claim_token)
@@ -180,7 +181,8 @@ class Transcriber:
     ) -> ProcessResult:
         """A retryable failure: the message comes back once (raises AttemptFailed), unless the claim was
         released meanwhile."""
-        error_type, reason, _ = describe(exc)
+        error = describe(exc)
+        error_type, reason = error.error_type, error.message
         backoff = self.settings.retry_backoff_seconds
         if release:
             try:
