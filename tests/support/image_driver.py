@@ -77,7 +77,7 @@ def main() -> int:
     os.chdir(tree)  # Lambda's working directory is the task root
 
     started = time.perf_counter()
-    import app  # the init phase: imports, then (in Lambda) the model
+    import app  # type: ignore[import-not-found]  # the init phase: imports, then (in Lambda) the model
 
     init_seconds = time.perf_counter() - started
     model_loaded_at_init = "faster_whisper" in sys.modules  # imported only when the model loads
