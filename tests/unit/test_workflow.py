@@ -360,6 +360,23 @@ def test_permanent_error_is_recorded_at_once(error) -> None:
     assert queue.visibility == [] and store.released == []
 
 
+def test_each_retry_and_skip_logs_its_delivery_outcome_as_a_key(caplog) -> None:
+    # The fault suite counts deliveries from this key, never from the lines' wording.
+    # Given a retryable failure, a duplicate delivery, and an attempt whose claim was given back meanwhile
+    retried, _, _ = make(media=FakeMedia(FetchError("503")))
+    duplicate, _, _ = make(store=FakeStore(urls={"v1": "u"}, claim_outcome=ClaimOutcome.IN_FLIGHT))
+    released, _, _ = make(store=FakeStore(urls={"v1": "u"}, token_released=True), media=FakeMedia(FetchError("503")))
+    # When each is processed
+    with pytest.raises(AttemptFailed):
+        retried.process(VideoMessage(video_id="v1").body(), "rh")
+    duplicate.process(VideoMessage(video_id="v1").body())
+    with pytest.raises(AttemptFailed):
+        released.process(VideoMessage(video_id="v1").body(), "rh")
+    # Then each line that ends a delivery this way names its outcome (and why it was skipped)
+    keyed = [(r.delivery, getattr(r, "outcome", None)) for r in caplog.records if hasattr(r, "delivery")]
+    assert keyed == [("retry", None), ("skipped", "in_flight"), ("skipped", "released")]
+
+
 # --- the time budget ---------------------------------------------------------------------------------
 class SlowBackend(FakeBackend):
     def seconds_for(self, audio_seconds):
