@@ -164,7 +164,8 @@ def _error(message: str) -> None:
     print(f"vidscribe: {scrub(message)}", file=sys.stderr)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, invocation: commands.Invocation | None = None) -> int:
+    """Run one command; ``invocation`` receives what it leaves for the process's end."""
     from ..local.embedded import embedded_postgres_started, stop_embedded_postgres
 
     arguments = list(sys.argv[1:] if argv is None else argv)
@@ -173,6 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _error(f"an argument is not valid UTF-8 text: {undecodable!r}")
         return EXIT_USAGE
     args = build_parser().parse_args(arguments)
+    args.invocation = invocation or commands.Invocation()
     level = "INFO" if args.verbose else os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING")
     restore_logging = configure_logging(level, text=os.environ.get("LOG_FORMAT", "text").lower() != "json")
     already_started = embedded_postgres_started()
@@ -244,8 +246,9 @@ def console() -> None:
     """The ``vidscribe`` executable. After a stop that left a worker inside a model call (a thread
     cannot be stopped), the process ends with os._exit once everything is released and printed:
     interpreter shutdown would wait on that thread, or crash in the model's native code."""
-    code = main()
-    if commands.abandoned_workers:
+    invocation = commands.Invocation()
+    code = main(invocation=invocation)
+    if invocation.abandoned_workers:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)

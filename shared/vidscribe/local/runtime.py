@@ -28,7 +28,7 @@ from ..services import Services, use_services
 from ..workflow import Outcome, ProcessResult, Released, recover_abandoned, release_unfinished
 from ..workflow.reporting import observe_outcomes
 from .event_source import EventSourcePoller
-from .lambda_emulation import invoke, scheduled_event
+from .lambda_emulation import WarmFunctions, invoke, scheduled_event
 from .process_identity import is_dead, machine_prefix, process_identity
 
 
@@ -143,6 +143,7 @@ class LocalRuntime:
         region = self.settings.aws_region
         started = time.monotonic()
         claimed_by = self.services.claimed_by = process_identity()
+        warm = WarmFunctions()  # this run's functions: each one's first invocation is its cold start
         # Warm up before the workers start, as a cold start would: the database, the queues, the model.
         _ = self.services.store, self.services.queue, self.services.dlq, self.services.backend
         pollers = [
@@ -156,6 +157,7 @@ class LocalRuntime:
                 stop=self.stop_event,
                 timeout_seconds=self.settings.transcriber_timeout_seconds,
                 on_idle=self._wake,
+                warm=warm,
             ),
             EventSourcePoller(
                 "vidscribe-dlq-consumer",
@@ -166,6 +168,7 @@ class LocalRuntime:
                 batch_size=10,
                 stop=self.stop_event,
                 on_idle=self._wake,
+                warm=warm,
             ),
         ]
         transcribers, dead_letters = pollers
@@ -183,7 +186,9 @@ class LocalRuntime:
                     if now >= next_fetch or (once and idle):
                         self._recover_abandoned()
                         try:
-                            enqueued = invoke(fetcher_handler, scheduled_event(region), "vidscribe-fetcher")["enqueued"]
+                            enqueued = invoke(
+                                fetcher_handler, scheduled_event(region), "vidscribe-fetcher", warm=warm
+                            )["enqueued"]
                         except Exception as exc:  # as in AWS, a failed scheduled run is only that run
                             logger.warning("fetch failed", extra={"error_type": type(exc).__name__, "error": str(exc)})
                         next_fetch = now + (self.poll_interval if once else self.settings.fetch_interval_seconds)
