@@ -17,6 +17,10 @@ MAX_ATTEMPTS = MAX_RECEIVE_COUNT
 #: ``VIDEOS_TABLE``: a table or ``schema.table`` name (it is quoted as an identifier, never pasted).
 VIDEOS_TABLE_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$"
 
+#: An S3 bucket name (3-63 lowercase letters, digits, dots and hyphens): the URLs the transcriber
+#: reads from S3 and the stack's ``mediaBuckets`` grant.
+S3_BUCKET_PATTERN = r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"
+
 #: The Amazon RDS CA certificates the functions verify the database against (sslmode=verify-full),
 #: shipped at the root of the Lambda layer (so at /opt/ in Lambda).
 RDS_CA_BUNDLE_FILE = "rds-ca-bundle.pem"
