@@ -389,7 +389,7 @@ class Dismissed(NamedTuple):
     not_open: list[int]
 
 
-# --- search (issue 23's interface: its engine replaces the stand-in search behind Reports.search) ---
+# --- search (issue 23: PostgreSQL full-text search behind Reports.search) --------------------------
 @dataclass(frozen=True)
 class SearchQuery:
     """What to find: ``text`` as a search box takes it, optionally in one language, one video, or
@@ -406,7 +406,8 @@ class SearchQuery:
 @dataclass(frozen=True)
 class SearchHit:
     """One segment that matches: where it is, and its text in pieces, each flagged when it is what
-    matched (to be escaped piece by piece and highlighted)."""
+    matched (to be escaped piece by piece and highlighted); ``url``: the video's, as stored (secrets
+    and all: scrub it before showing it), None when the videos table has no row for it."""
 
     video_id: str
     start: float
@@ -414,6 +415,7 @@ class SearchHit:
     language: str | None
     snippet: tuple[tuple[str, bool], ...]
     rank: float
+    url: str | None = None
 
 
 # --- the catalogue: every video with its state, a page at a time (the web page, issue 24) ---------

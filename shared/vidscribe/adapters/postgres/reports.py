@@ -14,6 +14,7 @@ from psycopg2.extensions import cursor
 
 from ...models import FailureRecord, SearchHit, SearchQuery, Transcript
 from .database import Database, fetch_one
+from .search import search
 from .store import videos_identifier
 
 _TRANSCRIPT_COLUMNS = (
@@ -56,10 +57,8 @@ class PostgresReports:
         return self._db.run(work)
 
     def search(self, query: SearchQuery) -> list[SearchHit]:
-        """STAND-IN until issue 23 lands: a substring match over the segments (``search_stand_in``)."""
-        from .search_stand_in import search
-
-        return search(self._db, query)
+        """The segments that match ``query``, best first: PostgreSQL full-text search (``search``)."""
+        return search(self._db, self._videos, query)
 
     def run_report(self, since: datetime) -> dict[str, Any]:
         """What happened since ``since``, by any process: transcripts written (how many had no
