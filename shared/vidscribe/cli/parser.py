@@ -33,6 +33,7 @@ from .commands import (
 )
 from .errors import EXIT_ERROR, EXIT_SIGNAL_BASE, EXIT_USAGE, CliError, describe_service_error
 from .report_commands import cmd_failures, cmd_status, cmd_transcribe, cmd_transcript
+from .search_command import add_search_command
 from .serve_command import cmd_serve
 
 
@@ -120,6 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("id")
     p.add_argument("--format", choices=["txt", "json", "srt", "vtt"], default="txt")
     p.set_defaults(func=cmd_transcript)
+
+    add_search_command(sub, add)
 
     p = add(sub, "serve", help="a web page to browse, search and watch the transcripts, and act on failures")
     p.add_argument("--host", default="127.0.0.1", help="the address to listen on (default 127.0.0.1: this machine)")
