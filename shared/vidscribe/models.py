@@ -470,3 +470,31 @@ class WriteAccess:
 
     allowed: bool
     reason: str | None = None
+
+
+# --- listing and bulk export (issue 23: vidscribe transcripts list, vidscribe export) --------------
+@dataclass(frozen=True)
+class TranscriptFilter:
+    """Which transcripts: in a language, by a model, made in ``[since, until)``, only those without
+    speech (True), only those with speech (False) or either (None)."""
+
+    language: str | None = None
+    model: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    without_speech: bool | None = None
+
+
+@dataclass(frozen=True)
+class TranscriptSummary:
+    """One transcript's figures, as ``transcripts list`` shows them (no text)."""
+
+    video_id: str
+    language: str | None
+    model: str
+    backend: str
+    duration: float
+    speech_seconds: float | None
+    no_speech: bool
+    segments: int
+    created_at: datetime

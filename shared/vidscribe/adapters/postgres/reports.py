@@ -12,7 +12,8 @@ from typing import Any
 from psycopg2 import sql
 from psycopg2.extensions import cursor
 
-from ...models import FailureRecord, SearchHit, SearchQuery, Transcript
+from ...models import FailureRecord, SearchHit, SearchQuery, Transcript, TranscriptFilter, TranscriptSummary
+from . import transcript_listing
 from .database import Database, fetch_one
 from .search import search
 from .store import videos_identifier
@@ -59,6 +60,17 @@ class PostgresReports:
     def search(self, query: SearchQuery) -> list[SearchHit]:
         """The segments that match ``query``, best first: PostgreSQL full-text search (``search``)."""
         return search(self._db, self._videos, query)
+
+    def transcript_summaries(
+        self, selection: TranscriptFilter, after: str | None, limit: int
+    ) -> list[TranscriptSummary]:
+        return transcript_listing.summaries(self._db, selection, after, limit)
+
+    def transcript_page(self, selection: TranscriptFilter, after: str | None, limit: int) -> list[Transcript]:
+        return transcript_listing.transcripts(self._db, selection, after, limit)
+
+    def transcript_count(self, selection: TranscriptFilter) -> int:
+        return transcript_listing.count(self._db, selection)
 
     def run_report(self, since: datetime) -> dict[str, Any]:
         """What happened since ``since``, by any process: transcripts written (how many had no

@@ -1,0 +1,110 @@
+"""``vidscribe transcripts list`` and ``vidscribe export``: the stored transcripts, listed or written
+as one file per video (to a directory or an ``s3://bucket/prefix``)."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from ..config import Settings
+from ..models import TranscriptFilter, TranscriptSummary
+from ..ports import ExportTarget
+from ..redaction import escape_unsafe
+from .bootstrap import open_services, settings_from
+from .commands import print_json
+from .errors import EXIT_USAGE, CliError
+from .progress import FileBar
+
+LIST_PAGE = 500
+
+
+def moment(text: str) -> datetime:
+    """A ``--since``/``--until`` value: an ISO date or date and time; without a zone, UTC."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not a date: {text!r} (give a date such as 2026-01-31 or 2026-01-31T12:00)"
+        ) from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def selection_from(args: argparse.Namespace) -> TranscriptFilter:
+    return TranscriptFilter(
+        language=args.language, model=args.model, since=args.since, until=args.until, without_speech=args.speech
+    )
+
+
+def cmd_transcripts_list(args: argparse.Namespace) -> int:
+    selection = selection_from(args)
+    with open_services(settings_from(args)) as services:
+        rows: list[TranscriptSummary] = []
+        after: str | None = None
+        while (args.limit is None or len(rows) < args.limit) and (
+            page := services.reports.transcript_summaries(selection, after, LIST_PAGE)
+        ):
+            rows.extend(page)
+            after = page[-1].video_id
+    rows = rows[: args.limit] if args.limit is not None else rows
+    if args.json:
+        print_json([row.__dict__ for row in rows])
+        return 0
+    if not rows:
+        print("no transcripts")
+        return 0
+    for row in rows:
+        speech = "no speech" if row.no_speech else f"{row.segments} segments"
+        print(
+            f"{escape_unsafe(row.video_id)}  {row.language or '-'}  {row.model}  {row.duration:.1f} s  {speech}"
+            f"  {row.created_at:%Y-%m-%d %H:%M}"
+        )
+    return 0
+
+
+def _target(out: str, settings: Settings) -> ExportTarget:
+    from ..adapters.export_targets import DirectoryTarget, S3Target
+
+    if out.startswith("s3://"):
+        parts = urlsplit(out)
+        if not parts.netloc:
+            raise CliError(f"--out: no bucket in {out!r}: give s3://BUCKET/PREFIX", EXIT_USAGE)
+        from ..adapters.media.transports.s3 import s3_client
+
+        return S3Target(s3_client(settings, None), parts.netloc, parts.path.lstrip("/"))
+    if "://" in out:
+        raise CliError(f"--out: {out!r} is neither a directory nor s3://BUCKET/PREFIX", EXIT_USAGE)
+    directory = Path(out)
+    if directory.exists() and not directory.is_dir():
+        raise CliError(f"--out: {out} is a file, not a directory", EXIT_USAGE)
+    return DirectoryTarget(directory)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from ..adapters.export_targets import file_name
+    from ..workflow.exporting import export_transcripts
+
+    settings = settings_from(args)
+    target = _target(args.out, settings)
+    bar = FileBar("export")
+    with open_services(settings) as services:
+        try:
+            tally = export_transcripts(
+                services.reports,
+                selection_from(args),
+                args.format,
+                target,
+                file_name,
+                on_file=lambda t: bar.update(t.done, t.total, f"({t.current} already current)"),
+            )
+            bar.update(tally.done, tally.total, f"({tally.current} already current)", force=True)
+        finally:
+            bar.done()
+    if args.json:
+        print_json({"out": args.out, "format": args.format, "written": tally.written, "current": tally.current})
+    else:
+        print(
+            f"exported {tally.done} transcripts to {args.out}: {tally.written} written, {tally.current} already current"
+        )
+    return 0
