@@ -4,8 +4,12 @@ written atomically and skipped when current, the same files under an S3 prefix."
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import pty
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import unquote
@@ -14,6 +18,7 @@ import boto3
 import pytest
 
 from tests.support.database import PostgresUnderTest
+from tests.support.service import cli_env
 from vidscribe.adapters.export_targets import file_name
 from vidscribe.cli import main
 from vidscribe.export import render
@@ -144,3 +149,29 @@ def test_export_to_s3_through_the_endpoint_settings(
     assert body["Body"].read().decode() == render(env.transcript("plain"), "vtt")  # type: ignore[arg-type]
     again = run(capsys, "export", "--format", "vtt", "--out", "s3://captions/site/vtt", "--language", "de")[1]
     assert "0 written, 3 already current" in again
+
+
+def test_a_terminal_sees_a_progress_bar_and_a_pipe_does_not(
+    env: PostgresUnderTest, database_url: str, tmp_path: Path
+) -> None:
+    command = [sys.executable, "-m", "vidscribe.cli", "export", "--format", "txt"]
+    process_env = cli_env(tmp_path, DATABASE_URL=database_url)
+    controller, terminal = pty.openpty()
+    try:
+        finished = subprocess.run(
+            [*command, "--out", str(tmp_path / "tty")], env=process_env, stderr=terminal,
+            stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, timeout=120, check=True,
+        )  # fmt: skip
+        os.close(terminal)
+        drawn = b""
+        with contextlib.suppress(OSError):  # EIO once the terminal's last writer has gone
+            while chunk := os.read(controller, 4096):
+                drawn += chunk
+    finally:
+        os.close(controller)
+    assert b"export [##############################] 10/10 (0 already current)" in drawn
+    assert finished.stdout.decode().startswith("exported 10 transcripts")
+    piped = subprocess.run(
+        [*command, "--out", str(tmp_path / "pipe")], env=process_env, capture_output=True, timeout=120, check=True
+    )
+    assert piped.stderr == b""
