@@ -88,6 +88,9 @@ def test_a_bad_date_is_a_usage_error(env: PostgresUnderTest, capsys) -> None:
         main(["transcripts", "list", "--since", "yesterday"])
     assert stopped.value.code == 2
     assert "not a date: 'yesterday'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["transcripts", "list", "--limit", "-1"])
+    assert "not a positive whole number: '-1'" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("fmt", ["srt", "vtt", "json", "txt"])
@@ -175,3 +178,22 @@ def test_a_terminal_sees_a_progress_bar_and_a_pipe_does_not(
         [*command, "--out", str(tmp_path / "pipe")], env=process_env, capture_output=True, timeout=120, check=True
     )
     assert piped.stderr == b""
+
+
+def test_a_destination_that_refuses_is_one_line_and_keeps_what_was_written(
+    env: PostgresUnderTest, capsys, monkeypatch: pytest.MonkeyPatch, sqs_server, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", sqs_server.endpoint_url)
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    code, out, err = run(capsys, "export", "--format", "txt", "--out", "s3://no-such-bucket/p")
+    assert (code, out) == (1, "")
+    assert err == (
+        "vidscribe: --out s3://no-such-bucket/p: S3 refused: NoSuchBucket: The specified bucket does not exist;"
+        " 0 files were exported before it: run the same export again to resume\n"
+    )
+    out = tmp_path / "out"
+    (out / file_name("plain", "txt")).mkdir(parents=True)  # a directory where a file must go
+    code, _, err = run(capsys, "export", "--format", "txt", "--out", str(out))
+    assert code == 1 and err.startswith(f"vidscribe: --out {out}: Is a directory: ")
+    assert err.endswith(" files were exported before it: run the same export again to resume\n")
+    assert not [name for name in os.listdir(out) if name.endswith(".part")]  # the temporary file is gone

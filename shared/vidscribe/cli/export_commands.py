@@ -8,13 +8,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import botocore.exceptions
+
 from ..config import Settings
 from ..models import TranscriptFilter, TranscriptSummary
 from ..ports import ExportTarget
 from ..redaction import escape_unsafe
 from .bootstrap import open_services, settings_from
 from .commands import print_json
-from .errors import EXIT_USAGE, CliError
+from .errors import EXIT_USAGE, CliError, one_line
 from .progress import FileBar
 
 LIST_PAGE = 500
@@ -29,6 +31,13 @@ def moment(text: str) -> datetime:
             f"not a date: {text!r} (give a date such as 2026-01-31 or 2026-01-31T12:00)"
         ) from None
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def positive(text: str) -> int:
+    """A ``--limit``: a whole number from 1."""
+    if not text.isascii() or not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"not a positive whole number: {text!r}")
+    return int(text)
 
 
 def selection_from(args: argparse.Namespace) -> TranscriptFilter:
@@ -83,22 +92,30 @@ def _target(out: str, settings: Settings) -> ExportTarget:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from ..adapters.export_targets import file_name
-    from ..workflow.exporting import export_transcripts
+    from ..workflow.exporting import ExportTally, export_transcripts
 
     settings = settings_from(args)
-    target = _target(args.out, settings)
     bar = FileBar("export")
+    progress = ExportTally(total=0)
+
+    def on_file(tally: ExportTally) -> None:
+        nonlocal progress
+        progress = tally
+        bar.update(tally.done, tally.total, f"({tally.current} already current)")
+
     with open_services(settings) as services:
         try:
+            target = _target(args.out, settings)
             tally = export_transcripts(
-                services.reports,
-                selection_from(args),
-                args.format,
-                target,
-                file_name,
-                on_file=lambda t: bar.update(t.done, t.total, f"({t.current} already current)"),
+                services.reports, selection_from(args), args.format, target, file_name, on_file=on_file
             )
             bar.update(tally.done, tally.total, f"({tally.current} already current)", force=True)
+        except (OSError, botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+            # The destination refused (no such bucket, no permission, a full disk): what was written stays.
+            raise CliError(
+                f"--out {args.out}: {_destination_problem(exc)}; {progress.done} files were exported before it:"
+                " run the same export again to resume"
+            ) from None
         finally:
             bar.done()
     if args.json:
@@ -108,3 +125,12 @@ def cmd_export(args: argparse.Namespace) -> int:
             f"exported {tally.done} transcripts to {args.out}: {tally.written} written, {tally.current} already current"
         )
     return 0
+
+
+def _destination_problem(exc: Exception) -> str:
+    if isinstance(exc, botocore.exceptions.ClientError):
+        error = exc.response.get("Error", {})
+        return one_line(f"S3 refused: {error.get('Code', '?')}: {error.get('Message', '')}")
+    if isinstance(exc, OSError) and exc.strerror:
+        return one_line(f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror)
+    return one_line(str(exc))

@@ -32,7 +32,7 @@ from .commands import (
     cmd_videos_import,
 )
 from .errors import EXIT_ERROR, EXIT_SIGNAL_BASE, EXIT_USAGE, CliError, describe_service_error
-from .export_commands import cmd_export, cmd_transcripts_list, moment
+from .export_commands import cmd_export, cmd_transcripts_list, moment, positive
 from .report_commands import cmd_failures, cmd_status, cmd_transcribe, cmd_transcript
 from .search_command import add_search_command
 from .serve_command import cmd_serve
@@ -164,7 +164,7 @@ def add_transcript_commands(
     )
     p = add(transcripts, "list", help="list the stored transcripts, in video id order")
     _transcript_filters(p)
-    p.add_argument("--limit", type=int, help="at most this many")
+    p.add_argument("--limit", type=positive, help="at most this many")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_transcripts_list)
 
