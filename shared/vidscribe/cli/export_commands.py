@@ -4,7 +4,6 @@ as one file per video (to a directory or an ``s3://bucket/prefix``)."""
 from __future__ import annotations
 
 import argparse
-from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -20,17 +19,6 @@ from .errors import EXIT_USAGE, CliError, one_line
 from .progress import FileBar
 
 LIST_PAGE = 500
-
-
-def moment(text: str) -> datetime:
-    """A ``--since``/``--until`` value: an ISO date or date and time; without a zone, UTC."""
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"not a date: {text!r} (give a date such as 2026-01-31 or 2026-01-31T12:00)"
-        ) from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def positive(text: str) -> int:

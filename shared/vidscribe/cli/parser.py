@@ -32,9 +32,9 @@ from .commands import (
     cmd_videos_import,
 )
 from .errors import EXIT_ERROR, EXIT_SIGNAL_BASE, EXIT_USAGE, CliError, describe_service_error
-from .export_commands import cmd_export, cmd_transcripts_list, moment, positive
+from .export_commands import cmd_export, cmd_transcripts_list, positive
 from .report_commands import cmd_failures, cmd_status, cmd_transcribe, cmd_transcript
-from .search_command import add_search_command
+from .search_command import add_search_command, since_moment
 from .serve_command import cmd_serve
 
 
@@ -144,8 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _transcript_filters(p: argparse.ArgumentParser) -> None:
     p.add_argument("--language", help="only transcripts in this language (as stored: en, de, ...)")
     p.add_argument("--model", help="only transcripts made by this model (tiny.en, base, gpt-4o-transcribe, ...)")
-    p.add_argument("--since", type=moment, help="only transcripts made at or after this date (UTC unless given)")
-    p.add_argument("--until", type=moment, help="only transcripts made before this date")
+    p.add_argument("--since", type=since_moment, help="only transcripts made at or after this date (UTC unless given)")
+    p.add_argument("--until", type=since_moment, help="only transcripts made before this date")
     speech = p.add_mutually_exclusive_group()
     speech.add_argument(
         "--without-speech", dest="speech", action="store_const", const=True, help="only videos without speech"
