@@ -106,17 +106,24 @@ _CONFIGS = """
 # The candidates come from the GIN index (any configuration's query); each is kept when its own
 # configuration's query matches. Only the page's hits are given a headline and a URL.
 _SEARCH = """
-    WITH queries AS (
+    WITH queries AS MATERIALIZED (
         SELECT config::regconfig AS config, query::tsquery AS query
         FROM unnest(%(configs)s::text[], %(queries)s::text[]) AS q(config, query)
     ), hits AS (
-        SELECT s.video_id, s.n, s.start_seconds, s.end_seconds, s.language, s.config, s.text, q.query,
-               ts_rank_cd(s.document, q.query) AS rank
-        FROM transcript_segments s JOIN queries q ON q.config = s.config
-        WHERE s.document @@ %(any)s::tsquery AND s.document @@ q.query
-          AND (%(language)s::text IS NULL OR s.language = %(language)s)
-          AND (%(video)s::text IS NULL OR s.video_id = %(video)s)
-          AND (%(since)s::timestamptz IS NULL OR s.created_at >= %(since)s)
+        SELECT s.video_id, s.n, s.start_seconds, s.end_seconds, s.language, s.config, s.text, s.query,
+               ts_rank_cd(s.document, s.query) AS rank
+        FROM (
+            -- One index scan for every configuration's query at once, then each row's own query (OFFSET 0
+            -- keeps it apart: flattened, PostgreSQL scans the index once per configuration instead).
+            SELECT s.*, (SELECT q.query FROM queries q WHERE q.config = s.config) AS query
+            FROM transcript_segments s
+            WHERE s.document @@ %(any)s::tsquery
+              AND (%(language)s::text IS NULL OR s.language = %(language)s)
+              AND (%(video)s::text IS NULL OR s.video_id = %(video)s)
+              AND (%(since)s::timestamptz IS NULL OR s.created_at >= %(since)s)
+            OFFSET 0
+        ) s
+        WHERE s.document @@ s.query
         ORDER BY rank DESC, s.video_id, s.n
         LIMIT %(limit)s OFFSET %(offset)s
     )
