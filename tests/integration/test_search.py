@@ -3,11 +3,16 @@ configuration, ranking, snippets, phrases, prefixes, exclusions, filters and hos
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
+from importlib import resources
 
+import psycopg2
 import pytest
+from psycopg2 import sql
 
 from tests.support.database import PostgresUnderTest
+from vidscribe.adapters.postgres.schema import MIGRATIONS_PACKAGE
 from vidscribe.errors import SearchSyntaxError
 from vidscribe.models import SearchQuery, Segment, Transcript
 
@@ -113,3 +118,35 @@ def test_index_is_kept_current_on_rewrite_and_delete(catalogue: PostgresUnderTes
     assert ("en-2", 10.0) not in _find(catalogue, "refund")
     catalogue.execute("DELETE FROM transcripts WHERE video_id = 'en-2'")
     assert _find(catalogue, "money") == []
+
+
+def test_the_migration_indexes_transcripts_stored_before_it(database_url: str) -> None:
+    # Given a database migrated up to 008 holding a German transcript, When 008 is applied, Then its
+    # segments are found, stemmed with the german configuration.
+    name = f"vidscribe_search_{uuid.uuid4().hex[:8]}"
+    admin = psycopg2.connect(database_url)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    base, _, query = database_url.partition("?")  # pgserver's URLs end in .../db?host=/socket/dir
+    url = f"{base.rsplit('/', 1)[0]}/{name}" + (f"?{query}" if query else "")
+    try:
+        earlier = PostgresUnderTest(url)
+        earlier.execute("CREATE TABLE vidscribe_migrations (name text PRIMARY KEY, applied_at timestamptz)")
+        for migration in sorted(resources.files(MIGRATIONS_PACKAGE).iterdir(), key=lambda f: f.name):
+            if migration.name.endswith(".sql") and migration.name < "008":
+                earlier.execute(migration.read_text())
+                earlier.execute("INSERT INTO vidscribe_migrations (name) VALUES (%s)", (migration.name,))
+        segments = '[{"start": 0, "end": 2, "text": "Guten Tag."}, {"start": 2, "end": 5, "text": "Die Häuser."}]'
+        earlier.execute(
+            "INSERT INTO transcripts (video_id, text, segments, language, duration_seconds, backend, model)"
+            " VALUES ('old', '', %s::jsonb, 'de', 5, 'local', 'base')",
+            (segments,),
+        )
+        assert "008_segment_search.sql" in earlier.migrate()
+        assert [(h.video_id, h.start) for h in earlier.reports.search(SearchQuery("Haus"))] == [("old", 2.0)]
+        earlier.close()
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        admin.close()
