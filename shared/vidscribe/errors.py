@@ -38,6 +38,10 @@ class OperatorError(VidscribeError):
     """An operator's request that cannot be carried out as asked (the command line says why)."""
 
 
+class SearchSyntaxError(OperatorError):
+    """A search that cannot find anything as written (only exclusions)."""
+
+
 # --- fetching the media --------------------------------------------------------------------------
 class UrlRejected(VidscribeError):
     """The URL is not allowed: not http(s), or it points at a private, loopback or link-local address."""

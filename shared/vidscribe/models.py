@@ -390,7 +390,7 @@ class Dismissed(NamedTuple):
     not_open: list[int]
 
 
-# --- search (issue 23's interface: its engine replaces the stand-in search behind Reports.search) ---
+# --- search (issue 23: PostgreSQL full-text search behind Reports.search) --------------------------
 @dataclass(frozen=True)
 class SearchQuery:
     """What to find: ``text`` as a search box takes it, optionally in one language, one video, or
@@ -407,7 +407,8 @@ class SearchQuery:
 @dataclass(frozen=True)
 class SearchHit:
     """One segment that matches: where it is, and its text in pieces, each flagged when it is what
-    matched (to be escaped piece by piece and highlighted)."""
+    matched (to be escaped piece by piece and highlighted); ``url``: the video's, as stored (secrets
+    and all: scrub it before showing it), None when the videos table has no row for it."""
 
     video_id: str
     start: float
@@ -415,6 +416,7 @@ class SearchHit:
     language: str | None
     snippet: tuple[tuple[str, bool], ...]
     rank: float
+    url: str | None = None
 
 
 # --- the catalogue: every video with its state, a page at a time (the web page, issue 24) ---------
@@ -469,3 +471,31 @@ class WriteAccess:
 
     allowed: bool
     reason: str | None = None
+
+
+# --- listing and bulk export (issue 23: vidscribe transcripts list, vidscribe export) --------------
+@dataclass(frozen=True)
+class TranscriptFilter:
+    """Which transcripts: in a language, by a model, made in ``[since, until)``, only those without
+    speech (True), only those with speech (False) or either (None)."""
+
+    language: str | None = None
+    model: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    without_speech: bool | None = None
+
+
+@dataclass(frozen=True)
+class TranscriptSummary:
+    """One transcript's figures, as ``transcripts list`` shows them (no text)."""
+
+    video_id: str
+    language: str | None
+    model: str
+    backend: str
+    duration: float
+    speech_seconds: float | None
+    no_speech: bool
+    segments: int
+    created_at: datetime

@@ -37,6 +37,8 @@ from .models import (
     SearchQuery,
     Span,
     Transcript,
+    TranscriptFilter,
+    TranscriptSummary,
     WriteAccess,
 )
 
@@ -208,6 +210,30 @@ class Reports(Protocol):
 
     def search(self, query: SearchQuery) -> list[SearchHit]:
         """The segments that match ``query``, best first (issue 23's engine)."""
+        ...
+
+    def transcript_summaries(
+        self, selection: TranscriptFilter, after: str | None, limit: int
+    ) -> list[TranscriptSummary]:
+        """Up to ``limit`` selected transcripts' figures in video id order, after the id ``after``."""
+        ...
+
+    def transcript_page(self, selection: TranscriptFilter, after: str | None, limit: int) -> list[Transcript]:
+        """Up to ``limit`` selected whole transcripts in video id order, after the id ``after``."""
+        ...
+
+    def transcript_count(self, selection: TranscriptFilter) -> int: ...
+
+
+class ExportTarget(Protocol):
+    """Where ``vidscribe export`` writes its files: a directory or an S3 prefix."""
+
+    def is_current(self, name: str, data: bytes) -> bool:
+        """Whether ``name`` already holds exactly ``data`` (a resumed export skips it)."""
+        ...
+
+    def write(self, name: str, data: bytes) -> None:
+        """Store ``data`` as ``name`` atomically: a reader sees the old file or the new, never a part."""
         ...
 
 

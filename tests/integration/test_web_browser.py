@@ -160,7 +160,7 @@ def test_hostile_transcript_text_renders_as_text_and_runs_nothing(
     video_id = '<img src=x onerror="window.__pwned = 4">'
     store.add_videos([(video_id, media.url("sample-lights.mp4"))])
     store.save_transcript(video_id, Transcript(HOSTILE, [Segment(0.5, 3.0, HOSTILE)], "en", 5.0, "local", "base"))
-    for page in (video_page(web, video_id), web.page("search?q=pwned"), web.url):
+    for page in (video_page(web, video_id), web.page("search?q=onerror"), web.url):
         browser.get(page)
         wait_for(browser, lambda d: script(d, "return document.readyState") == "complete")
         assert script(browser, "return typeof window.__pwned") == "undefined", page

@@ -82,12 +82,16 @@ def test_hostile_text_is_escaped_in_every_page(store: PostgresUnderTest, web: Ru
     store.add_videos([(hostile_id, "https://media.example.com/h.mp4")])
     store.save_transcript(hostile_id, transcript(HOSTILE_TEXT, [Segment(0.0, 2.0, HOSTILE_TEXT)]))
     store.record_failure(hostile_id, "NotMedia", "<script>bad()</script> served text/html", 1, None)
-    pages = [get(web.page(p)).text for p in ("", "search?q=pwned", "video?id=" + quote(hostile_id, safe=""), "status")]
+    pages = [
+        get(web.page(p)).text for p in ("", "search?q=onerror", "video?id=" + quote(hostile_id, safe=""), "status")
+    ]
     for body in pages:
         assert "<img src=x" not in body and "<script>window" not in body and "<script>bad" not in body
     assert "&lt;img src=x onerror=alert(1)&gt;&#34;" in pages[0]
     assert "&lt;script&gt;window.__pwned = 1&lt;/script&gt; &#34;onerror=&#34;window.__pwned=2&#34;" in pages[2]
-    assert "<mark>pwned</mark>" in pages[1]
+    # Full-text search reads "<script>" and "<img ...>" as markup (PostgreSQL's parser drops tags):
+    # the word found is the one outside them, and the page escapes the rest.
+    assert "<mark>onerror</mark>" in pages[1]
     assert "&lt;script&gt;bad()&lt;/script&gt;" in pages[3]
     vtt = get(web.page("transcript.vtt?id=" + quote(hostile_id, safe="")))
     assert vtt.headers["Content-Type"] == "text/vtt; charset=utf-8"

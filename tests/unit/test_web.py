@@ -1,5 +1,5 @@
 """The web page's pure parts: which media URLs reach the browser, links and file names built from
-ids, the query parameters read, the search stand-in's snippets, and what never ships to Lambda."""
+ids, the query parameters read, the search's snippets, and what never ships to Lambda."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from infra.lambda_packaging import copy_core
-from vidscribe.adapters.postgres.search_stand_in import snippet
+from vidscribe.adapters.postgres.search import snippet_pieces
 from vidscribe.cli.serve_command import trusted_hosts
 from vidscribe.models import WriteAccess
 from vidscribe.web import actions_access
@@ -148,15 +148,15 @@ def test_the_search_query_pages_and_reads_its_date() -> None:
     assert search_query({"q": " "}) is None
 
 
-def test_the_stand_in_snippet_flags_each_match_in_any_case() -> None:
-    assert snippet("Warm bread, warm hands", "warm") == (
+def test_a_headline_becomes_pieces_flagged_where_it_matched() -> None:
+    # ts_headline's marks are \x02 and \x03 (removed from the text before the headline is made).
+    assert snippet_pieces("\x02Warm\x03 bread,\n \x02warm\x03 hands") == (
         ("Warm", True),
         (" bread, ", False),
         ("warm", True),
         (" hands", False),
     )
-    assert snippet("a.b a*b", "a*b") == (("a.b ", False), ("a*b", True))  # the query is text, not a pattern
-    assert snippet("nothing here", "zzz") == (("nothing here", False),)
+    assert snippet_pieces("nothing here") == (("nothing here", False),)
 
 
 def test_actions_are_on_only_for_a_role_that_may_write_without_read_only() -> None:

@@ -12,7 +12,7 @@ import importlib.metadata
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from ..config import Settings
@@ -33,7 +33,9 @@ from .commands import (
     cmd_videos_import,
 )
 from .errors import EXIT_ERROR, EXIT_SIGNAL_BASE, EXIT_USAGE, CliError, describe_service_error
+from .export_commands import cmd_export, cmd_transcripts_list, positive
 from .report_commands import cmd_failures, cmd_status, cmd_transcribe, cmd_transcript
+from .search_command import add_search_command, since_moment
 from .serve_command import cmd_serve
 
 
@@ -133,6 +135,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["txt", "json", "srt", "vtt"], default="txt")
     p.set_defaults(func=cmd_transcript)
 
+    add_search_command(sub, add)
+
+    add_transcript_commands(sub, add)
+
     p = add(sub, "serve", help="a web page to browse, search and watch the transcripts, and act on failures")
     p.add_argument("--host", default="127.0.0.1", help="the address to listen on (default 127.0.0.1: this machine)")
     p.add_argument("--port", type=port_number, default=8000, help="the port (default 8000; 0: any free port)")
@@ -145,6 +151,41 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["txt", "json", "srt", "vtt"], default="txt")
     p.set_defaults(func=cmd_transcribe)
     return parser
+
+
+def _transcript_filters(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--language", help="only transcripts in this language (as stored: en, de, ...)")
+    p.add_argument("--model", help="only transcripts made by this model (tiny.en, base, gpt-4o-transcribe, ...)")
+    p.add_argument("--since", type=since_moment, help="only transcripts made at or after this date (UTC unless given)")
+    p.add_argument("--until", type=since_moment, help="only transcripts made before this date")
+    speech = p.add_mutually_exclusive_group()
+    speech.add_argument(
+        "--without-speech", dest="speech", action="store_const", const=True, help="only videos without speech"
+    )
+    speech.add_argument(
+        "--with-speech", dest="speech", action="store_const", const=False, help="only videos with speech"
+    )
+
+
+def add_transcript_commands(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], add: Callable[..., argparse.ArgumentParser]
+) -> None:
+    """``transcripts list`` and ``export`` (issue 23)."""
+    transcripts = add(sub, "transcripts", help="the stored transcripts").add_subparsers(
+        dest="transcripts_command", required=True, metavar="ACTION"
+    )
+    p = add(transcripts, "list", help="list the stored transcripts, in video id order")
+    _transcript_filters(p)
+    p.add_argument("--limit", type=positive, help="at most this many")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_transcripts_list)
+
+    p = add(sub, "export", help="write one file per transcript to a directory or s3://BUCKET/PREFIX")
+    p.add_argument("--format", choices=["txt", "json", "srt", "vtt"], required=True)
+    p.add_argument("--out", required=True, help="a directory (created if needed) or s3://BUCKET/PREFIX")
+    _transcript_filters(p)
+    p.add_argument("--json", action="store_true", help="a machine-readable summary")
+    p.set_defaults(func=cmd_export)
 
 
 def record_id(text: str) -> int:

@@ -75,3 +75,31 @@ def stop_line(summary: dict[str, Any]) -> str:
         f"vidscribe: stopped by {summary['stopped_by']}: transcribed {summary['transcribed']}, "
         f"failed {summary['failed']} in {summary['wall_seconds']:.1f} s; {back}; {left}"
     )
+
+
+class FileBar:
+    """A progress bar on stderr for a command that works through a known number of files
+    (``export``): drawn in place on a terminal, at most ten times a second; nothing otherwise (a
+    script reads the summary line)."""
+
+    WIDTH = 30
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.tty = sys.stderr.isatty()
+        self.last_draw = 0.0
+
+    def update(self, done: int, total: int, detail: str = "", *, force: bool = False) -> None:
+        now = time.monotonic()
+        if not self.tty or (not force and now - self.last_draw < 0.1):
+            return
+        filled = self.WIDTH * min(done, total) // total if total else self.WIDTH
+        bar = "#" * filled + "-" * (self.WIDTH - filled)
+        sys.stderr.write(f"\r\033[K{self.label} [{bar}] {done}/{total}" + (f" {detail}" if detail else ""))
+        sys.stderr.flush()
+        self.last_draw = now
+
+    def done(self) -> None:
+        if self.tty and self.last_draw:
+            sys.stderr.write("\n")
+            sys.stderr.flush()

@@ -8,6 +8,7 @@ from dataclasses import replace
 
 from flask import Blueprint, Response, abort, render_template, request, send_file
 
+from ..errors import SearchSyntaxError
 from ..export import FORMATS, render
 from ..models import CATALOGUE_STATES, Segment
 from . import forms
@@ -50,7 +51,10 @@ def search() -> str:
     hits, has_next = [], False
     if query is not None:
         # One more than a page: is there another?
-        found = context.reports.search(replace(query, limit=query.limit + 1))
+        try:
+            found = context.reports.search(replace(query, limit=query.limit + 1))
+        except SearchSyntaxError as exc:
+            raise forms.BadInput(f"q: {exc}") from None
         hits, has_next = found[: query.limit], len(found) > query.limit
     return render_template("search.html", active="search", query=query, hits=hits, has_next=has_next)
 

@@ -13,9 +13,10 @@ from psycopg2 import sql
 from psycopg2.extensions import cursor
 
 from ...jobs.states import IN_FLIGHT, JobState
-from ...models import FailureRecord, SearchHit, SearchQuery, Transcript
-from . import job_sql
+from ...models import FailureRecord, SearchHit, SearchQuery, Transcript, TranscriptFilter, TranscriptSummary
+from . import job_sql, transcript_listing
 from .database import Database, fetch_one
+from .search import search
 from .store import videos_identifier
 
 _TRANSCRIPT_COLUMNS = (
@@ -68,10 +69,19 @@ class PostgresReports:
         return self._db.run(work)
 
     def search(self, query: SearchQuery) -> list[SearchHit]:
-        """STAND-IN until issue 23 lands: a substring match over the segments (``search_stand_in``)."""
-        from .search_stand_in import search
+        """The segments that match ``query``, best first: PostgreSQL full-text search (``search``)."""
+        return search(self._db, self._videos, query)
 
-        return search(self._db, query)
+    def transcript_summaries(
+        self, selection: TranscriptFilter, after: str | None, limit: int
+    ) -> list[TranscriptSummary]:
+        return transcript_listing.summaries(self._db, selection, after, limit)
+
+    def transcript_page(self, selection: TranscriptFilter, after: str | None, limit: int) -> list[Transcript]:
+        return transcript_listing.transcripts(self._db, selection, after, limit)
+
+    def transcript_count(self, selection: TranscriptFilter) -> int:
+        return transcript_listing.count(self._db, selection)
 
     def run_report(self, since: datetime) -> dict[str, Any]:
         """What happened since ``since``, by any process: transcripts written (how many had no
