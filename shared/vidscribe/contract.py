@@ -17,6 +17,9 @@ MAX_ATTEMPTS = MAX_RECEIVE_COUNT
 #: ``VIDEOS_TABLE``: a table or ``schema.table`` name (it is quoted as an identifier, never pasted).
 VIDEOS_TABLE_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$"
 
+#: ``EVENT_BUS_NAME``: an EventBridge bus's name or ARN, as PutEvents takes it (EventBusName).
+EVENT_BUS_PATTERN = r"^(arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus/)?[A-Za-z0-9._\-/]{1,256}$"
+
 #: The Amazon RDS CA certificates the functions verify the database against (sslmode=verify-full),
 #: shipped at the root of the Lambda layer (so at /opt/ in Lambda).
 RDS_CA_BUNDLE_FILE = "rds-ca-bundle.pem"
@@ -45,6 +48,7 @@ class MetricName:
     LATENCY = "TranscriptionLatency"  # milliseconds
     FAILURE_RECORDS = "FailureRecords"
     BACKEND_ERRORS = "BackendErrors"  # attempts the transcription backend failed (transient or permanent)
+    EVENTS_NOT_PUBLISHED = "EventsNotPublished"  # outcome events EventBridge did not take after the retries
 
 
 CUSTOM_METRICS: tuple[str, ...] = tuple(

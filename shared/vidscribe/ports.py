@@ -8,6 +8,7 @@ every adapter to it (``vidscribe.services`` is typed against these protocols):
 - ``Catalogue`` (the web page's reads): ``adapters.postgres.PostgresCatalogue``
 - ``MediaSource``: ``adapters.media.StreamingMediaSource``
 - ``TranscriptionBackend``: ``adapters.backends.LocalWhisperBackend`` / ``OpenAIBackend``
+- ``EventPublisher``: ``adapters.eventbridge.EventBridgePublisher``
 
 Unit tests use small fakes of these protocols; integration tests use the real adapters.
 """
@@ -19,6 +20,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from .contract import MAX_ATTEMPTS
+from .events import OutcomeEvent
 from .models import (
     AudioSink,
     CataloguePage,
@@ -257,4 +259,13 @@ class TranscriptionBackend(Protocol):
         are (the packed audio of ``vidscribe.speech``), None for "all of it". The transcript says
         how many seconds of audio the model was sent and what that cost (``model_audio_seconds``,
         ``cost_usd``)."""
+        ...
+
+
+class EventPublisher(Protocol):
+    """Where a final outcome is announced (``EVENT_BUS_NAME``): after it is stored, never instead."""
+
+    def publish(self, event: OutcomeEvent) -> bool:
+        """Put ``event``; False when it could not be put after the retries (logged and counted):
+        publishing never raises, so an event can never lose or fail the outcome it announces."""
         ...
