@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from vidscribe.config import WHISPER_MODEL_NAMES
-from vidscribe.contract import VIDEOS_TABLE_PATTERN, lambda_vcpus, queue_high_water
+from vidscribe.contract import EVENT_BUS_PATTERN, VIDEOS_TABLE_PATTERN, lambda_vcpus, queue_high_water
 
 MIN_WORKERS = 2  # SQS event source ScalingConfig.MaximumConcurrency minimum
 MAX_WORKERS = 1000  # SQS event source ScalingConfig.MaximumConcurrency maximum
@@ -94,6 +94,9 @@ class StackConfig:
     # S3 buckets whose objects the transcriber may read (s3://bucket/key sources): s3:GetObject on
     # exactly these, to the transcriber only.
     media_buckets: tuple[str, ...] = ()
+    # The EventBridge bus that hears of every final outcome: None (no events), "create" (the stack
+    # creates "<stackName>-events") or an existing bus's name or ARN ("default": the account's own).
+    event_bus: str | None = None
     # --- other functions ---------------------------------------------------------------------------
     fetcher_memory_mb: int = 512
     fetcher_timeout_seconds: int = 120
@@ -238,6 +241,7 @@ class StackConfig:
             max_duration_seconds=_int(get, "maxDurationSeconds", d.max_duration_seconds, 1, 10**7),
             videos_table=_opt_str(get, "videosTable"),
             media_buckets=_list(get, "mediaBuckets"),
+            event_bus=_opt_str(get, "eventBus"),
             fetcher_memory_mb=_int(get, "fetcherMemoryMb", d.fetcher_memory_mb, 128, 10_240),
             fetcher_timeout_seconds=_int(get, "fetcherTimeoutSeconds", d.fetcher_timeout_seconds, 10,
                                          LAMBDA_MAX_TIMEOUT),
@@ -295,6 +299,10 @@ class StackConfig:
                 "'rate(1 hour)' or 'cron(0/15 * * * ? *)'"
             )
         self._validate_transcriber()
+        if self.event_bus is not None and not re.match(EVENT_BUS_PATTERN, self.event_bus):
+            raise ConfigError(
+                f"eventBus {self.event_bus!r}: expected 'create', or an existing EventBridge bus's name or ARN"
+            )
         if self.openai_base_url is not None and not self.openai_base_url.startswith(("https://", "http://")):
             raise ConfigError(f"openaiBaseUrl {self.openai_base_url!r}: must be an http(s) URL")
         if not self.openai_model.strip():
