@@ -92,7 +92,15 @@ class Store(Protocol):
         """Whether the videos table has a row with this id (its url may be NULL)."""
         ...
 
-    def has_transcript(self, video_id: str) -> bool: ...
+    def has_transcript(self, video_id: str) -> bool:
+        """Whether the video has a transcript that no requested re-transcription is to replace."""
+        ...
+
+    def request_retranscription(self, video_ids: Sequence[str], queued_lease_seconds: int) -> list[str]:
+        """Queue those of ``video_ids`` that have a transcript again for the next fetcher, as
+        re-transcriptions (the transcript stays readable until the new one is stored, then is kept
+        as a numbered version); returns their ids."""
+        ...
 
     # --- the fetcher -------------------------------------------------------------------------------
     def reserve_pending(self, limit: int, queued_lease_seconds: int, *, queue_url: str) -> list[PendingVideo]:
@@ -207,6 +215,10 @@ class Reports(Protocol):
     def transcript(self, video_id: str) -> Transcript | None: ...
 
     def transcripts(self, video_ids: Sequence[str] | None = None) -> list[Transcript]: ...
+
+    def transcript_version(self, video_id: str, version: int) -> Transcript | None:
+        """Transcript number ``version`` of a video (1: the first; the highest: the current one)."""
+        ...
 
     def search(self, query: SearchQuery) -> list[SearchHit]:
         """The segments that match ``query``, best first (issue 23's engine)."""

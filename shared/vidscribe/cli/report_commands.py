@@ -64,6 +64,8 @@ def cmd_status(args: argparse.Namespace) -> int:
             notes.append(f"{info['waiting']} waiting for the next run's fetcher")
         if info.get("lease_expired"):
             notes.append(f"{info['lease_expired']} past their lease")
+        if info.get("retranscription"):
+            notes.append(f"{info['retranscription']} re-transcription requested (a transcript stays readable)")
         print(f"{state:<15} {info['count']}" + (f"  ({', '.join(notes)})" if notes else ""))
     for key, label in (("queue", "queue"), ("dlq", "dead letters")):
         depth = status.get(key)

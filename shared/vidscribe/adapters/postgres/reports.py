@@ -42,7 +42,8 @@ _JOBS_BY_STATE = sql.SQL(
     """
     SELECT state, count(*),
            count(*) FILTER (WHERE {waiting} AND queue_url IS NULL),
-           count(*) FILTER (WHERE lease_expires_at <= now() AND ({held} OR queue_url IS NOT NULL))
+           count(*) FILTER (WHERE lease_expires_at <= now() AND ({held} OR queue_url IS NOT NULL)),
+           count(*) FILTER (WHERE retranscribe)
     FROM video_jobs GROUP BY state
     """
 ).format(waiting=job_sql.is_state(JobState.QUEUED), held=job_sql.is_state(JobState.PROCESSING))
@@ -64,6 +65,21 @@ class PostgresReports:
         def work(cur: cursor) -> list[Transcript]:
             cur.execute(_TRANSCRIPTS_QUERY, {"all": video_ids is None, "ids": list(video_ids or [])})
             return [_transcript(row) for row in cur.fetchall()]
+
+        return self._db.run(work)
+
+    def transcript_version(self, video_id: str, version: int) -> Transcript | None:
+        """Transcript number ``version`` of a video: a replaced one, or the current one."""
+
+        def work(cur: cursor) -> Transcript | None:
+            columns = _TRANSCRIPTS_QUERY.split(" FROM ")[0]
+            cur.execute(
+                f"{columns} FROM transcript_versions WHERE video_id = %(id)s AND version = %(n)s"
+                f" UNION ALL {columns} FROM transcripts WHERE video_id = %(id)s AND version = %(n)s",
+                {"id": video_id, "n": version},
+            )
+            row = cur.fetchone()
+            return None if row is None else _transcript(row)
 
         return self._db.run(work)
 
@@ -151,8 +167,10 @@ class PostgresReports:
             transcripts, without_speech, model_seconds, cost, unpriced = fetch_one(cur)
             cur.execute(_JOBS_BY_STATE)
             jobs = {
-                state: {"count": n, "waiting": waiting, "lease_expired": expired}
-                for state, n, waiting, expired in cur.fetchall()
+                # retranscription: jobs of videos that have a transcript and were asked to be
+                # transcribed again (migration 010), as against those never transcribed
+                state: {"count": n, "waiting": waiting, "lease_expired": expired, "retranscription": again}
+                for state, n, waiting, expired, again in cur.fetchall()
             }
             cur.execute(
                 sql.SQL(

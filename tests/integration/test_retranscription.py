@@ -1,0 +1,100 @@
+"""Re-transcription with history (issue 23, item 4), on the real PostgreSQL and the real local model:
+the current transcript stays readable until a new one is stored, and is then kept as a numbered
+version; a failed re-transcription leaves it untouched and records the failure as usual."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support.media_server import FaultyMediaServer
+from vidscribe.adapters.media import StreamingMediaSource
+from vidscribe.local.samples import load_manifest, samples_dir
+from vidscribe.models import ClaimOutcome, VideoMessage
+from vidscribe.workflow import Outcome, Transcriber
+
+LEASE = 3600
+
+
+@pytest.fixture()
+def media() -> Iterator[FaultyMediaServer]:
+    with FaultyMediaServer(samples_dir()) as server:
+        yield server
+
+
+@pytest.fixture()
+def transcribed(settings, store, media, local_backend) -> tuple[Transcriber, str]:
+    """A sample video with its first transcript, and the transcriber that made it."""
+    store.add_videos([("talk", media.url(load_manifest()[0]["file"]))])
+    worker = Transcriber(settings, store, None, StreamingMediaSource(settings), local_backend)
+    assert worker.process(VideoMessage(video_id="talk").body()).outcome is Outcome.TRANSCRIBED
+    return worker, "talk"
+
+
+def test_a_requested_re_transcription_replaces_the_transcript_and_keeps_the_old_one(store, queue, transcribed):
+    worker, video_id = transcribed
+    first = store.transcript(video_id)
+    assert first is not None
+    # Given a re-transcription requested for it (and a video never transcribed, for comparison)
+    store.add_videos([("never", "http://127.0.0.1:9/never.mp4")])
+    assert store.request_retranscription([video_id, "never", "nowhere"], LEASE) == [video_id]
+
+    # Then the current transcript stays readable, the fetcher picks the video up again, and
+    # status tells the re-transcription from the video never transcribed
+    assert store.transcript(video_id) == first and not store.has_transcript(video_id)
+    reserved = {v.video_id for v in store.reserve_pending(10, LEASE, queue_url=queue.url)}
+    assert reserved == {video_id, "never"}
+    queued = store.status()["jobs"]["queued"]
+    assert (queued["count"], queued["retranscription"]) == (2, 1)
+
+    # When the transcriber processes it
+    assert worker.process(VideoMessage(video_id=video_id).body()).outcome is Outcome.TRANSCRIBED
+
+    # Then the new transcript is current as version 2, the first is kept as version 1, and a
+    # duplicate delivery finds the video done
+    current, kept = store.transcript(video_id), store.reports.transcript_version(video_id, 1)
+    assert current is not None and kept is not None
+    assert current.created_at is not None and first.created_at is not None and current.created_at > first.created_at
+    assert (kept.text, kept.created_at, kept.segments) == (first.text, first.created_at, first.segments)
+    assert store.reports.transcript_version(video_id, 2) == current
+    assert store.reports.transcript_version(video_id, 3) is None
+    assert store.has_transcript(video_id)
+    assert store.claim(video_id, None, LEASE).outcome is ClaimOutcome.ALREADY_DONE
+    assert store.status()["jobs"]["done"]["retranscription"] == 0
+
+    # And a second re-transcription keeps both earlier ones
+    assert store.request_retranscription([video_id], LEASE) == [video_id]
+    assert worker.process(VideoMessage(video_id=video_id).body()).outcome is Outcome.TRANSCRIBED
+    assert store.reports.transcript_version(video_id, 1) == kept
+    assert store.reports.transcript_version(video_id, 2) is not None
+    assert store.reports.transcript_version(video_id, 3) == store.transcript(video_id)
+
+
+def test_a_failed_re_transcription_leaves_the_transcript_untouched_and_records_the_failure(
+    store, media, transcribed
+):
+    worker, video_id = transcribed
+    first = store.transcript(video_id)
+    # Given a re-transcription requested while the video's server now refuses it
+    store.request_retranscription([video_id], LEASE)
+    media.always_fail(load_manifest()[0]["file"], status=404)
+
+    # When the transcriber tries
+    result = worker.process(VideoMessage(video_id=video_id).body())
+
+    # Then the failure is recorded as usual, and the transcript is the one there was
+    assert result.outcome is Outcome.FAILED
+    assert [(r.video_id, r.error_type) for r in store.failures()] == [(video_id, "FetchRefused")]
+    assert store.transcript(video_id) == first
+    assert store.reports.transcript_version(video_id, 1) == first
+    assert store.reports.transcript_version(video_id, 2) is None
+    failed = store.status()["jobs"]["failed"]
+    assert (failed["count"], failed["retranscription"]) == (1, 1)
+
+
+def test_a_video_a_worker_holds_is_not_requested_again(store, transcribed):
+    _, video_id = transcribed
+    assert store.request_retranscription([video_id], LEASE) == [video_id]
+    assert store.claim(video_id, None, LEASE).outcome is ClaimOutcome.CLAIMED
+    assert store.request_retranscription([video_id], LEASE) == []  # held under a live lease
