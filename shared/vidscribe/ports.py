@@ -96,8 +96,16 @@ class Store(Protocol):
         """Whether the video has a transcript that no requested re-transcription is to replace."""
         ...
 
-    def request_retranscription(self, video_ids: Sequence[str], queued_lease_seconds: int) -> list[str]:
-        """Queue those of ``video_ids`` that have a transcript again for the next fetcher, as
+    def request_retranscription(
+        self,
+        video_ids: Sequence[str] | None,
+        queued_lease_seconds: int,
+        *,
+        model: str | None = None,
+        before: datetime | None = None,
+    ) -> list[str]:
+        """Queue transcribed videos (those named, None: every one; with a transcript by ``model`` /
+        created before ``before``) again for the next fetcher, as
         re-transcriptions (the transcript stays readable until the new one is stored, then is kept
         as a numbered version); returns their ids."""
         ...
@@ -218,6 +226,10 @@ class Reports(Protocol):
 
     def transcript_version(self, video_id: str, version: int) -> Transcript | None:
         """Transcript number ``version`` of a video (1: the first; the highest: the current one)."""
+        ...
+
+    def transcript_versions(self, video_id: str) -> list[Transcript]:
+        """Every transcript of a video, version 1 first, the current one last."""
         ...
 
     def search(self, query: SearchQuery) -> list[SearchHit]:

@@ -4,14 +4,16 @@ version; a failed re-transcription leaves it untouched and records the failure a
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 
 from tests.support.media_server import FaultyMediaServer
 from vidscribe.adapters.media import StreamingMediaSource
 from vidscribe.local.samples import load_manifest, samples_dir
-from vidscribe.models import ClaimOutcome, VideoMessage
+from vidscribe.models import ClaimOutcome, Segment, Transcript, VideoMessage
 from vidscribe.workflow import Outcome, Transcriber
 
 LEASE = 3600
@@ -98,3 +100,55 @@ def test_a_video_a_worker_holds_is_not_requested_again(store, transcribed):
     assert store.request_retranscription([video_id], LEASE) == [video_id]
     assert store.claim(video_id, None, LEASE).outcome is ClaimOutcome.CLAIMED
     assert store.request_retranscription([video_id], LEASE) == []  # held under a live lease
+
+
+# --- the command line ------------------------------------------------------------------------------
+@pytest.fixture()
+def cli_env(monkeypatch: pytest.MonkeyPatch, database_url: str, store) -> None:
+    for name in ("QUEUE_URL", "DLQ_URL", "AWS_ENDPOINT_URL", "TRANSCRIBER", "MAX_WORKERS", "VIDEOS_TABLE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DATABASE_URL", database_url)
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    from vidscribe.cli import main
+
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def said(text: str, model: str) -> Transcript:
+    return Transcript(text, [Segment(0.0, 1.0, text)], "en", 1.0, "local", model)
+
+
+def test_retranscribe_by_model_and_date_then_read_each_version(capsys, cli_env, store) -> None:
+    # Given two videos transcribed by tiny.en and one by base
+    store.add_videos([(v, f"http://127.0.0.1:9/{v}.mp4") for v in ("a", "b", "c")])
+    for video_id, model in (("a", "tiny.en"), ("b", "tiny.en"), ("c", "base")):
+        store.save_transcript(video_id, said(f"first {video_id}", model))
+
+    # When every tiny.en transcript made before tomorrow is queued again
+    tomorrow = (store.now() + timedelta(days=1)).date().isoformat()
+    code, out, _ = run(capsys, "retranscribe", "--model", "tiny.en", "--before", tomorrow)
+
+    # Then exactly those two are re-transcription requests, and their transcripts stay readable
+    assert code == 0 and out.startswith("2 videos queued for re-transcription")
+    assert store.status()["jobs"]["queued"]["retranscription"] == 2
+    assert run(capsys, "transcript", "a")[1] == "first a\n"
+    # (a filter that matches nothing says so; no filter at all is a usage error)
+    assert run(capsys, "retranscribe", "--model", "tiny.en", "--before", "2001-01-01")[1].startswith("no transcribed")
+    assert run(capsys, "retranscribe")[0] == 2
+
+    # When the new transcript of a is stored
+    store.save_transcript("a", said("second a", "base"))
+
+    # Then each version reads back by number, and as one JSON array
+    assert run(capsys, "transcript", "a", "--version", "1")[1] == "first a\n"
+    assert run(capsys, "transcript", "a", "--version", "2")[1] == "second a\n"
+    assert run(capsys, "transcript", "a")[1] == "second a\n"
+    code, _, err = run(capsys, "transcript", "a", "--version", "3")
+    assert code == 1 and "no version 3 of the transcript for 'a'" in err
+    exported = json.loads(run(capsys, "transcript", "a", "--all-versions")[1])
+    versions = [(v["version"], v["text"], v["model"]) for v in exported]
+    assert versions == [(1, "first a", "tiny.en"), (2, "second a", "base")]

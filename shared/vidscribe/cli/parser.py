@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from ..config import Settings
 from ..errors import ConfigurationError, OperatorError, VidscribeError
@@ -119,7 +120,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = add(sub, "transcript", help="print a stored transcript")
     p.add_argument("id")
     p.add_argument("--format", choices=["txt", "json", "srt", "vtt"], default="txt")
+    p.add_argument("--version", type=version_number, metavar="N", help="transcript number N (1: the first)")
+    p.add_argument("--all-versions", action="store_true", help="every version, as one JSON array")
     p.set_defaults(func=cmd_transcript)
+
+    p = add(sub, "retranscribe", help="transcribe transcribed videos again with the current model and settings")
+    p.add_argument("ids", nargs="*", metavar="ID")
+    p.add_argument("--all", action="store_true", help="every transcribed video (narrowed by the filters)")
+    p.add_argument("--model", help="only transcripts made by this model (e.g. tiny.en)")
+    p.add_argument("--before", type=utc_date, metavar="DATE", help="only transcripts made before (ISO date, UTC)")
+    p.set_defaults(func=commands.cmd_retranscribe)
 
     p = add(sub, "serve", help="a web page to browse, search and watch the transcripts, and act on failures")
     p.add_argument("--host", default="127.0.0.1", help="the address to listen on (default 127.0.0.1: this machine)")
@@ -133,6 +143,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["txt", "json", "srt", "vtt"], default="txt")
     p.set_defaults(func=cmd_transcribe)
     return parser
+
+
+def version_number(text: str) -> int:
+    """A transcript's version number: 1 or more."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"not a version number: {text!r} (1 is the first transcript)")
+    return int(text)
+
+
+def utc_date(text: str) -> datetime:
+    """An ISO date or date-time; without a zone, UTC."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO date: {text!r} (e.g. 2026-11-30 or 2026-11-30T12:00)") from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def record_id(text: str) -> int:

@@ -29,6 +29,22 @@ _TRANSCRIPTS_QUERY = (
 )
 
 
+# A video's transcripts by number: the replaced ones (migration 010) and the current one.
+_VERSIONS_QUERY = """
+    SELECT * FROM (
+        SELECT video_id, text, segments, language, duration_seconds, backend, model, created_at, speech_seconds,
+               no_speech, model_audio_seconds, cost_usd, language_probability, version
+        FROM transcript_versions WHERE video_id = %(id)s
+        UNION ALL
+        SELECT video_id, text, segments, language, duration_seconds, backend, model, created_at, speech_seconds,
+               no_speech, model_audio_seconds, cost_usd, language_probability, version
+        FROM transcripts WHERE video_id = %(id)s
+    ) v
+    WHERE %(all)s OR version = %(n)s
+    ORDER BY version
+"""
+
+
 def _transcript(row: tuple[Any, ...]) -> Transcript:
     data = dict(zip(_TRANSCRIPT_COLUMNS, row, strict=True))
     data["duration"] = data.pop("duration_seconds")
@@ -70,16 +86,17 @@ class PostgresReports:
 
     def transcript_version(self, video_id: str, version: int) -> Transcript | None:
         """Transcript number ``version`` of a video: a replaced one, or the current one."""
+        found = self._versions(video_id, version)
+        return found[0] if found else None
 
-        def work(cur: cursor) -> Transcript | None:
-            columns = _TRANSCRIPTS_QUERY.split(" FROM ")[0]
-            cur.execute(
-                f"{columns} FROM transcript_versions WHERE video_id = %(id)s AND version = %(n)s"
-                f" UNION ALL {columns} FROM transcripts WHERE video_id = %(id)s AND version = %(n)s",
-                {"id": video_id, "n": version},
-            )
-            row = cur.fetchone()
-            return None if row is None else _transcript(row)
+    def transcript_versions(self, video_id: str) -> list[Transcript]:
+        """Every transcript of a video, version 1 first, the current one last."""
+        return self._versions(video_id, None)
+
+    def _versions(self, video_id: str, version: int | None) -> list[Transcript]:
+        def work(cur: cursor) -> list[Transcript]:
+            cur.execute(_VERSIONS_QUERY, {"id": video_id, "all": version is None, "n": version})
+            return [_transcript(row[:-1]) for row in cur.fetchall()]
 
         return self._db.run(work)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 
 import psycopg2.extras
 from psycopg2 import sql
@@ -474,10 +475,20 @@ class PostgresStore(FailureRecords):
 
         return self._db.run(work)
 
-    def request_retranscription(self, video_ids: Sequence[str], queued_lease_seconds: int) -> list[str]:
-        """Queue those of ``video_ids`` that have a transcript again, for the next fetcher, as
-        re-transcriptions (see ``versions``); returns their ids. A video a worker holds is left alone."""
-        return self._db.run(lambda cur: versions.request(cur, video_ids, queued_lease_seconds))
+    def request_retranscription(
+        self,
+        video_ids: Sequence[str] | None,
+        queued_lease_seconds: int,
+        *,
+        model: str | None = None,
+        before: datetime | None = None,
+    ) -> list[str]:
+        """Queue transcribed videos again, for the next fetcher, as re-transcriptions (see
+        ``versions``): those named (None: every one) whose transcript was made by ``model`` /
+        before ``before``; returns their ids. A video a worker holds is left alone."""
+        return self._db.run(
+            lambda cur: versions.request(cur, video_ids, queued_lease_seconds, model=model, before=before)
+        )
 
     def has_transcript(self, video_id: str) -> bool:
         """Whether the video has a transcript that no requested re-transcription is to replace."""

@@ -10,6 +10,7 @@ next; a failed re-transcription writes its failure record and leaves the transcr
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from psycopg2 import sql
 from psycopg2.extensions import cursor
@@ -34,15 +35,26 @@ def pending(video_id_column: sql.Composable) -> sql.Composable:
     )
 
 
-def request(cur: cursor, video_ids: Sequence[str], queued_lease_seconds: int) -> list[str]:
-    """Flag the jobs of those of ``video_ids`` that have a transcript and that no worker holds now,
+def request(
+    cur: cursor,
+    video_ids: Sequence[str] | None,
+    queued_lease_seconds: int,
+    *,
+    model: str | None = None,
+    before: datetime | None = None,
+) -> list[str]:
+    """Flag the jobs of the transcribed videos named (``video_ids``; None: every one) whose transcript
+    passes the filters (made by ``model``, created before ``before``) and that no worker holds now,
     queued for the next fetcher (on no queue) with a fresh attempt budget; returns their ids."""
     cur.execute(
         sql.SQL(
             """
             INSERT INTO video_jobs AS j (video_id, url, state, attempts, lease_expires_at, queue_url, retranscribe)
             SELECT t.video_id, NULL, {queued}, 0, now() + make_interval(secs => %(lease)s), NULL, true
-            FROM transcripts t WHERE t.video_id = ANY(%(ids)s)
+            FROM transcripts t
+            WHERE (%(every)s OR t.video_id = ANY(%(ids)s))
+              AND (%(model)s::text IS NULL OR t.model = %(model)s)
+              AND (%(before)s::timestamptz IS NULL OR t.created_at < %(before)s)
             ON CONFLICT (video_id) DO UPDATE
                 SET state = {queued}, attempts = 0, retranscribe = true, queue_url = NULL, claimed_by = NULL,
                     lease_expires_at = EXCLUDED.lease_expires_at, last_error_type = NULL, last_error = NULL,
@@ -51,7 +63,13 @@ def request(cur: cursor, video_ids: Sequence[str], queued_lease_seconds: int) ->
             RETURNING j.video_id
             """
         ).format(queued=job_sql.state(JobState.QUEUED), held_live=job_sql.held_live("j")),
-        {"ids": list(video_ids), "lease": queued_lease_seconds},
+        {
+            "every": video_ids is None,
+            "ids": list(video_ids or []),
+            "model": model,
+            "before": before,
+            "lease": queued_lease_seconds,
+        },
     )
     return sorted(row[0] for row in cur.fetchall())
 
