@@ -152,3 +152,25 @@ def test_retranscribe_by_model_and_date_then_read_each_version(capsys, cli_env, 
     exported = json.loads(run(capsys, "transcript", "a", "--all-versions")[1])
     versions = [(v["version"], v["text"], v["model"]) for v in exported]
     assert versions == [(1, "first a", "tiny.en"), (2, "second a", "base")]
+
+
+def test_a_re_transcription_that_reaches_the_dead_letter_queue_is_recorded_and_changes_nothing_else(
+    store, transcribed
+):
+    from vidscribe.workflow import DeadLetterRecorder
+
+    _, video_id = transcribed
+    first = store.transcript(video_id)
+    # Given a re-transcription whose attempts failed until its message went to the DLQ
+    store.request_retranscription([video_id], LEASE)
+    claim = store.claim(video_id, None, LEASE)
+    store.release_for_retry(video_id, "FetchError", "503", LEASE, claim_token=claim.token)
+
+    # When the DLQ consumer handles the dead letter
+    result = DeadLetterRecorder(store).record(VideoMessage(video_id=video_id).body())
+
+    # Then the failure is recorded (the transcript is not a finished re-transcription), and the
+    # transcript is the one there was
+    assert result.outcome is Outcome.FAILED
+    assert [(r.video_id, r.error_type) for r in store.failures()] == [(video_id, "FetchError")]
+    assert store.transcript(video_id) == first
