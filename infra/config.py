@@ -1,8 +1,9 @@
 """The stack's configuration: CDK context (cdk.json, or ``-c key=value``) read into one typed object.
 
-Every knob has a default in cdk.json; values given on the command line arrive as strings, so each one
-is parsed and range-checked here, and a bad value stops ``cdk synth`` with a message that names the
-context key. The rules that encode the design's constraints live here too, in one place:
+Every knob has a default in cdk.json; values given on the command line arrive as strings, so a pydantic
+model parses and range-checks each one (its alias is the context key), and a bad value stops
+``cdk synth`` with a message that names the key. The rules that encode the design's constraints live
+here too, in one place (``check_rules``):
 
 * ``maxWorkers`` >= 2. The SQS event source's ``ScalingConfig.MaximumConcurrency`` cannot be below 2,
   and a reserved concurrency below the event source's concurrency makes Lambda throttle deliveries;
@@ -24,11 +25,19 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
-from vidscribe.config import WHISPER_MODEL_NAMES
-from vidscribe.contract import EVENT_BUS_PATTERN, VIDEOS_TABLE_PATTERN, lambda_vcpus, queue_high_water
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+
+from vidscribe.config import WHISPER_MODEL_NAMES, Settings
+from vidscribe.contract import (
+    EVENT_BUS_PATTERN,
+    S3_BUCKET_PATTERN,
+    VIDEOS_TABLE_PATTERN,
+    lambda_vcpus,
+    queue_high_water,
+)
+from vidscribe.errors import ConfigurationError
 
 MIN_WORKERS = 2  # SQS event source ScalingConfig.MaximumConcurrency minimum
 MAX_WORKERS = 1000  # SQS event source ScalingConfig.MaximumConcurrency maximum
@@ -43,7 +52,7 @@ SECRET_ARN_RE = re.compile(
 )
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 SCHEDULE_RE = re.compile(r"^(rate\(\s*\d+\s+(minute|minutes|hour|hours|day|days)\s*\)|cron\(.+\))$")
-BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+BUCKET_RE = re.compile(rf"^{S3_BUCKET_PATTERN}$")
 RATE_RE = re.compile(r"^rate\(\s*(\d+)\s+(minutes?|hours?|days?)\s*\)$")
 RATE_UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86_400}
 MAX_HIGH_WATER = 100_000
@@ -68,79 +77,125 @@ class ConfigError(ValueError):
     """A context value that cannot be deployed; the message names the cdk.json key."""
 
 
-@dataclass(frozen=True)
-class StackConfig:
-    stack_name: str = "Vidscribe"
+# ---- how context values arrive: `-c key=value` gives strings, cdk.json gives JSON values ----------
+def _whole_number(value: object) -> object:
+    # A JSON true is not 1 worker, and 2.5 workers are not 2: only whole numbers (5, 5.0, "5").
+    if isinstance(value, bool):
+        raise ValueError("expected an integer")
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError:
+            raise ValueError("expected an integer") from None
+    return value
+
+
+def _names(value: object) -> object:
+    # A list in cdk.json, or "a,b" on the command line.
+    if isinstance(value, str):
+        value = value.split(",")
+    if not isinstance(value, list | tuple):
+        raise ValueError("expected a list or a comma-separated string")
+    return tuple(str(item).strip() for item in value if str(item).strip())
+
+
+Count = Annotated[int, BeforeValidator(_whole_number)]
+Names = Annotated[tuple[str, ...], BeforeValidator(_names)]
+LogLevel = Annotated[str, BeforeValidator(lambda value: str(value).upper())]
+
+
+class StackConfig(BaseModel):
+    """Each field is read from the context key its alias names; ``check_rules`` holds the rules
+    that span several keys."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="forbid", coerce_numbers_to_str=True)
+
+    stack_name: str = Field("Vidscribe", alias="stackName")
     # --- work --------------------------------------------------------------------------------------
-    max_workers: int = 2
-    schedule: str = "rate(15 minutes)"
-    schedule_enabled: bool = True
+    # No lower bound here: check_rules explains why fewer than 2 workers cannot be deployed.
+    max_workers: Count = Field(2, alias="maxWorkers", le=MAX_WORKERS)
+    schedule: str = Field("rate(15 minutes)", alias="schedule")
+    schedule_enabled: bool = Field(True, alias="scheduleEnabled")
     # None: derived (see fetch_high_water). The fastest a worker gets through one video, fetch and
     # transcription included: what the high-water mark assumes.
-    fetch_batch_size: int | None = None
-    queue_high_water: int | None = None
-    min_video_seconds: int = 30
+    fetch_batch_size: Count | None = Field(None, alias="fetchBatchSize", ge=1, le=MAX_HIGH_WATER)
+    queue_high_water: Count | None = Field(None, alias="queueHighWater", ge=1, le=MAX_HIGH_WATER)
+    min_video_seconds: Count = Field(30, alias="minVideoSeconds", ge=1, le=3600)
     # --- transcriber -------------------------------------------------------------------------------
-    transcriber: str = "openai"
-    openai_model: str = "gpt-transcribe"  # OpenAI shuts whisper-1 and the gpt-4o models down on 2027-02-26
-    openai_base_url: str | None = None
-    transcriber_batch_size: int = 1
-    transcriber_memory_mb: int = OPENAI_TRANSCRIBER_MEMORY_MB  # from_context: 10,240 for transcriber=local
-    transcriber_timeout_seconds: int = 900
-    retry_backoff_seconds: int = 60
-    max_media_bytes: int = 4 * 1024**3
-    max_duration_seconds: int = 4 * 3600
-    videos_table: str | None = None
+    transcriber: str = Field("openai", alias="transcriber")
+    # OpenAI shuts whisper-1 and the gpt-4o models down on 2027-02-26.
+    openai_model: str = Field("gpt-transcribe", alias="openaiModel")
+    openai_base_url: str | None = Field(None, alias="openaiBaseUrl")
+    transcriber_batch_size: Count = Field(1, alias="transcriberBatchSize", ge=1, le=10)
+    # from_context: 10,240 for transcriber=local
+    transcriber_memory_mb: Count = Field(OPENAI_TRANSCRIBER_MEMORY_MB, alias="transcriberMemoryMb", ge=128, le=10_240)
+    transcriber_timeout_seconds: Count = Field(900, alias="transcriberTimeoutSeconds", ge=60, le=LAMBDA_MAX_TIMEOUT)
+    retry_backoff_seconds: Count = Field(60, alias="retryBackoffSeconds", ge=0, le=SQS_MAX_VISIBILITY)
+    max_media_bytes: Count = Field(4 * 1024**3, alias="maxMediaBytes", ge=1, le=10**13)
+    max_duration_seconds: Count = Field(4 * 3600, alias="maxDurationSeconds", ge=1, le=10**7)
+    videos_table: str | None = Field(None, alias="videosTable")
+    # The transcriber's LANGUAGE, TASK and KEYWORDS (unset: the core's defaults), checked by Settings.
+    language: str | None = Field(None, alias="language")
+    task: str | None = Field(None, alias="task")
+    keywords: Names = Field((), alias="keywords")
     # S3 buckets whose objects the transcriber may read (s3://bucket/key sources): s3:GetObject on
     # exactly these, to the transcriber only.
-    media_buckets: tuple[str, ...] = ()
+    media_buckets: Names = Field((), alias="mediaBuckets")
     # The EventBridge bus that hears of every final outcome: None (no events), "create" (the stack
     # creates "<stackName>-events") or an existing bus's name or ARN ("default": the account's own).
-    event_bus: str | None = None
+    event_bus: str | None = Field(None, alias="eventBus", pattern=EVENT_BUS_PATTERN)
     # --- other functions ---------------------------------------------------------------------------
-    fetcher_memory_mb: int = 512
-    fetcher_timeout_seconds: int = 120
-    dlq_consumer_memory_mb: int = 512
-    dlq_consumer_timeout_seconds: int = 60
-    log_level: str = "INFO"
-    log_retention_days: int = 30
+    fetcher_memory_mb: Count = Field(512, alias="fetcherMemoryMb", ge=128, le=10_240)
+    fetcher_timeout_seconds: Count = Field(120, alias="fetcherTimeoutSeconds", ge=10, le=LAMBDA_MAX_TIMEOUT)
+    dlq_consumer_memory_mb: Count = Field(512, alias="dlqConsumerMemoryMb", ge=128, le=10_240)
+    dlq_consumer_timeout_seconds: Count = Field(60, alias="dlqConsumerTimeoutSeconds", ge=10, le=LAMBDA_MAX_TIMEOUT)
+    log_level: LogLevel = Field("INFO", alias="logLevel")
+    log_retention_days: Count = Field(30, alias="logRetentionDays", ge=1, le=3653)
     # --- queues ------------------------------------------------------------------------------------
-    main_queue_retention_days: int = 4
-    dlq_retention_days: int = 14
+    main_queue_retention_days: Count = Field(4, alias="mainQueueRetentionDays", ge=1, le=13)
+    dlq_retention_days: Count = Field(14, alias="dlqRetentionDays", ge=2, le=14)
     # --- the database -----------------------------------------------------------------------------
     # TLS: verify-rds (verify-full against the RDS CAs shipped in the layer: RDS, Aurora, RDS Proxy),
     # verify-system (verify-full against the system CAs: a database with a public certificate), or
     # url (whatever the URL's sslmode says).
-    database_tls: str = "verify-rds"
+    database_tls: str = Field("verify-rds", alias="databaseTls")
     # IAM database authentication (RDS or RDS Proxy) instead of a URL with a password in a secret.
-    database_iam_auth: bool = False
-    database_host: str | None = None  # e.g. an RDS Proxy endpoint
-    database_port: int = 5432
-    database_user: str | None = None
-    database_name: str | None = None
-    database_iam_resource_id: str | None = None  # db-XXXX (instance) or prx-XXXX (proxy), for rds-db:connect
+    database_iam_auth: bool = Field(False, alias="databaseIamAuth")
+    database_host: str | None = Field(None, alias="databaseHost")  # e.g. an RDS Proxy endpoint
+    database_port: Count = Field(5432, alias="databasePort", ge=1, le=65535)
+    database_user: str | None = Field(None, alias="databaseUser")
+    database_name: str | None = Field(None, alias="databaseName")
+    # db-XXXX (instance) or prx-XXXX (proxy), for rds-db:connect
+    database_iam_resource_id: str | None = Field(None, alias="databaseIamResourceId")
     # --- networking ------------------------------------------------------------------------------
-    vpc_id: str | None = None
-    subnet_ids: tuple[str, ...] = ()
-    security_group_ids: tuple[str, ...] = ()  # none given: the stack creates one, egress in code
-    database_security_group_id: str | None = None  # the stack's group may reach it (ingress added)
-    database_cidr: str | None = None  # or: where the database is, for the egress rule
-    vpc_endpoints: bool = False  # interface endpoints for SQS, Secrets Manager, CloudWatch Logs, X-Ray
-    nat_subnet_id: str | None = None  # a public subnet: create a NAT gateway there ...
-    route_table_ids: tuple[str, ...] = ()  # ... and route these (the functions' subnets') through it
+    vpc_id: str | None = Field(None, alias="vpcId")
+    subnet_ids: Names = Field((), alias="subnetIds")
+    # None given: the stack creates one, egress in code. Also read from securityGroupIds.
+    security_group_ids: Names = Field((), alias="securityGroupId")
+    # The stack's group may reach it (ingress added) ...
+    database_security_group_id: str | None = Field(None, alias="databaseSecurityGroupId")
+    database_cidr: str | None = Field(None, alias="databaseCidr")  # ... or: where the database is, for egress
+    # Interface endpoints for SQS, Secrets Manager, CloudWatch Logs, X-Ray.
+    vpc_endpoints: bool = Field(False, alias="vpcEndpoints")
+    nat_subnet_id: str | None = Field(None, alias="natSubnetId")  # a public subnet: a NAT gateway there ...
+    route_table_ids: Names = Field((), alias="routeTableIds")  # ... and these route tables through it
     # --- secrets (existing ARNs; created empty when absent) ----------------------------------------
-    database_secret_arn: str | None = None
-    openai_secret_arn: str | None = None
+    database_secret_arn: str | None = Field(None, alias="databaseSecretArn")
+    openai_secret_arn: str | None = Field(None, alias="openaiSecretArn")
     # --- alarms ------------------------------------------------------------------------------------
-    alarm_email: str | None = None
-    oldest_message_alarm_seconds: int = 3 * 3600
+    alarm_email: str | None = Field(None, alias="alarmEmail")
+    oldest_message_alarm_seconds: Count = Field(3 * 3600, alias="oldestMessageAlarmSeconds", ge=60, le=14 * 86_400)
     # --- build -------------------------------------------------------------------------------------
-    layer_dir: str = ".package/layer"
-    image_dir: str = ".package/image"  # transcriber=local: the image's build context (make package-image)
-    whisper_model: str = "base"  # transcriber=local: the named model baked in (base or tiny.en) ...
-    whisper_model_dir: str | None = None  # ... or a CTranslate2 Whisper model directory instead
-    functions_dir: str = "functions"
-    nag: bool = True
+    layer_dir: str = Field(".package/layer", alias="layerDir")
+    # transcriber=local: the image's build context (make package-image)
+    image_dir: str = Field(".package/image", alias="imageDir")
+    # transcriber=local: the named model baked in (base or tiny.en) or a CTranslate2 model directory
+    whisper_model: str = Field("base", alias="whisperModel")
+    whisper_model_dir: str | None = Field(None, alias="whisperModelDir")
+    functions_dir: str = Field("functions", alias="functionsDir")
+    nag: bool = Field(True, alias="nag")
 
     # ---- derived values (the numbers the tests check) ---------------------------------------------
     @property
@@ -196,7 +251,7 @@ class StackConfig:
         if self.queue_high_water is not None:
             return self.queue_high_water
         seconds = self.schedule_seconds
-        assert seconds is not None  # validate(): a cron schedule needs queueHighWater
+        assert seconds is not None  # check_rules(): a cron schedule needs queueHighWater
         return min(MAX_HIGH_WATER, queue_high_water(self.max_workers, seconds, self.min_video_seconds))
 
     @property
@@ -218,71 +273,27 @@ class StackConfig:
     @classmethod
     def from_context(cls, get: Callable[[str], Any]) -> StackConfig:
         """Build from a context getter (``node.try_get_context``); missing keys take the defaults."""
-        d = cls()
-        transcriber = _str(get, "transcriber", d.transcriber)
-        memory_default = LOCAL_TRANSCRIBER_MEMORY_MB if transcriber == "local" else OPENAI_TRANSCRIBER_MEMORY_MB
-        cfg = cls(
-            stack_name=_str(get, "stackName", d.stack_name),
-            max_workers=_int(get, "maxWorkers", d.max_workers, 1, MAX_WORKERS),
-            schedule=_str(get, "schedule", d.schedule),
-            schedule_enabled=_bool(get, "scheduleEnabled", d.schedule_enabled),
-            fetch_batch_size=_opt_int(get, "fetchBatchSize", 1, MAX_HIGH_WATER),
-            queue_high_water=_opt_int(get, "queueHighWater", 1, MAX_HIGH_WATER),
-            min_video_seconds=_int(get, "minVideoSeconds", d.min_video_seconds, 1, 3600),
-            transcriber=transcriber,
-            openai_model=_str(get, "openaiModel", d.openai_model),
-            openai_base_url=_opt_str(get, "openaiBaseUrl"),
-            transcriber_batch_size=_int(get, "transcriberBatchSize", d.transcriber_batch_size, 1, 10),
-            transcriber_memory_mb=_int(get, "transcriberMemoryMb", memory_default, 128, 10_240),
-            transcriber_timeout_seconds=_int(get, "transcriberTimeoutSeconds", d.transcriber_timeout_seconds,
-                                             60, LAMBDA_MAX_TIMEOUT),
-            retry_backoff_seconds=_int(get, "retryBackoffSeconds", d.retry_backoff_seconds, 0, SQS_MAX_VISIBILITY),
-            max_media_bytes=_int(get, "maxMediaBytes", d.max_media_bytes, 1, 10**13),
-            max_duration_seconds=_int(get, "maxDurationSeconds", d.max_duration_seconds, 1, 10**7),
-            videos_table=_opt_str(get, "videosTable"),
-            media_buckets=_list(get, "mediaBuckets"),
-            event_bus=_opt_str(get, "eventBus"),
-            fetcher_memory_mb=_int(get, "fetcherMemoryMb", d.fetcher_memory_mb, 128, 10_240),
-            fetcher_timeout_seconds=_int(get, "fetcherTimeoutSeconds", d.fetcher_timeout_seconds, 10,
-                                         LAMBDA_MAX_TIMEOUT),
-            dlq_consumer_memory_mb=_int(get, "dlqConsumerMemoryMb", d.dlq_consumer_memory_mb, 128, 10_240),
-            dlq_consumer_timeout_seconds=_int(get, "dlqConsumerTimeoutSeconds", d.dlq_consumer_timeout_seconds,
-                                              10, LAMBDA_MAX_TIMEOUT),
-            log_level=_str(get, "logLevel", d.log_level).upper(),
-            log_retention_days=_int(get, "logRetentionDays", d.log_retention_days, 1, 3653),
-            main_queue_retention_days=_int(get, "mainQueueRetentionDays", d.main_queue_retention_days, 1, 13),
-            dlq_retention_days=_int(get, "dlqRetentionDays", d.dlq_retention_days, 2, 14),
-            database_tls=_str(get, "databaseTls", d.database_tls),
-            database_iam_auth=_bool(get, "databaseIamAuth", d.database_iam_auth),
-            database_host=_opt_str(get, "databaseHost"),
-            database_port=_int(get, "databasePort", d.database_port, 1, 65535),
-            database_user=_opt_str(get, "databaseUser"),
-            database_name=_opt_str(get, "databaseName"),
-            database_iam_resource_id=_opt_str(get, "databaseIamResourceId"),
-            vpc_id=_opt_str(get, "vpcId"),
-            subnet_ids=_list(get, "subnetIds"),
-            security_group_ids=_list(get, "securityGroupId") or _list(get, "securityGroupIds"),
-            database_security_group_id=_opt_str(get, "databaseSecurityGroupId"),
-            database_cidr=_opt_str(get, "databaseCidr"),
-            vpc_endpoints=_bool(get, "vpcEndpoints", d.vpc_endpoints),
-            nat_subnet_id=_opt_str(get, "natSubnetId"),
-            route_table_ids=_list(get, "routeTableIds"),
-            database_secret_arn=_opt_str(get, "databaseSecretArn"),
-            openai_secret_arn=_opt_str(get, "openaiSecretArn"),
-            alarm_email=_opt_str(get, "alarmEmail"),
-            oldest_message_alarm_seconds=_int(get, "oldestMessageAlarmSeconds", d.oldest_message_alarm_seconds,
-                                              60, 14 * 86_400),
-            layer_dir=_str(get, "layerDir", d.layer_dir),
-            image_dir=_str(get, "imageDir", d.image_dir),
-            whisper_model=_str(get, "whisperModel", d.whisper_model),
-            whisper_model_dir=_opt_str(get, "whisperModelDir"),
-            functions_dir=_str(get, "functionsDir", d.functions_dir),
-            nag=_bool(get, "nag", d.nag),
-        )
-        cfg.validate()
-        return cfg
+        values: dict[str, Any] = {}
+        for name, field in cls.model_fields.items():
+            key = field.alias or name
+            value = _given(get(key))
+            if value is None and name == "security_group_ids":
+                value = _given(get("securityGroupIds"))
+            if value is not None:
+                values[key] = value
+        if "transcriberMemoryMb" not in values and values.get("transcriber") == "local":
+            values["transcriberMemoryMb"] = LOCAL_TRANSCRIBER_MEMORY_MB
+        try:
+            return cls.model_validate(values)
+        except ValidationError as exc:
+            raise ConfigError(_problem(exc, values)) from None
 
-    def validate(self) -> None:
+    @model_validator(mode="after")
+    def _rules_hold(self) -> StackConfig:
+        self.check_rules()
+        return self
+
+    def check_rules(self) -> None:
         if not STACK_NAME_RE.match(self.stack_name):
             raise ConfigError(f"stackName {self.stack_name!r}: letters, digits and hyphens, starting with a letter")
         if self.max_workers < MIN_WORKERS:
@@ -299,10 +310,7 @@ class StackConfig:
                 "'rate(1 hour)' or 'cron(0/15 * * * ? *)'"
             )
         self._validate_transcriber()
-        if self.event_bus is not None and not re.match(EVENT_BUS_PATTERN, self.event_bus):
-            raise ConfigError(
-                f"eventBus {self.event_bus!r}: expected 'create', or an existing EventBridge bus's name or ARN"
-            )
+        self._validate_transcription_hints()
         if self.openai_base_url is not None and not self.openai_base_url.startswith(("https://", "http://")):
             raise ConfigError(f"openaiBaseUrl {self.openai_base_url!r}: must be an http(s) URL")
         if not self.openai_model.strip():
@@ -340,7 +348,6 @@ class StackConfig:
         if self.videos_table is not None and not re.match(VIDEOS_TABLE_PATTERN, self.videos_table):
             raise ConfigError(f"videosTable {self.videos_table!r}: a table or schema.table name")
 
-
     def _validate_transcriber(self) -> None:
         if self.transcriber not in TRANSCRIBERS:
             raise ConfigError(
@@ -368,6 +375,18 @@ class StackConfig:
                 f"whisperModel={self.whisper_model}: give {' or '.join(WHISPER_MODEL_NAMES)} "
                 "(or whisperModelDir for a model directory)"
             )
+
+    def _validate_transcription_hints(self) -> None:
+        # The core's own rules (a language Whisper knows, an English-only model asked for English,
+        # keywords gpt-transcribe accepts), so that a bad value stops the synth, not every cold start.
+        hints = {"LANGUAGE": self.language, "TASK": self.task, "KEYWORDS": ",".join(self.keywords) or None}
+        given = {name: value for name, value in hints.items() if value is not None}
+        if not given:
+            return
+        try:
+            Settings.from_env({"TRANSCRIBER": self.transcriber, "WHISPER_MODEL": self.whisper_model, **given})
+        except ConfigurationError as exc:
+            raise ConfigError(f"language, task, keywords: {exc}") from None
 
     def _validate_fetching(self) -> None:
         if self.queue_high_water is None and self.schedule_seconds is None:
@@ -439,9 +458,8 @@ class StackConfig:
                 raise ConfigError(f"databaseCidr {self.database_cidr!r}: not a CIDR block") from None
 
 
-# ---- context value parsing (values from `-c key=value` arrive as strings) --------------------------
-def _raw(get: Callable[[str], Any], key: str) -> Any:
-    value = get(key)
+def _given(value: Any) -> Any:
+    """A context value, or None where it means "not given" (blank, none, null)."""
     if isinstance(value, str):
         value = value.strip()
         if value == "" or value.lower() in ("none", "null"):
@@ -449,61 +467,11 @@ def _raw(get: Callable[[str], Any], key: str) -> Any:
     return value
 
 
-def _str(get: Callable[[str], Any], key: str, default: str) -> str:
-    value = _raw(get, key)
-    return default if value is None else str(value)
-
-
-def _opt_str(get: Callable[[str], Any], key: str) -> str | None:
-    value = _raw(get, key)
-    return None if value is None else str(value)
-
-
-def _int(get: Callable[[str], Any], key: str, default: int, lo: int, hi: int) -> int:
-    value = _raw(get, key)
-    if value is None:
-        return default
-    if isinstance(value, bool):
-        raise ConfigError(f"{key}={value!r}: expected an integer")
-    try:
-        number = int(value) if not isinstance(value, float) or value.is_integer() else None
-    except (TypeError, ValueError):
-        number = None
-    if number is None:
-        raise ConfigError(f"{key}={value!r}: expected an integer")
-    if number < lo and key == "maxWorkers":
-        return number  # validate() explains why maxWorkers must be >= 2
-    if not lo <= number <= hi:
-        raise ConfigError(f"{key}={number}: expected {lo}..{hi}")
-    return number
-
-
-def _opt_int(get: Callable[[str], Any], key: str, lo: int, hi: int) -> int | None:
-    return None if _raw(get, key) is None else _int(get, key, 0, lo, hi)
-
-
-def _bool(get: Callable[[str], Any], key: str, default: bool) -> bool:
-    value = _raw(get, key)
-    if value is None:
-        return default
-    if isinstance(value, bool):
-        return value
-    text = str(value).lower()
-    if text in ("true", "1", "yes", "on"):
-        return True
-    if text in ("false", "0", "no", "off"):
-        return False
-    raise ConfigError(f"{key}={value!r}: expected true or false")
-
-
-def _list(get: Callable[[str], Any], key: str) -> tuple[str, ...]:
-    value = _raw(get, key)
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        items = value.split(",")
-    elif isinstance(value, (list, tuple)):
-        items = [str(v) for v in value]
-    else:
-        raise ConfigError(f"{key}={value!r}: expected a list or a comma-separated string")
-    return tuple(i.strip() for i in items if i.strip())
+def _problem(exc: ValidationError, values: dict[str, Any]) -> str:
+    """The first problem, naming its context key (and the value given: context holds no secrets)."""
+    error = exc.errors()[0]
+    if isinstance(error.get("ctx", {}).get("error"), ConfigError):
+        return str(error["ctx"]["error"])  # check_rules' own message names its keys
+    message = str(error["msg"]).removeprefix("Value error, ")
+    key = str(error["loc"][0]) if error["loc"] else ""
+    return f"{key}={values.get(key)!r}: {message}" if key else message

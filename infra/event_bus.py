@@ -12,6 +12,7 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from infra.config import StackConfig
+from infra.environment import variable
 
 CREATE = "create"
 
@@ -33,4 +34,4 @@ def let_emit(bus: events.IEventBus, functions: tuple[lambda_.Function, ...]) -> 
     (the ARN, not the name: a bus in another account is reached by its ARN only)."""
     for fn in functions:
         bus.grant_put_events_to(fn)
-        fn.add_environment("EVENT_BUS_NAME", bus.event_bus_arn)
+        fn.add_environment(variable("event_bus_name"), bus.event_bus_arn)

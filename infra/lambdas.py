@@ -39,6 +39,7 @@ from constructs import Construct
 
 from infra.cfn import l1
 from infra.config import DLQ_CONSUMER_MAX_CONCURRENCY, FETCHER_CONCURRENCY, ConfigError, StackConfig
+from infra.environment import settings_environment, variable
 from infra.lambda_packaging import resolve
 from infra.network import PipelineNetwork
 from infra.queues import PipelineQueues
@@ -109,8 +110,15 @@ class PipelineFunctions(Construct):
 
         self.network = PipelineNetwork(self, "Network", config=config) if config.uses_vpc else None
         self._vpc_props = self.network.function_props if self.network else {}
+        common = self._common_environment(config, secrets)
+        self.fetcher, self.schedule = self._fetcher(config, queues, common)
+        self.transcriber, self.transcriber_source = self._transcriber(config, queues, secrets, common)
+        self.dlq_consumer = self._dlq_consumer(config, queues, common)
+        for fn in self.all.values():
+            self._grant_database(fn, config, secrets)
 
-        common = {
+    def _common_environment(self, config: StackConfig, secrets: PipelineSecrets) -> dict[str, str]:
+        return {
             "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
             "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
             "POWERTOOLS_LOG_LEVEL": config.log_level,
@@ -119,16 +127,20 @@ class PipelineFunctions(Construct):
             "POWERTOOLS_TRACER_CAPTURE_RESPONSE": "false",
             "POWERTOOLS_PARAMETERS_MAX_AGE": str(SECRET_CACHE_SECONDS),
             **self._database_environment(config, secrets),
-            "MAX_WORKERS": str(config.max_workers),
-            # When a queued video counts as lost and may be queued again (the fetcher's skip rule and the
-            # transcriber's retry bookkeeping must agree): the work queue's retention.
-            "QUEUED_LEASE_SECONDS": str(config.queued_lease_seconds),
+            **settings_environment(
+                max_workers=config.max_workers,
+                # When a queued video counts as lost and may be queued again (the fetcher's skip rule and
+                # the transcriber's retry bookkeeping must agree): the work queue's retention.
+                queued_lease_seconds=config.queued_lease_seconds,
+                videos_table=config.videos_table or None,
+            ),
         }
-        if config.videos_table:
-            common["VIDEOS_TABLE"] = config.videos_table
 
-        # --- fetcher: schedule -> database -> SendMessage --------------------------------------------
-        self.fetcher = self._function(
+    def _fetcher(
+        self, config: StackConfig, queues: PipelineQueues, common: dict[str, str]
+    ) -> tuple[lambda_.Function, events.Rule]:
+        """schedule -> database -> SendMessage"""
+        fetcher = self._function(
             "Fetcher",
             package=self._zip_package("Fetcher", "fetcher"),
             description="vidscribe: queue videos that still need a transcript (EventBridge schedule)",
@@ -136,69 +148,59 @@ class PipelineFunctions(Construct):
             timeout_s=config.fetcher_timeout_seconds,
             environment={
                 **common,
-                "QUEUE_URL": queues.main.queue_url,
-                "FETCH_BATCH_SIZE": str(config.fetch_limit),
-                "QUEUE_HIGH_WATER": str(config.fetch_high_water),
+                **settings_environment(
+                    queue_url=queues.main.queue_url,
+                    fetch_batch_size=config.fetch_limit,
+                    queue_high_water=config.fetch_high_water,
+                ),
             },
             # The next scheduled run is the retry; Lambda's own async retries would only triple the work.
             retry_attempts=0,
             # One run at a time: one database connection, whoever invokes it.
             reserved_concurrency=FETCHER_CONCURRENCY,
         )
-        queues.main.grant_send_messages(self.fetcher)  # SendMessage + GetQueueAttributes (depth)
-
-        self.schedule = events.Rule(
+        queues.main.grant_send_messages(fetcher)  # SendMessage + GetQueueAttributes (depth)
+        schedule = events.Rule(
             self,
             "Schedule",
             description="vidscribe: run the fetcher",
             schedule=events.Schedule.expression(config.schedule),
             enabled=config.schedule_enabled,
         )
-        self.schedule.add_target(
-            targets.LambdaFunction(self.fetcher, retry_attempts=2, max_event_age=Duration.minutes(10))
-        )
+        schedule.add_target(targets.LambdaFunction(fetcher, retry_attempts=2, max_event_age=Duration.minutes(10)))
+        return fetcher, schedule
 
-        # --- transcriber: WorkQueue -> stream, transcribe, store --------------------------------------
-        transcriber_env = {
-            **common,
-            "QUEUE_URL": queues.main.queue_url,
-            "RETRY_BACKOFF_SECONDS": str(config.retry_backoff_seconds),
-            # A worker owns a video for as long as Lambda can possibly run it.
-            "PROCESSING_LEASE_SECONDS": str(config.transcriber_timeout_seconds),
-            # The time budget's ceiling (Lambda's context gives the clock; this names the timeout).
-            "TRANSCRIBER_TIMEOUT_SECONDS": str(config.transcriber_timeout_seconds),
-            "ALLOW_PRIVATE_URLS": "false",
-            "MAX_MEDIA_BYTES": str(config.max_media_bytes),
-            "MAX_DURATION_SECONDS": str(config.max_duration_seconds),
-            "FETCH_TOTAL_TIMEOUT_SECONDS": str(config.fetch_total_timeout_seconds),
-        }
+    def _transcriber(
+        self, config: StackConfig, queues: PipelineQueues, secrets: PipelineSecrets, common: dict[str, str]
+    ) -> tuple[lambda_.Function, sources.SqsEventSource]:
+        """WorkQueue -> stream, transcribe, store"""
+        environment = {**common, **self._transcriber_environment(config, queues)}
         if config.transcriber == "local":
             # A container image: faster-whisper, CTranslate2, the VAD and the model (~0.7 GB) with the
             # core, self-contained; the CA bundle sits in /var/task there, not in the layer's /opt.
             package, manifest = image_package(config)
-            transcriber_env |= local_backend_environment(config, manifest)
-            if "DATABASE_SSLROOTCERT" in transcriber_env and config.database_tls == "verify-rds":
-                transcriber_env["DATABASE_SSLROOTCERT"] = RDS_CA_IN_IMAGE
+            environment |= local_backend_environment(config, manifest)
+            if variable("database_sslrootcert") in environment and config.database_tls == "verify-rds":
+                environment[variable("database_sslrootcert")] = RDS_CA_IN_IMAGE
         else:
             assert secrets.openai is not None  # created or imported unless transcriber=local
             package = self._zip_package("Transcriber", "transcriber")
-            transcriber_env |= {
-                "TRANSCRIBER": config.transcriber,
-                "OPENAI_API_KEY_SECRET_ARN": secrets.openai.secret_arn,
-                "OPENAI_MODEL": config.openai_model,
-            }
-            if config.openai_base_url:
-                transcriber_env["OPENAI_BASE_URL"] = config.openai_base_url
-        self.transcriber = self._function(
+            environment |= settings_environment(
+                transcriber=config.transcriber,
+                openai_api_key_secret_arn=secrets.openai.secret_arn,
+                openai_model=config.openai_model,
+                openai_base_url=config.openai_base_url or None,
+            )
+        transcriber = self._function(
             "Transcriber",
             package=package,
             description="vidscribe: stream a video's audio and transcribe it (SQS work queue)",
             memory_mb=config.transcriber_memory_mb,
             timeout_s=config.transcriber_timeout_seconds,
-            environment=transcriber_env,
+            environment=environment,
             reserved_concurrency=config.transcriber_reserved_concurrency,
         )
-        self.transcriber_source = sources.SqsEventSource(
+        source = sources.SqsEventSource(
             queues.main,
             batch_size=config.transcriber_batch_size,
             report_batch_item_failures=True,
@@ -207,22 +209,43 @@ class PipelineFunctions(Construct):
         )
         # Consume = ReceiveMessage, DeleteMessage, ChangeMessageVisibility (the retry backoff),
         # GetQueueAttributes, GetQueueUrl on the work queue only.
-        self.transcriber.add_event_source(self.transcriber_source)
+        transcriber.add_event_source(source)
         if secrets.openai is not None:
-            secrets.openai.grant_read(self.transcriber)
+            secrets.openai.grant_read(transcriber)
         if config.media_buckets:
-            self._grant_media_buckets(config.media_buckets)
+            self._grant_media_buckets(transcriber, config.media_buckets)
+        return transcriber, source
 
-        # --- DLQ consumer: DLQ -> failure records ---------------------------------------------------
-        self.dlq_consumer = self._function(
+    @staticmethod
+    def _transcriber_environment(config: StackConfig, queues: PipelineQueues) -> dict[str, str]:
+        return settings_environment(
+            queue_url=queues.main.queue_url,
+            retry_backoff_seconds=config.retry_backoff_seconds,
+            # A worker owns a video for as long as Lambda can possibly run it.
+            processing_lease_seconds=config.transcriber_timeout_seconds,
+            # The time budget's ceiling (Lambda's context gives the clock; this names the timeout).
+            transcriber_timeout_seconds=config.transcriber_timeout_seconds,
+            allow_private_urls=False,
+            max_media_bytes=config.max_media_bytes,
+            max_duration_seconds=config.max_duration_seconds,
+            fetch_total_timeout_seconds=config.fetch_total_timeout_seconds,
+            # What the model is told to expect (unset: it detects the language, transcribes, no keywords).
+            language=config.language,
+            task=config.task,
+            keywords=config.keywords or None,
+        )
+
+    def _dlq_consumer(self, config: StackConfig, queues: PipelineQueues, common: dict[str, str]) -> lambda_.Function:
+        """DLQ -> failure records"""
+        consumer = self._function(
             "DlqConsumer",
             package=self._zip_package("DlqConsumer", "dlq_consumer"),
             description="vidscribe: write a failure record for every message in the dead-letter queue",
             memory_mb=config.dlq_consumer_memory_mb,
             timeout_s=config.dlq_consumer_timeout_seconds,
-            environment={**common, "DLQ_URL": queues.dlq.queue_url},
+            environment={**common, **settings_environment(dlq_url=queues.dlq.queue_url)},
         )
-        self.dlq_consumer.add_event_source(
+        consumer.add_event_source(
             sources.SqsEventSource(
                 queues.dlq,
                 batch_size=DLQ_CONSUMER_BATCH_SIZE,
@@ -230,19 +253,18 @@ class PipelineFunctions(Construct):
                 max_concurrency=DLQ_CONSUMER_MAX_CONCURRENCY,
             )
         )
-        for fn in self.all.values():
-            self._grant_database(fn, config, secrets)
+        return consumer
 
     @property
     def all(self) -> dict[str, lambda_.Function]:
         return {"Fetcher": self.fetcher, "Transcriber": self.transcriber, "DlqConsumer": self.dlq_consumer}
 
     # ---------------------------------------------------------------------------------------------
-    def _grant_media_buckets(self, buckets: tuple[str, ...]) -> None:
+    def _grant_media_buckets(self, transcriber: lambda_.Function, buckets: tuple[str, ...]) -> None:
         """s3:GetObject on the objects of exactly these buckets, for the transcriber only."""
         stack = Stack.of(self)
         arns = [stack.format_arn(service="s3", region="", account="", resource=b, resource_name="*") for b in buckets]
-        role = self.transcriber.role
+        role = transcriber.role
         assert role is not None
         policy = iam.Policy(
             self,
@@ -252,7 +274,7 @@ class PipelineFunctions(Construct):
         )
         # The function waits for this grant too (like for its other policies): the first video may be on S3.
         policies = [role.node.find_child("DefaultPolicy"), self.node.find_child("TranscriberTracingPolicy"), policy]
-        l1(self.transcriber).add_override("DependsOn", [stack.get_logical_id(l1(p)) for p in policies])
+        l1(transcriber).add_override("DependsOn", [stack.get_logical_id(l1(p)) for p in policies])
         for bucket in buckets:
             Validations.of(l1(policy)).acknowledge(
                 Acknowledgment(
@@ -264,24 +286,24 @@ class PipelineFunctions(Construct):
     def _database_environment(self, config: StackConfig, secrets: PipelineSecrets) -> dict[str, str]:
         """How every function reaches PostgreSQL: one connection per instance, verified TLS, and a
         URL from the secret (by ARN only; resolved at cold start) or IAM authentication."""
-        variables = {"DATABASE_POOL_SIZE": "1"}
+        variables = settings_environment(database_pool_size=1)
         if config.database_tls != "url":
-            variables["DATABASE_SSLMODE"] = "verify-full"
-            variables["DATABASE_SSLROOTCERT"] = (
-                f"/opt/{RDS_CA_BUNDLE_FILE}" if config.database_tls == "verify-rds" else "system"
+            variables |= settings_environment(
+                database_sslmode="verify-full",
+                database_sslrootcert=f"/opt/{RDS_CA_BUNDLE_FILE}" if config.database_tls == "verify-rds" else "system",
             )
         if config.database_iam_auth:
             assert config.database_host and config.database_user and config.database_name  # validated
-            variables |= {
-                "DATABASE_IAM_AUTH": "true",
-                "DATABASE_HOST": config.database_host,
-                "DATABASE_PORT": str(config.database_port),
-                "DATABASE_USER": config.database_user,
-                "DATABASE_NAME": config.database_name,
-            }
+            variables |= settings_environment(
+                database_iam_auth=True,
+                database_host=config.database_host,
+                database_port=config.database_port,
+                database_user=config.database_user,
+                database_name=config.database_name,
+            )
         else:
             assert secrets.database is not None  # created or imported unless IAM authentication
-            variables["DATABASE_SECRET_ARN"] = secrets.database.secret_arn
+            variables |= settings_environment(database_secret_arn=secrets.database.secret_arn)
         return variables
 
     def _grant_database(self, fn: lambda_.Function, config: StackConfig, secrets: PipelineSecrets) -> None:

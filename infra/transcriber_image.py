@@ -15,6 +15,7 @@ from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_lambda as lambda_
 
 from infra.config import ConfigError, StackConfig
+from infra.environment import settings_environment
 from infra.lambda_packaging import resolve
 from infra.package_image import IMAGE_HANDLER, LAMBDA_TASK_ROOT, MANIFEST_FILE, ImageManifest
 from vidscribe.contract import RDS_CA_BUNDLE_FILE
@@ -57,14 +58,14 @@ def image_package(config: StackConfig) -> tuple[dict[str, Any], ImageManifest]:
 
 def local_backend_environment(config: StackConfig, manifest: ImageManifest) -> dict[str, str]:
     """What the local backend reads: its model, its threads (the vCPUs of the memory setting)."""
-    variables = {
-        "TRANSCRIBER": "local",
-        "WHISPER_CPU_THREADS": str(config.transcriber_cpu_threads),
-        "WHISPER_WORKERS": str(WORKERS_PER_INSTANCE),
-        # The model and its tokenizer are in the image: never reach for the Hugging Face Hub.
-        "HF_HUB_OFFLINE": "1",
-    }
-    variables["WHISPER_MODEL"] = manifest.whisper_model_path or manifest.model
-    if manifest.whisper_model_cache is not None:  # base, joined and checked at build time
-        variables["WHISPER_MODEL_CACHE"] = manifest.whisper_model_cache
+    variables = settings_environment(
+        transcriber="local",
+        whisper_cpu_threads=config.transcriber_cpu_threads,
+        whisper_workers=WORKERS_PER_INSTANCE,
+        whisper_model=manifest.whisper_model_path or manifest.model,
+        # base, joined and checked at build time
+        whisper_model_cache=manifest.whisper_model_cache,
+    )
+    # The model and its tokenizer are in the image: never reach for the Hugging Face Hub.
+    variables["HF_HUB_OFFLINE"] = "1"
     return variables

@@ -232,7 +232,18 @@ class Settings(BaseModel):
             raise ConfigurationError(f"invalid configuration: {_problems(exc)}") from None
 
     def replace(self, **changes: object) -> Settings:
-        return self.model_copy(update=changes)
+        """A copy with ``changes`` (field names), validated like the environment is: a bad value or an
+        unknown name fails here, not later where the value is used."""
+        fields = type(self).model_fields
+        unknown = sorted(set(changes) - set(fields))
+        if unknown:
+            raise TypeError(f"Settings has no field {', '.join(unknown)}")
+        # By alias, so that an error names the variable, as from_env's do.
+        update = {fields[name].alias or name: value for name, value in changes.items()}
+        try:
+            return type(self).model_validate({**self.model_dump(by_alias=True), **update})
+        except ValidationError as exc:
+            raise ConfigurationError(f"invalid configuration: {_problems(exc)}") from None
 
 
 def _problems(exc: ValidationError) -> str:

@@ -20,6 +20,10 @@ VIDEOS_TABLE_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$"
 #: ``EVENT_BUS_NAME``: an EventBridge bus's name or ARN, as PutEvents takes it (EventBusName).
 EVENT_BUS_PATTERN = r"^(arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus/)?[A-Za-z0-9._\-/]{1,256}$"
 
+#: An S3 bucket name (3-63 lowercase letters, digits, dots and hyphens): the URLs the transcriber
+#: reads from S3 and the stack's ``mediaBuckets`` grant.
+S3_BUCKET_PATTERN = r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"
+
 #: The Amazon RDS CA certificates the functions verify the database against (sslmode=verify-full),
 #: shipped at the root of the Lambda layer (so at /opt/ in Lambda).
 RDS_CA_BUNDLE_FILE = "rds-ca-bundle.pem"

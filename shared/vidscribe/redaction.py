@@ -49,21 +49,29 @@ def redact(url: str) -> str:
 
 
 # --- known secrets ---------------------------------------------------------------------------------
-_secrets: set[str] = set()
-_secrets_lock = threading.Lock()
-_ordered: tuple[str, ...] = ()
+class _KnownSecrets:
+    """The secrets :func:`scrub` masks. One per process on purpose: every log line, error and CLI
+    output goes through scrub, wherever it was written from."""
+
+    def __init__(self) -> None:
+        self._values: set[str] = set()
+        self._lock = threading.Lock()
+        self.longest_first: tuple[str, ...] = ()  # longest first: no partial masks
+
+    def add(self, value: str) -> None:
+        with self._lock:
+            if value not in self._values:
+                self._values.add(value)
+                self.longest_first = tuple(sorted(self._values, key=len, reverse=True))
+
+
+_known = _KnownSecrets()
 
 
 def register_secret(value: str | None) -> None:
     """Mask ``value`` wherever :func:`scrub` meets it from now on (for the life of the process)."""
-    global _ordered
-    if not value or len(value) < _MIN_SECRET_LENGTH:
-        return
-    with _secrets_lock:
-        if value in _secrets:
-            return
-        _secrets.add(value)
-        _ordered = tuple(sorted(_secrets, key=len, reverse=True))  # longest first: no partial masks
+    if value and len(value) >= _MIN_SECRET_LENGTH:
+        _known.add(value)
 
 
 def database_url_secrets(dsn: str) -> list[str]:
@@ -164,7 +172,7 @@ def scrub(text: str, extra_secrets: Iterable[str] = ()) -> str:
     """``text`` with every secret it may carry masked (see the module's docstring)."""
     if not text:
         return text
-    for secret in (*sorted(extra_secrets, key=len, reverse=True), *_ordered):
+    for secret in (*sorted(extra_secrets, key=len, reverse=True), *_known.longest_first):
         if secret and len(secret) >= _MIN_SECRET_LENGTH and secret in text:
             text = text.replace(secret, MASK)
     if "?" in text or "://" in text:

@@ -1,12 +1,14 @@
 """Wires the adapters to the settings once per process (a Lambda cold start, or the local runtime).
 
-Handlers call ``get_services()``; each adapter is built on first use, so the fetcher never loads a
-model and the DLQ consumer never opens a media session. Tests and the local runtime install their
-own instance with ``use_services``. Every adapter is typed as the port it fills.
+Each handler is built around its services (vidscribe.handlers): in Lambda those of
+``environment_services()``, in the local runtime and the tests their own instance. Each adapter is
+built on first use, so the fetcher never loads a model and the DLQ consumer never opens a media
+session. Every adapter is typed as the port it fills.
 """
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
@@ -45,9 +47,6 @@ class Services:
         self.settings = settings
         self._built: dict[str, Any] = dict(adapters)
         self._lock = threading.RLock()
-        # Who this process's transcribers claim videos as: the local runtime names its process (so
-        # that its claims can be given back at a stop, or after it died); None in Lambda.
-        self.claimed_by: str | None = None
         register_settings_secrets(settings)  # no log line or error may show them
 
     def _once(self, name: str, build: Callable[[], T]) -> T:
@@ -129,15 +128,11 @@ class Services:
     def fetcher(self) -> Fetcher:
         return Fetcher(self.settings, self.store, self.queue)
 
-    def transcriber(self) -> Transcriber:
+    def transcriber(self, claimed_by: str | None = None) -> Transcriber:
+        """``claimed_by``: who the claims are made as. The local runtime names its process (so that its
+        claims can be given back at a stop, or after it died); None in Lambda."""
         return Transcriber(
-            self.settings,
-            self.store,
-            self.queue,
-            self.media,
-            self.backend,
-            claimed_by=self.claimed_by,
-            events=self.events,
+            self.settings, self.store, self.queue, self.media, self.backend, claimed_by=claimed_by, events=self.events
         )
 
     def dead_letters(self) -> DeadLetterRecorder:
@@ -156,20 +151,9 @@ def _required(value: str | None, name: str) -> str:
     return value
 
 
-_current: Services | None = None
-_current_lock = threading.Lock()
-
-
-def get_services() -> Services:
-    global _current
-    with _current_lock:
-        if _current is None:
-            _current = Services(Settings.from_env())
-        return _current
-
-
-def use_services(services: Services | None) -> None:
-    """Install the process's services (the local runtime, tests); None forgets them."""
-    global _current
-    with _current_lock:
-        _current = services
+@functools.cache
+def environment_services() -> Services:
+    """A Lambda execution environment's services, read from its variables on first use (its cold
+    start) and kept for its life. Only the functions' handlers (functions/*/app.py) ask for these;
+    everything else is given its Services."""
+    return Services(Settings.from_env())

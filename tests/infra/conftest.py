@@ -7,6 +7,7 @@ seconds, a synth several more): every infra test reads the same few templates.
 * ``network`` - production networking: the stack's own security group, VPC endpoints, a NAT gateway,
                IAM authentication through an RDS Proxy, 200 workers.
 * ``local``   - transcriber=local: the transcriber is a container-image function, 8 workers.
+* ``hints``   - language, task and keywords for the transcriber.
 
 Each synth runs with cdk-nag registered exactly as ``infra/app.py`` does, so its validation report is
 checked from the same synthesis. The dependencies layer and the image's build context are replaced by
@@ -26,6 +27,7 @@ import pytest
 
 from tests.infra.helpers import (
     CUSTOM_CONTEXT,
+    HINTS_CONTEXT,
     LOCAL_CONTEXT,
     NETWORK_CONTEXT,
     Synth,
@@ -60,6 +62,12 @@ def custom(tmp_path_factory: pytest.TempPathFactory, stand_in_layer: Path) -> Sy
 @pytest.fixture(scope="session")
 def network(tmp_path_factory: pytest.TempPathFactory, stand_in_layer: Path) -> Synth:
     return synthesize(tmp_path_factory.mktemp("cdk-network"), stand_in_layer, NETWORK_CONTEXT)
+
+
+@pytest.fixture(scope="session")
+def hints(tmp_path_factory: pytest.TempPathFactory, stand_in_layer: Path) -> Synth:
+    """What the transcriber is told to expect: a language, the task, keywords."""
+    return synthesize(tmp_path_factory.mktemp("cdk-hints"), stand_in_layer, HINTS_CONTEXT)
 
 
 @pytest.fixture(scope="session", params=["default", "custom"])

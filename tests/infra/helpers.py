@@ -61,6 +61,10 @@ LOCAL_CONTEXT = {
     "transcriber": "local",
     "maxWorkers": "8",
 }
+# What the transcriber is told to expect (-c language=de -c task=translate -c keywords=...).
+HINTS_CONTEXT = {
+    "stackName": "VidscribeHints", "language": "de", "task": "translate", "keywords": "Kubernetes, vidscribe"
+}
 FUNCTION_NAMES = ("Fetcher", "Transcriber", "DlqConsumer")
 
 

@@ -114,6 +114,20 @@ def test_media_buckets_are_bucket_names():
             config(mediaBuckets=bad)
 
 
+def test_language_task_and_keywords_are_checked_by_the_core_rules():
+    # Given the transcriber's hints as context keys / Then they are parsed as the core parses them
+    cfg = config(language="de", task="translate", keywords="Kubernetes, vidscribe")
+    assert (cfg.language, cfg.task, cfg.keywords) == ("de", "translate", ("Kubernetes", "vidscribe"))
+    assert config(keywords=["one", "two"]).keywords == ("one", "two")
+    assert (config().language, config().task, config().keywords) == (None, None, ())
+    # And what the core would refuse at every cold start stops the synth, naming the keys
+    for bad, fragment in (({"language": "xx"}, "unknown language 'xx'"), ({"task": "summarize"}, "TASK"),
+                          ({"keywords": "a<b"}, "keyword 1 contains '<'"),
+                          ({"transcriber": "local", "whisperModel": "tiny.en", "language": "de"}, "English-only")):
+        with pytest.raises(ConfigError, match=f"language, task, keywords: .*{fragment}"):
+            config(**bad)
+
+
 # --- transcriber=local -------------------------------------------------------------------------------
 def test_a_local_transcriber_gets_the_most_memory_and_its_vcpus_as_threads():
     # Given transcriber=local and no memory setting: the 10,240 MB maximum, which gives 6 vCPUs

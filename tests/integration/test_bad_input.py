@@ -69,7 +69,7 @@ from vidscribe.local.runtime import LocalRuntime, RuntimeReport
 from vidscribe.local.samples import load_manifest, samples_dir
 from vidscribe.observability import logger, metrics
 from vidscribe.redaction import scrub
-from vidscribe.services import Services, use_services
+from vidscribe.services import Services
 
 PUBLIC_STANDIN = "127.0.0.3"
 DB_PASSWORD = "DbPassMarker5e1d"
@@ -333,7 +333,6 @@ def test_the_bad_input_corpus_ends_in_expected_outcomes(
         report, stuck = run_until_drained(services)
     finally:
         connected = CONNECTIONS.stop()
-        use_services(None)
         services.close()
     out, err = logs_to_capfd.readouterr()
 
@@ -545,7 +544,6 @@ def _run_rows(settings: Settings, store: PostgresUnderTest, backend, rows: dict[
     try:
         return run_until_drained(services, deadline_seconds=8)
     finally:
-        use_services(None)
         services.close()
 
 

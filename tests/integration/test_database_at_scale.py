@@ -18,7 +18,7 @@ from vidscribe.adapters.postgres import migrate
 from vidscribe.adapters.postgres.credentials import connection_options, iam_dsn_factory
 from vidscribe.config import Settings
 from vidscribe.errors import NotConfigured
-from vidscribe.services import Services, use_services
+from vidscribe.services import Services
 
 
 @pytest.fixture(scope="module")
@@ -120,18 +120,14 @@ def test_a_first_deploy_reports_not_configured_once_instead_of_failing(sqs_serve
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     client = boto3.client("secretsmanager", region_name="us-east-1", endpoint_url=sqs_server.endpoint_url)
     arn = client.create_secret(Name="vidscribe-db-placeholder", SecretString="Yq3w8JbTzR1kX0vN5mC7aLpE2sD4fG6h")["ARN"]
-    from functions.fetcher import app
+    from vidscribe.handlers import fetcher_handler
     from vidscribe.local.lambda_emulation import LocalLambdaContext
-    from vidscribe.workflow import fetching
 
-    monkeypatch.setattr(fetching, "_reported_not_configured", False)
-    use_services(Services(Settings.from_env({}, DATABASE_SECRET_ARN=arn, QUEUE_URL="http://unused")))
-    try:
-        # When the schedule runs the fetcher twice
-        with caplog.at_level(logging.WARNING):
-            results = [app.handler({}, LocalLambdaContext("fetcher")) for _ in range(2)]
-    finally:
-        use_services(None)
+    services = Services(Settings.from_env({}, DATABASE_SECRET_ARN=arn, QUEUE_URL="http://unused"))
+    handler = fetcher_handler(lambda: services)  # as functions/fetcher/app.py binds it, once per environment
+    # When the schedule runs the fetcher twice
+    with caplog.at_level(logging.WARNING):
+        results = [handler({}, LocalLambdaContext("fetcher")) for _ in range(2)]
     # Then it fetches nothing, fails nothing, and says so once, naming what to do
     assert results == [{"enqueued": 0, "queue_depth": 0, "configured": False}] * 2
     said = [r for r in caplog.records if "not configured yet" in r.getMessage()]

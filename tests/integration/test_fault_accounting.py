@@ -76,6 +76,7 @@ from tests.support.queues import unique_queue_name
 from vidscribe.adapters.sqs import SqsQueue, create_queue_pair, sqs_client
 from vidscribe.config import Settings
 from vidscribe.models import VideoMessage
+from vidscribe.workflow import Outcome
 
 pytestmark = pytest.mark.slow
 
@@ -541,22 +542,25 @@ def test_every_video_ends_in_exactly_one_known_state_under_faults(
     queue_depth, dlq_depth = queue.depth(), dlq.depth()
 
     # What the workers said: deliveries skipped (duplicates dropped), attempts that failed, crashes.
+    # Counted from the log lines' keys (the delivery's outcome, the level), never from their wording.
     skipped: Counter[str] = Counter()
     skip_reasons: Counter[str] = Counter()
     failed_attempts: Counter[str] = Counter()
     infra_errors: dict[str, set[str]] = defaultdict(set)  # video -> infrastructure error types met
     for w in run.workers:
         for rec in w.log_records():
-            message = rec.get("message")
-            if message == "skipped":
+            delivery = rec.get("delivery")
+            if delivery == Outcome.SKIPPED.value:
                 skipped[rec.get("video_id")] += 1
                 skip_reasons[rec.get("outcome")] += 1
-            elif message == "attempt failed; the message will come back":
+            elif delivery == Outcome.RETRY.value:
                 failed_attempts[rec.get("error_type")] += 1
                 if rec.get("error_type") not in PRODUCT_ERRORS:
                     infra_errors[rec.get("video_id")].add(rec.get("error_type"))
-            elif message == "handler raised" or rec.get("level") in ("ERROR", "CRITICAL"):
-                problems.append(f"worker {w.tag} logged {rec.get('level')}: {message} {rec.get('error', '')}")
+            elif rec.get("level") in ("ERROR", "CRITICAL"):  # a handler that raised logs at ERROR
+                problems.append(
+                    f"worker {w.tag} logged {rec.get('level')}: {rec.get('message')} {rec.get('error', '')}"
+                )
         if w is run.killed:
             if w.returncode != -9:
                 problems.append(f"worker {w.tag} was SIGKILLed but exited with {w.returncode}")

@@ -6,17 +6,16 @@ import copy
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
-from functions.dlq_consumer.app import handler as dlq_handler
-from functions.fetcher.app import handler as fetcher_handler
-from functions.transcriber.app import handler as transcriber_handler
 from tests.support.backends import CountingBackend
 from tests.support.media_server import FaultyMediaServer
+from vidscribe.handlers import dlq_consumer_handler, fetcher_handler, transcriber_handler
 from vidscribe.local.lambda_emulation import LocalLambdaContext
 from vidscribe.local.samples import load_manifest, samples_dir
-from vidscribe.services import Services, use_services
+from vidscribe.services import Services
 
 FUNCTIONS = Path(__file__).resolve().parents[2] / "functions"
 
@@ -34,15 +33,25 @@ def media() -> Iterator[FaultyMediaServer]:
 @pytest.fixture()
 def services(settings, store, local_backend) -> Iterator[Services]:
     services = Services(settings, backend=CountingBackend(local_backend))
-    use_services(services)
     try:
         yield services
     finally:
-        use_services(None)
         services.close()
 
 
-def test_transcriber_reports_only_the_failed_record(services, store, media) -> None:
+@pytest.fixture()
+def lambdas(services) -> SimpleNamespace:
+    """The handlers functions/*/app.py bind to the Lambda environment's services, around this test's."""
+
+    def ours() -> Services:
+        return services
+
+    return SimpleNamespace(
+        fetcher=fetcher_handler(ours), transcriber=transcriber_handler(ours), dlq=dlq_consumer_handler(ours)
+    )
+
+
+def test_transcriber_reports_only_the_failed_record(lambdas, store, media) -> None:
     # Given the sample SQS batch: one good video, one whose server keeps failing
     sample = load_manifest()[0]
     media.always_fail("down.mp4", status=500)
@@ -51,7 +60,7 @@ def test_transcriber_reports_only_the_failed_record(services, store, media) -> N
     batch["Records"][1]["body"] = json.dumps({"video_id": "sample-2", "url": media.url("down.mp4")})
 
     # When the handler runs
-    response = transcriber_handler(batch, LocalLambdaContext("transcriber"))
+    response = lambdas.transcriber(batch, LocalLambdaContext("transcriber"))
 
     # Then only the failed record is named, and the good one has its transcript
     assert response == {"batchItemFailures": [{"itemIdentifier": batch["Records"][1]["messageId"]}]}
@@ -59,32 +68,32 @@ def test_transcriber_reports_only_the_failed_record(services, store, media) -> N
     assert store.job_error("sample-2")[0] == "FetchError"
 
 
-def test_transcriber_batch_where_every_record_fails_returns_failures_not_an_exception(services, store) -> None:
+def test_transcriber_batch_where_every_record_fails_returns_failures_not_an_exception(lambdas, store) -> None:
     batch = copy.deepcopy(event("transcriber/events/sqs_batch.json"))
     for record in batch["Records"]:
         record["body"] = json.dumps({"video_id": record["messageId"], "url": "http://127.0.0.1:9/nothing-listens.mp4"})
 
-    response = transcriber_handler(batch, LocalLambdaContext("transcriber"))
+    response = lambdas.transcriber(batch, LocalLambdaContext("transcriber"))
 
     assert len(response["batchItemFailures"]) == 2
 
 
-def test_fetcher_enqueues_from_a_scheduled_event(services, store, queue) -> None:
+def test_fetcher_enqueues_from_a_scheduled_event(lambdas, store, queue) -> None:
     store.add_videos([("a", "http://127.0.0.1/a.mp4"), ("b", "http://127.0.0.1/b.mp4")])
 
-    first = fetcher_handler(event("fetcher/events/scheduled.json"), LocalLambdaContext("fetcher"))
-    second = fetcher_handler(event("fetcher/events/scheduled.json"), LocalLambdaContext("fetcher"))
+    first = lambdas.fetcher(event("fetcher/events/scheduled.json"), LocalLambdaContext("fetcher"))
+    second = lambdas.fetcher(event("fetcher/events/scheduled.json"), LocalLambdaContext("fetcher"))
 
     assert first["enqueued"] == 2 and second["enqueued"] == 0
     bodies = sorted(json.loads(m.body)["video_id"] for m in queue.receive(10))
     assert bodies == ["a", "b"]
 
 
-def test_dlq_consumer_writes_one_record_per_message(services, store) -> None:
+def test_dlq_consumer_writes_one_record_per_message(lambdas, store) -> None:
     dlq_event = event("dlq_consumer/events/sqs_dlq.json")
 
-    response = dlq_handler(dlq_event, LocalLambdaContext("dlq"))
-    again = dlq_handler(dlq_event, LocalLambdaContext("dlq"))  # SQS delivers at least once
+    response = lambdas.dlq(dlq_event, LocalLambdaContext("dlq"))
+    again = lambdas.dlq(dlq_event, LocalLambdaContext("dlq"))  # SQS delivers at least once
 
     assert response == again == {"batchItemFailures": []}
     records = store.failures()

@@ -20,7 +20,7 @@ from vidscribe.config import Settings
 from vidscribe.local.runtime import LocalRuntime
 from vidscribe.local.samples import load_manifest, samples_dir
 from vidscribe.models import ClaimOutcome, VideoMessage
-from vidscribe.services import Services, use_services
+from vidscribe.services import Services
 from vidscribe.workflow import Outcome, Transcriber
 
 MANIFEST = load_manifest()
@@ -43,7 +43,6 @@ def services(settings: Settings, store: PostgresUnderTest, backend: CountingBack
     try:
         yield services
     finally:
-        use_services(None)
         services.close()
 
 

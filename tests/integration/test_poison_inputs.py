@@ -28,7 +28,7 @@ from vidscribe.adapters.sqs import SqsQueue
 from vidscribe.cli import main
 from vidscribe.config import Settings
 from vidscribe.local.runtime import LocalRuntime
-from vidscribe.services import Services, use_services
+from vidscribe.services import Services
 from vidscribe.workflow import Fetcher
 
 RAW_ESCAPES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # what a terminal obeys (tab and newline aside)
@@ -137,7 +137,6 @@ def test_a_lone_surrogate_through_the_dlq_consumer_ends_in_one_record(
     try:
         report = LocalRuntime(services, poll_interval=0.1).run(once=True)
     finally:
-        use_services(None)
         services.close()
 
     # Then each is one MalformedMessage record that says why, the DLQ is empty, and the original

@@ -22,7 +22,7 @@ from tests.support.service import wait_for
 from vidscribe.config import Settings
 from vidscribe.local.runtime import LocalRuntime, RuntimeReport
 from vidscribe.local.samples import load_manifest, samples_dir
-from vidscribe.services import Services, use_services
+from vidscribe.services import Services
 
 SAMPLE = load_manifest()[0]
 
@@ -33,7 +33,6 @@ def services(settings: Settings, store: PostgresUnderTest, local_backend) -> Ite
     try:
         yield services
     finally:
-        use_services(None)
         services.close()
 
 

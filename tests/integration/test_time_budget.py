@@ -15,7 +15,7 @@ from tests.support.media_factory import load_sample_audio, make_video
 from tests.support.media_server import FaultyMediaServer
 from vidscribe.config import Settings
 from vidscribe.local.runtime import LocalRuntime
-from vidscribe.services import Services, use_services
+from vidscribe.services import Services
 
 
 @pytest.fixture()
@@ -38,7 +38,6 @@ def test_a_video_longer_than_the_budget_fails_once_with_time_budget_exceeded(
         report = LocalRuntime(services, poll_interval=0.1).run(once=True)
         elapsed = time.monotonic() - started
     finally:
-        use_services(None)
         services.close()
 
     # Then the video has one failure record of that type, from its first attempt, naming the fix

@@ -51,8 +51,9 @@ class BusToQueue:
 
 def bus_to_queue(settings: Settings) -> BusToQueue:
     """A fresh bus on the settings' endpoint whose one rule (``EVENT_PATTERN``) targets a fresh queue."""
-    kwargs = {"region_name": settings.aws_region, "endpoint_url": settings.aws_endpoint_url}
-    events, sqs = boto3.client("events", **kwargs), boto3.client("sqs", **kwargs)
+    region, endpoint = settings.aws_region, settings.aws_endpoint_url
+    events = boto3.client("events", region_name=region, endpoint_url=endpoint)
+    sqs = boto3.client("sqs", region_name=region, endpoint_url=endpoint)
     bus_name = unique_queue_name("bus")
     events.create_event_bus(Name=bus_name)
     queue_url = sqs.create_queue(QueueName=unique_queue_name("consumer"))["QueueUrl"]

@@ -238,7 +238,7 @@ class FaultyTranscriptionServer(OpenAITranscriptionServer):
         self.signatures = dict(signatures)
         self.calls: Counter[str] = Counter()  # uploads that reached the model, per video id
         self.calls_by_worker: Counter[str] = Counter()
-        self.unidentified: list[str] = []
+        self.unidentified: list[str | None] = []
         self.fail_first_upload: set[str] = set()  # 503 to the first upload of these videos
         self.reject_always: set[str] = set()  # 400 to every upload of these videos
         self._failed_once: set[str] = set()
@@ -315,9 +315,11 @@ class FaultyTranscriptionServer(OpenAITranscriptionServer):
             self._cond.notify_all()
 
     # --- called by the handler after the upload was decoded --------------------------------------
-    def _after_decode(self, handler: _AttributingHandler, text: str, answer: tuple[int, Any, dict[str, str]]):
+    def _after_decode(
+        self, handler: _AttributingHandler, text: str | None, answer: tuple[int, Any, dict[str, str]]
+    ) -> tuple[int, Any, dict[str, str]]:
         worker = handler.worker_tag
-        video = self.signatures.get(text)
+        video = self.signatures.get(text) if text is not None else None
         with self._cond:
             if video is None:
                 self.unidentified.append(text)
@@ -326,7 +328,7 @@ class FaultyTranscriptionServer(OpenAITranscriptionServer):
             if worker:
                 self.calls_by_worker[worker] += 1
             fail_now = video in self.fail_first_upload and video not in self._failed_once
-            if fail_now:
+            if fail_now and video is not None:
                 self._failed_once.add(video)
             hold_victim = video is not None and video == self.victim and self.victim_worker is None
             if hold_victim:
@@ -389,7 +391,8 @@ class WorkerProcess:
 
     def summary(self) -> dict[str, Any] | None:
         try:
-            return json.loads(self.stdout_path.read_text())
+            summary: dict[str, Any] = json.loads(self.stdout_path.read_text())
+            return summary
         except (OSError, ValueError):
             return None
 

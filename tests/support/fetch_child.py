@@ -22,7 +22,8 @@ def fetch_in_child(url: str, **env: str) -> dict:
     done = subprocess.run(args, capture_output=True, text=True, timeout=120, check=False, cwd=REPO)
     lines = [line for line in done.stdout.splitlines() if line.startswith("{\"outcome\"")]
     assert done.returncode == 0 and lines, done.stderr[-2000:]
-    return json.loads(lines[-1])
+    report: dict = json.loads(lines[-1])
+    return report
 
 
 def main() -> None:

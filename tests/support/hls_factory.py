@@ -27,9 +27,13 @@ def ts_segments(data: bytes, count: int) -> list[bytes]:
         i for i in range(0, len(data) - 3, TS_PACKET)
         if data[i] == 0x47 and ((data[i + 1] & 0x1F) << 8 | data[i + 2]) == 0 and data[i + 1] & 0x40
     ]
-    cuts = sorted({min(pats, key=lambda p, t=t: abs(p - t)) for t in np.linspace(0, len(data), count + 1)[1:-1]})
+    cuts = sorted({_nearest(pats, t) for t in np.linspace(0, len(data), count + 1)[1:-1]})
     edges = [0, *[c for c in cuts if c > 0], len(data)]
     return [data[a:b] for a, b in zip(edges, edges[1:], strict=False) if b > a]
+
+
+def _nearest(points: list[int], target: float) -> int:
+    return min(points, key=lambda p: abs(p - target))
 
 
 def fmp4_segments(seconds: float, audio: np.ndarray, fragment_seconds: float = 2.0) -> tuple[bytes, list[bytes]]:

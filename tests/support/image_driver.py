@@ -77,12 +77,12 @@ def main() -> int:
     os.chdir(tree)  # Lambda's working directory is the task root
 
     started = time.perf_counter()
-    import app  # the init phase: imports, then (in Lambda) the model
+    import app  # type: ignore[import-not-found]  # the init phase: imports, then (in Lambda) the model
 
     init_seconds = time.perf_counter() - started
     model_loaded_at_init = "faster_whisper" in sys.modules  # imported only when the model loads
 
-    from vidscribe.services import get_services
+    from vidscribe.services import environment_services
 
     with open(event_path) as fh:
         event = json.load(fh)
@@ -90,7 +90,7 @@ def main() -> int:
     response = app.handler(event, LambdaContext(int(os.environ.get("TIMEOUT_SECONDS", "900"))))
     invoke_seconds = time.perf_counter() - started
     invoke_cpu_seconds = time.process_time() - cpu_started  # all threads of this process
-    backend = get_services().backend
+    backend = environment_services().backend
     speed = getattr(backend, "speed", None)
 
     def origin(name: str) -> str:
@@ -111,7 +111,7 @@ def main() -> int:
         "model_loaded_at_init": model_loaded_at_init,
         "seconds_per_audio_second": getattr(backend, "seconds_per_audio_second", None),
         "speed_measured": bool(speed is not None and speed.measured),
-        "cpu_threads": get_services().settings.whisper_cpu_threads,
+        "cpu_threads": environment_services().settings.whisper_cpu_threads,
         "bytecode_cached": bool(getattr(sys.modules["vidscribe.services"], "__cached__", None))
         and os.path.exists(sys.modules["vidscribe.services"].__cached__),
     }

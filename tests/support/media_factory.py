@@ -16,7 +16,7 @@ import io
 import json
 import os
 from fractions import Fraction
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 import av
 import numpy as np
@@ -88,9 +88,10 @@ def _mux(
     video_bitrate: int | None,
     noise_packets: list[bytes] | None = None,
 ) -> None:
-    vstream = astream = None
+    vstream: av.VideoStream | None = None
+    astream: av.AudioStream | None = None
     if video_codec:
-        vstream = out.add_stream(video_codec, rate=fps)
+        vstream = cast(av.VideoStream, out.add_stream(video_codec, rate=fps))
         vstream.width, vstream.height = size
         vstream.pix_fmt = "yuv420p"
         if video_bitrate:
@@ -101,7 +102,7 @@ def _mux(
         if noise_packets is not None:
             vstream.codec_context.gop_size = 1
     if audio is not None:
-        astream = out.add_stream(audio_codec, rate=RATE, layout="mono")
+        astream = cast(av.AudioStream, out.add_stream(audio_codec, rate=RATE, layout="mono"))
         astream.bit_rate = audio_bitrate
 
     n_video = int(round(seconds * fps)) if vstream is not None else 0
@@ -112,6 +113,7 @@ def _mux(
         video_time = vi / fps if vi < n_video else float("inf")
         audio_time = ai / RATE if ai < n_audio else float("inf")
         if video_time <= audio_time:
+            assert vstream is not None  # n_video > 0
             if noise_packets is not None:
                 pkt = av.Packet(noise_packets[vi % len(noise_packets)])
                 pkt.stream = vstream
@@ -120,18 +122,19 @@ def _mux(
                 pkt.is_keyframe = True
                 out.mux(pkt)
             else:
-                frame = av.VideoFrame.from_ndarray(_frame_image(vi, *size), format="rgb24")
-                frame.pts = vi
-                frame.time_base = Fraction(1, fps)
-                out.mux(vstream.encode(frame))
+                vframe = av.VideoFrame.from_ndarray(_frame_image(vi, *size), format="rgb24")
+                vframe.pts = vi
+                vframe.time_base = Fraction(1, fps)
+                out.mux(vstream.encode(vframe))
             vi += 1
         else:
+            assert audio is not None and astream is not None  # n_audio > 0
             piece = audio[ai : ai + chunk]
-            frame = av.AudioFrame.from_ndarray(piece.reshape(1, -1), format="flt", layout="mono")
-            frame.sample_rate = RATE
-            frame.pts = ai
-            frame.time_base = Fraction(1, RATE)
-            out.mux(astream.encode(frame))
+            aframe = av.AudioFrame.from_ndarray(piece.reshape(1, -1), format="flt", layout="mono")
+            aframe.sample_rate = RATE
+            aframe.pts = ai
+            aframe.time_base = Fraction(1, RATE)
+            out.mux(astream.encode(aframe))
             ai += len(piece)
     if vstream is not None and noise_packets is None:
         out.mux(vstream.encode(None))
@@ -196,7 +199,7 @@ def make_video(
     return data
 
 
-def _boxes(data: bytes | memoryview, start: int, end: int):
+def _boxes(data: bytes | bytearray | memoryview, start: int, end: int):
     """(offset, size, type, header size) of the ISO-BMFF boxes between ``start`` and ``end``."""
     pos = start
     while pos + 8 <= end:
@@ -316,10 +319,11 @@ def make_noise_video(total_bytes: int, seconds: float, *, faststart: bool = Fals
 def probe_duration(data: bytes | str | os.PathLike) -> float:
     """The audio stream's duration as the container states it (seconds)."""
     src = io.BytesIO(data) if isinstance(data, (bytes, bytearray)) else os.fspath(data)
-    with av.open(src) as c:
+    with av.open(src, mode="r") as c:
         stream = c.streams.audio[0]
         if stream.duration is not None and stream.time_base is not None:
             return float(stream.duration * stream.time_base)
+        assert c.duration is not None, "the container states no duration"
         return c.duration / 1e6
 
 

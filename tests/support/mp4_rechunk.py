@@ -120,7 +120,7 @@ def rechunk(data: bytes, *, chunk_seconds: float = 1.0, faststart: bool = False)
             pos += len(blob)
         tables = {}
         for ti, (stbl, _t) in enumerate(tracks):
-            runs = []
+            runs: list[tuple[int, int, int]] = []
             for chunk, n in enumerate(counts[ti], start=1):
                 if not runs or runs[-1][1] != n:
                     runs.append((chunk, n, 1))

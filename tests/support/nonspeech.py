@@ -64,7 +64,8 @@ def music(sec: float, seed: int = 3) -> np.ndarray:
         hum = sum((1.0 / (1 + ((f0 * h - 250) / 150) ** 2)) * np.sin(h * phase) / h for h in range(1, 12))
         attack = np.minimum(1, tt / 0.05) * np.minimum(1, (tt[-1] - tt + 1e-3) / 0.05)
         out[s:e] += 0.12 * hum * attack
-    return (0.8 * out / np.max(np.abs(out))).astype(np.float32)
+    samples: np.ndarray = (0.8 * out / np.max(np.abs(out))).astype(np.float32)
+    return samples
 
 
 NON_SPEECH = {

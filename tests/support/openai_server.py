@@ -302,15 +302,19 @@ def _parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, list[str
             name, colon, value = line.partition(":")
             if colon:
                 headers[name.strip()] = value.strip()
-        name = headers.get_param("name", header="content-disposition")
-        if not name:
+        field_name = headers.get_param("name", header="content-disposition")
+        if not field_name:
             continue
         filename = headers.get_param("filename", header="content-disposition")
         if filename is not None:
-            files[str(name)] = (str(filename), headers.get_content_type(), data)
+            files[str(field_name)] = (str(filename), headers.get_content_type(), data)
         else:
-            fields.setdefault(str(name), []).append(data.decode("utf-8", "replace"))
+            fields.setdefault(str(field_name), []).append(data.decode("utf-8", "replace"))
     return fields, files
+
+
+def _first(values: list[str] | None) -> str | None:
+    return values[0] if values else None
 
 
 def _decode(data: bytes) -> np.ndarray:
@@ -372,7 +376,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _read_body(self) -> bytes:
         if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
-            chunks = []
+            chunks: list[bytes] = []
             while True:
                 size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
                 if size == 0:
@@ -459,9 +463,9 @@ class _Handler(BaseHTTPRequestHandler):
             )
         fields, files = _parse_multipart(self.headers.get("Content-Type") or "", body)
         record["fields"] = fields
-        record["model"] = (fields.get("model") or [None])[0]
+        record["model"] = _first(fields.get("model"))
         record["response_format"] = (fields.get("response_format") or ["json"])[0]
-        record["language"] = (fields.get("language") or [None])[0]
+        record["language"] = _first(fields.get("language"))
         record["timestamp_granularities"] = tuple(
             fields.get("timestamp_granularities[]") or fields.get("timestamp_granularities") or ()
         )

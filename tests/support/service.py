@@ -104,9 +104,6 @@ class CliProcess:
                     records.append(json.loads(line))
         return records
 
-    def logged(self, message: str) -> bool:
-        return any(r.get("message") == message for r in self.log_records())
-
 
 def run_cli(args: list[str], env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
     return subprocess.run(

@@ -112,6 +112,22 @@ def test_languages_tasks_keywords_and_model_names() -> None:
     assert Settings.from_env({"KEYWORDS": " ComfyUI, Stable Diffusion ,, "}).keywords == ("ComfyUI", "Stable Diffusion")
 
 
+def test_replace_validates_like_the_environment() -> None:
+    # Given settings read from the environment (a secret among them)
+    settings = Settings.from_env({"OPENAI_API_KEY": "sk-test-secret", "MAX_WORKERS": "3"})
+    # When a copy changes a value / Then it is parsed as from_env parses it, and the rest is kept
+    copy = settings.replace(keywords="ComfyUI, vidscribe", language="German")
+    assert (copy.keywords, copy.language, copy.max_workers) == (("ComfyUI", "vidscribe"), "de", 3)
+    assert copy.openai_api_key is not None and copy.openai_api_key.get_secret_value() == "sk-test-secret"
+    # A bad value fails there, naming its variable; an unknown name is a mistake, not ignored
+    with pytest.raises(ConfigurationError, match="MAX_WORKERS: Input should be greater than or equal to 1"):
+        settings.replace(max_workers=0)
+    with pytest.raises(ConfigurationError, match="TASK"):
+        settings.replace(task="summarize")
+    with pytest.raises(TypeError, match="max_wrokers"):
+        settings.replace(max_wrokers=4)
+
+
 def test_whisper_model_must_be_a_model_directory(tmp_path) -> None:
     with pytest.raises(ConfigurationError, match="has no model.bin"):
         Settings.from_env({"WHISPER_MODEL": str(tmp_path)})

@@ -37,6 +37,7 @@ class ListQueue:
     def arn(self) -> str:
         return "arn:aws:sqs:local:000000000000:q"
 
+    @property
     def url(self) -> str:
         return "http://sqs.local/q"
 

@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import numpy as np
 import pytest
 
 from vidscribe.config import Settings
+from vidscribe.contract import MAX_ATTEMPTS
 from vidscribe.errors import BackendTransient, FetchError, FetchRefused, NotMedia
 from vidscribe.models import (
+    AudioSink,
     Claim,
     ClaimOutcome,
     DecodedAudio,
+    Dismissed,
     HeldClaim,
+    JobError,
+    OpenFailure,
     PendingVideo,
     ReceivedMessage,
     Segment,
@@ -22,6 +30,8 @@ from vidscribe.models import (
     Transcript,
     VideoMessage,
 )
+from vidscribe.ports import MediaSource, PolledQueue, Store, TranscriptionBackend
+from vidscribe.speech.transcription import SpeechFinder
 from vidscribe.workflow import (
     AttemptFailed,
     DeadLetterRecorder,
@@ -40,87 +50,121 @@ SETTINGS = Settings.from_env({}, RETRY_BACKOFF_SECONDS=7, QUEUE_HIGH_WATER=5, FE
 AUDIO = DecodedAudio(np.zeros(16_000 * 2, dtype=np.float32), source_bytes=1234)
 
 
+# Each fake is annotated with the port's types and checked against it by mypy (`make lint`): a fake
+# that drifts from its port fails the lint, not a test that happens to pass against the wrong shape.
 @dataclass
 class FakeStore:
-    urls: dict[str, str] = field(default_factory=dict)
+    urls: dict[str, str | None] = field(default_factory=dict)
     claim_outcome: ClaimOutcome = ClaimOutcome.CLAIMED
     saved: dict[str, Transcript] = field(default_factory=dict)
-    failures: list[tuple] = field(default_factory=list)
-    released: list[tuple] = field(default_factory=list)
+    failures: list[tuple[str | None, str, int | None, str | None]] = field(default_factory=list)
+    released: list[tuple[str, str]] = field(default_factory=list)
     pending: list[PendingVideo] = field(default_factory=list)
     reservations_released: list[str] = field(default_factory=list)
-    job: tuple = (None, None, 0)
+    job: JobError = JobError(None, None, 0)
     transcribed: set[str] = field(default_factory=set)
-    claims: list[dict] = field(default_factory=list)  # the keyword arguments of each claim
+    claims: list[dict[str, str | None]] = field(default_factory=list)  # the keyword arguments of each claim
     token_released: bool = False  # the claim was given back while the attempt ran
     already_recorded: bool = False  # a failure record is open and the job is failed
     held: list[HeldClaim] = field(default_factory=list)
-    claims_released: list[tuple] = field(default_factory=list)
+    claims_released: list[tuple[str, str, bool]] = field(default_factory=list)
     reserved_on: list[str] = field(default_factory=list)
-    added: list[tuple] = field(default_factory=list)
+    added: list[tuple[str, str]] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)  # each record's message, in order
-    refused: list[tuple] = field(default_factory=list)  # rows recorded under a stand-in id
+    refused: list[tuple[str, str, str, str]] = field(default_factory=list)  # rows recorded under a stand-in id
 
-    def video_url(self, video_id):
+    def video_url(self, video_id: str) -> str | None:
         return self.urls.get(video_id)
 
-    def has_video(self, video_id):
+    def has_video(self, video_id: str) -> bool:
         return video_id in self.urls
 
-    def claim(self, video_id, url, lease, max_attempts, *, queue_url=None, claimed_by=None):
+    def claim(
+        self, video_id: str, url: str | None, processing_lease_seconds: int, max_attempts: int = MAX_ATTEMPTS, *,
+        queue_url: str | None = None, claimed_by: str | None = None,
+    ) -> Claim:
         self.claims.append({"queue_url": queue_url, "claimed_by": claimed_by})
         if self.claim_outcome is ClaimOutcome.CLAIMED:
             return Claim(self.claim_outcome, attempts=1, token=41)
         return Claim(self.claim_outcome, attempts=max_attempts)
 
-    def save_transcript(self, video_id, transcript):
+    def save_transcript(self, video_id: str, transcript: Transcript) -> bool:
         self.saved[video_id] = transcript
         return True
 
-    def record_failure(self, video_id, error_type, message, attempts, original, *, claim_token=None):
+    def record_failure(
+        self, video_id: str | None, error_type: str, message: str, attempts: int | None,
+        original_message: str | None, *, claim_token: int | None = None,
+    ) -> int | None:
         if (claim_token is not None and self.token_released) or self.already_recorded:
             return None
-        self.failures.append((video_id, error_type, attempts, original))
+        self.failures.append((video_id, error_type, attempts, original_message))
         self.messages.append(message)
         return len(self.failures)
 
-    def record_refused_row(self, stand_in_id, error_type, message, original):
-        self.refused.append((stand_in_id, error_type, message, original))
+    def record_refused_row(self, stand_in_id: str, error_type: str, message: str, original_message: str) -> int | None:
+        self.refused.append((stand_in_id, error_type, message, original_message))
         return len(self.refused)
 
-    def release_for_retry(self, video_id, error_type, message, queued_lease_seconds, *, claim_token=None):
+    def release_for_retry(
+        self, video_id: str, error_type: str, message: str, queued_lease_seconds: int, *, claim_token: int | None = None
+    ) -> bool:
         if claim_token is not None and self.token_released:
             return False
         self.released.append((video_id, error_type))
         return True
 
-    def release_claim(self, video_id, claimed_by, lease, *, refund_attempt):
+    def release_claim(self, video_id: str, claimed_by: str, queued_lease_seconds: int, *, refund_attempt: bool) -> bool:
         self.claims_released.append((video_id, claimed_by, refund_attempt))
         return True
 
-    def held_claims(self, prefix):
-        return [c for c in self.held if c.claimed_by.startswith(prefix)]
+    def held_claims(self, claimed_by_prefix: str) -> list[HeldClaim]:
+        return [c for c in self.held if c.claimed_by.startswith(claimed_by_prefix)]
 
-    def reserve_pending(self, limit, lease, *, queue_url):
+    def reserve_pending(self, limit: int, queued_lease_seconds: int, *, queue_url: str) -> list[PendingVideo]:
         self.reserved_on.append(queue_url)
         taken, self.pending = self.pending[:limit], self.pending[limit:]
         return taken
 
-    def add_videos(self, rows, *, update_urls=False):
+    def add_videos(self, rows: Iterable[tuple[str, str]], *, update_urls: bool = False) -> int:
+        rows = list(rows)
         self.added.extend(rows)
         return len(rows)
 
-    def release_reservation(self, ids):
-        self.reservations_released.extend(ids)
+    def release_reservation(self, video_ids: Sequence[str]) -> None:
+        self.reservations_released.extend(video_ids)
 
-    def job_error(self, video_id):
+    def job_error(self, video_id: str) -> JobError:
         return self.job
 
-    def has_transcript(self, video_id):
+    def has_transcript(self, video_id: str) -> bool:
         return video_id in self.transcribed
 
-    def in_flight(self, video_id):
+    def request_retranscription(
+        self,
+        video_ids: Sequence[str] | None,
+        queued_lease_seconds: int,
+        *,
+        model: str | None = None,
+        before: datetime | None = None,
+    ) -> list[str]:
+        return sorted(v for v in self.transcribed if video_ids is None or v in video_ids)
+
+    def in_flight(self, video_id: str) -> bool:
         return self.claim_outcome is ClaimOutcome.IN_FLIGHT
+
+    # The operator's use cases: no test here reaches them (tests/integration runs them on PostgreSQL).
+    def mark_queued(self, video_id: str, url: str | None, queued_lease_seconds: int, queue_url: str | None) -> None:
+        raise NotImplementedError
+
+    def open_failures(self, error_type: str | None = None) -> list[OpenFailure]:
+        raise NotImplementedError
+
+    def dismiss_failures(self, record_ids: Sequence[int] = (), error_type: str | None = None) -> Dismissed:
+        raise NotImplementedError
+
+    def recorded_error_types(self) -> list[str]:
+        raise NotImplementedError
 
 
 @dataclass
@@ -128,24 +172,31 @@ class FakeQueue:
     url: str = "fake"
     visible: int = 0
     sent: list[str] = field(default_factory=list)
-    visibility: list[tuple] = field(default_factory=list)
+    visibility: list[tuple[str, int]] = field(default_factory=list)
     refuse_after: int | None = None
     deleted: list[str] = field(default_factory=list)
 
-    def send(self, bodies):
+    def send(self, bodies: Sequence[str]) -> int:
         if self.refuse_after is not None and len(self.sent) + len(bodies) > self.refuse_after:
             raise RuntimeError("endpoint down")
         self.sent.extend(bodies)
         return len(bodies)
 
-    def depth(self):
+    def depth(self) -> tuple[int, int]:
         return self.visible, 0
 
-    def change_visibility(self, handle, seconds):
-        self.visibility.append((handle, seconds))
+    def change_visibility(self, receipt_handle: str, seconds: int) -> None:
+        self.visibility.append((receipt_handle, seconds))
 
-    def delete(self, handles):
-        self.deleted.extend(handles)
+    def delete(self, receipt_handles: Sequence[str]) -> None:
+        self.deleted.extend(receipt_handles)
+
+    # The event source's side of a polled queue: release_unfinished only deletes and sends.
+    def receive(self, max_messages: int = 1, wait_seconds: int = 0) -> list[ReceivedMessage]:
+        raise NotImplementedError
+
+    def arn(self) -> str:
+        return f"arn:fake:{self.url}"
 
 
 class FakeMedia:
@@ -153,7 +204,7 @@ class FakeMedia:
         self.error = error
         self.urls: list[str] = []
 
-    def fetch_audio(self, url, sink=None):
+    def fetch_audio(self, url: str, sink: AudioSink | None = None) -> DecodedAudio:
         self.urls.append(url)
         if self.error:
             raise self.error
@@ -167,10 +218,10 @@ class FakeBackend:
         self.error = error
         self.calls = 0
 
-    def seconds_for(self, audio_seconds):
+    def seconds_for(self, audio_seconds: float) -> float:
         return 0.0
 
-    def transcribe(self, audio, speech=None):
+    def transcribe(self, audio: DecodedAudio, speech: Sequence[Span] | None = None) -> Transcript:
         self.calls += 1
         if self.error:
             raise self.error
@@ -185,7 +236,7 @@ class FakeVad:
     def __init__(self, start: float | None = 0.0) -> None:
         self.start = start
 
-    def detector(self):
+    def detector(self) -> FakeDetector:
         return FakeDetector(self.start)
 
 
@@ -193,21 +244,27 @@ class FakeDetector:
     def __init__(self, start: float | None) -> None:
         self.start, self.fed, self.speech_seconds = start, 0.0, 0.0
 
-    def feed(self, block):
+    def feed(self, block: np.ndarray) -> list[Span]:
         self.fed += len(block) / 16_000
         return []
 
-    def open_since(self):
+    def open_since(self) -> float | None:
         return self.start
 
-    def cut(self, at_seconds):
+    def cut(self, at_seconds: float) -> list[Span]:
         return []
 
-    def finish(self):
+    def finish(self) -> list[Span]:
         if self.start is None:
             return []
         self.speech_seconds = self.fed - self.start
         return [Span(self.start, self.fed)]
+
+
+# mypy checks each fake against the port it stands in for (what the workflow is typed to take).
+_PORTS: tuple[Store, PolledQueue, MediaSource, TranscriptionBackend, SpeechFinder] = (
+    FakeStore(), FakeQueue(), FakeMedia(), FakeBackend(), FakeVad()
+)
 
 
 def make(store=None, media=None, backend=None, queue=None, vad=None):
@@ -317,6 +374,23 @@ def test_permanent_error_is_recorded_at_once(error) -> None:
     assert queue.visibility == [] and store.released == []
 
 
+def test_each_retry_and_skip_logs_its_delivery_outcome_as_a_key(caplog) -> None:
+    # The fault suite counts deliveries from this key, never from the lines' wording.
+    # Given a retryable failure, a duplicate delivery, and an attempt whose claim was given back meanwhile
+    retried, _, _ = make(media=FakeMedia(FetchError("503")))
+    duplicate, _, _ = make(store=FakeStore(urls={"v1": "u"}, claim_outcome=ClaimOutcome.IN_FLIGHT))
+    released, _, _ = make(store=FakeStore(urls={"v1": "u"}, token_released=True), media=FakeMedia(FetchError("503")))
+    # When each is processed (whether a delivery that comes back raises is not what this test is about)
+    with contextlib.suppress(AttemptFailed):
+        retried.process(VideoMessage(video_id="v1").body(), "rh")
+    duplicate.process(VideoMessage(video_id="v1").body())
+    with contextlib.suppress(AttemptFailed):
+        released.process(VideoMessage(video_id="v1").body(), "rh")
+    # Then each line that ends a delivery this way names its outcome (and why it was skipped)
+    keyed = [(r.delivery, getattr(r, "outcome", None)) for r in caplog.records if hasattr(r, "delivery")]
+    assert keyed == [("retry", None), ("skipped", "in_flight"), ("skipped", "released")]
+
+
 # --- the time budget ---------------------------------------------------------------------------------
 class SlowBackend(FakeBackend):
     def seconds_for(self, audio_seconds):
@@ -397,7 +471,7 @@ def test_a_message_for_a_row_whose_url_is_null_says_so() -> None:
 
 
 def test_dead_letter_uses_the_last_recorded_error() -> None:
-    store = FakeStore(job=("FetchError", "server said 503", 2))
+    store = FakeStore(job=JobError("FetchError", "server said 503", 2))
     result = DeadLetterRecorder(store).record(VideoMessage(video_id="v1").body(), receive_count=3)
     assert result.outcome is Outcome.FAILED
     assert store.failures == [("v1", "FetchError", 2, '{"video_id":"v1"}')]
@@ -417,7 +491,7 @@ def test_a_dead_letter_whose_record_cannot_be_written_says_why_and_stays(caplog)
 
 
 def test_dead_letter_without_a_recorded_error_says_so() -> None:
-    store = FakeStore(job=(None, None, 0))
+    store = FakeStore(job=JobError(None, None, 0))
     result = DeadLetterRecorder(store).record(VideoMessage(video_id="v1").body())
     assert result.error_type == "RetriesExhausted"
     assert "no recorded error" in result.reason
@@ -431,7 +505,7 @@ def test_dead_letter_of_a_video_transcribed_meanwhile_is_not_a_failure() -> None
 
 def test_exhausted_attempts_record_the_last_error() -> None:
     # A duplicate delivery spent the retry: the next delivery records the failure, no third attempt.
-    store = FakeStore(urls={"v1": "u"}, claim_outcome=ClaimOutcome.EXHAUSTED, job=("FetchError", "503", 2))
+    store = FakeStore(urls={"v1": "u"}, claim_outcome=ClaimOutcome.EXHAUSTED, job=JobError("FetchError", "503", 2))
     media = FakeMedia()
     transcriber, _, _ = make(store=store, media=media)
     result = transcriber.process(VideoMessage(video_id="v1").body())
@@ -442,7 +516,7 @@ def test_exhausted_attempts_record_the_last_error() -> None:
 
 def test_permanent_error_with_the_database_gone_keeps_the_message() -> None:
     class DownStore(FakeStore):
-        def record_failure(self, *args):
+        def record_failure(self, *args, **kwargs):
             raise ConnectionError("database is gone")
 
     transcriber, _, _ = make(store=DownStore(urls={"v1": "u"}), media=FakeMedia(NotMedia("html")))
@@ -450,7 +524,7 @@ def test_permanent_error_with_the_database_gone_keeps_the_message() -> None:
 
 
 def test_dead_letter_of_a_video_in_flight_elsewhere_is_not_recorded() -> None:
-    store = FakeStore(claim_outcome=ClaimOutcome.IN_FLIGHT, job=("FetchError", "503", 1))
+    store = FakeStore(claim_outcome=ClaimOutcome.IN_FLIGHT, job=JobError("FetchError", "503", 1))
     result = DeadLetterRecorder(store).record(VideoMessage(video_id="v1").body())
     assert result.outcome is Outcome.SKIPPED and store.failures == []
 
@@ -492,7 +566,7 @@ def test_a_permanent_failure_whose_claim_was_released_records_nothing() -> None:
 
 
 def test_a_dead_letter_already_recorded_is_not_counted_again() -> None:
-    store = FakeStore(job=("FetchError", "503", 2), already_recorded=True)
+    store = FakeStore(job=JobError("FetchError", "503", 2), already_recorded=True)
     result = DeadLetterRecorder(store).record(VideoMessage(video_id="v1").body())
     assert result.outcome is Outcome.SKIPPED and "already recorded" in result.reason
 

@@ -19,7 +19,7 @@ from ..config import Settings
 from ..observability import logger
 from ..ports import Reports, Store
 from ..redaction import register_settings_secrets
-from ..services import Services, use_services
+from ..services import Services
 from .errors import CliError
 from .progress import Progress
 
@@ -175,7 +175,6 @@ def _run(
                 "abandoned_workers": report.abandoned_threads,
             }
         finally:
-            use_services(None)
             services.close()
 
 

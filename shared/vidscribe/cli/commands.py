@@ -10,6 +10,7 @@ import argparse
 import json
 import shlex
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +31,14 @@ from .progress import print_summary, stop_line
 from .signals import stop_on_signals
 from .video_rows import invalid, read_rows, validated_row
 
-#: Set when a stopped run returns while a worker is still inside a model call: the process then
-#: ends with os._exit (see ``parser.console``), since a Python thread cannot be stopped.
-abandoned_workers = 0
+
+@dataclass
+class Invocation:
+    """What one command leaves for the end of the process, carried on its arguments (``args.invocation``)."""
+
+    # Set when a stopped run returns while a worker is still inside a model call: the process then
+    # ends with os._exit (see ``parser.console``), since a Python thread cannot be stopped.
+    abandoned_workers: int = 0
 
 
 def print_json(data: Any) -> None:
@@ -65,13 +71,12 @@ def _grace_notice(busy: int, seconds: float) -> None:
     )
 
 
-def _finish_run(summary: dict[str, Any], as_json: bool) -> int | None:
+def _finish_run(summary: dict[str, Any], args: argparse.Namespace) -> int | None:
     """After a run that a signal stopped: the one-line summary, and its exit code (None otherwise)."""
-    global abandoned_workers
     if not summary["stopped_by"]:
         return None
-    abandoned_workers = summary["abandoned_workers"]
-    if as_json:
+    args.invocation.abandoned_workers = summary["abandoned_workers"]
+    if args.json:
         print_json(summary)
     print(stop_line(summary), file=sys.stderr)
     return exit_code_for(summary["stopped_by"])
@@ -100,7 +105,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         summary = run_pipeline(
             settings, once=True, total=len(manifest), on_ready=load_samples, stop_request=stop, on_grace=_grace_notice
         )
-    stopped = _finish_run(summary, args.json)
+    stopped = _finish_run(summary, args)
     if stopped is not None:
         return stopped
 
@@ -136,7 +141,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     with stop_on_signals() as stop:
         summary = run_pipeline(settings_from(args), once=args.once, stop_request=stop, on_grace=_grace_notice)
-    stopped = _finish_run(summary, args.json)
+    stopped = _finish_run(summary, args)
     if stopped is not None:
         return stopped
     if args.json:

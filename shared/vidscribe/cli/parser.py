@@ -14,6 +14,7 @@ import signal
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Protocol
 
 from ..config import Settings
 from ..errors import ConfigurationError, OperatorError, VidscribeError
@@ -37,28 +38,14 @@ from .report_commands import cmd_failures, cmd_status, cmd_transcribe, cmd_trans
 from .serve_command import cmd_serve
 
 
-def build_parser() -> argparse.ArgumentParser:
-    # -v is accepted before the command and after it: every subcommand has it too, with a default
-    # that does not override the top-level one.
-    verbose = argparse.ArgumentParser(add_help=False)
-    verbose.add_argument(
-        "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="log every step on stderr"
-    )
-    parser = argparse.ArgumentParser(
-        prog="vidscribe",
-        description="Stream videos from their URLs and transcribe their audio. Configuration comes from "
-        "environment variables (see the README); without DATABASE_URL and QUEUE_URL an embedded "
-        "PostgreSQL and a local SQS endpoint are started.",
-    )
-    parser.add_argument("-v", "--verbose", action="store_true", default=False, help="log every step on stderr")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+class _AddCommand(Protocol):
+    def __call__(
+        self, subparsers: argparse._SubParsersAction[argparse.ArgumentParser], name: str, help: str
+    ) -> argparse.ArgumentParser: ...
 
-    def add(
-        subparsers: argparse._SubParsersAction[argparse.ArgumentParser], name: str, help: str
-    ) -> argparse.ArgumentParser:
-        return subparsers.add_parser(name, parents=[verbose], help=help)
 
+def _add_setup_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser], add: _AddCommand) -> None:
+    """demo, and what sets a deployment up: db, queues, videos."""
     p = add(sub, "demo", help="transcribe the bundled sample videos with the local model")
     p.add_argument("--workers", type=int, help="concurrent transcriptions (default MAX_WORKERS)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
@@ -85,6 +72,31 @@ def build_parser() -> argparse.ArgumentParser:
     p = add(videos, "import", help="add videos from a CSV file (header id,url) or JSON lines")
     p.add_argument("file")
     p.set_defaults(func=cmd_videos_import)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    # -v is accepted before the command and after it: every subcommand has it too, with a default
+    # that does not override the top-level one.
+    verbose = argparse.ArgumentParser(add_help=False)
+    verbose.add_argument(
+        "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="log every step on stderr"
+    )
+    parser = argparse.ArgumentParser(
+        prog="vidscribe",
+        description="Stream videos from their URLs and transcribe their audio. Configuration comes from "
+        "environment variables (see the README); without DATABASE_URL and QUEUE_URL an embedded "
+        "PostgreSQL and a local SQS endpoint are started.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", default=False, help="log every step on stderr")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(
+        subparsers: argparse._SubParsersAction[argparse.ArgumentParser], name: str, help: str
+    ) -> argparse.ArgumentParser:
+        return subparsers.add_parser(name, parents=[verbose], help=help)
+
+    _add_setup_commands(sub, add)
 
     p = add(sub, "run", help="fetch, transcribe and record failures")
     p.add_argument("--once", action="store_true", help="stop when the backlog is empty")
@@ -190,7 +202,8 @@ def _error(message: str) -> None:
     print(f"vidscribe: {scrub(message)}", file=sys.stderr)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, invocation: commands.Invocation | None = None) -> int:
+    """Run one command; ``invocation`` receives what it leaves for the process's end."""
     from ..local.embedded import embedded_postgres_started, stop_embedded_postgres
 
     arguments = list(sys.argv[1:] if argv is None else argv)
@@ -199,6 +212,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _error(f"an argument is not valid UTF-8 text: {undecodable!r}")
         return EXIT_USAGE
     args = build_parser().parse_args(arguments)
+    args.invocation = invocation or commands.Invocation()
     level = "INFO" if args.verbose else os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING")
     restore_logging = configure_logging(level, text=os.environ.get("LOG_FORMAT", "text").lower() != "json")
     already_started = embedded_postgres_started()
@@ -270,8 +284,9 @@ def console() -> None:
     """The ``vidscribe`` executable. After a stop that left a worker inside a model call (a thread
     cannot be stopped), the process ends with os._exit once everything is released and printed:
     interpreter shutdown would wait on that thread, or crash in the model's native code."""
-    code = main()
-    if commands.abandoned_workers:
+    invocation = commands.Invocation()
+    code = main(invocation=invocation)
+    if invocation.abandoned_workers:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)

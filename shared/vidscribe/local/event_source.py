@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from ..models import ReceivedMessage
 from ..observability import logger
 from ..ports import PolledQueue
-from .lambda_emulation import Handler, invoke, sqs_event
+from .lambda_emulation import Handler, WarmFunctions, invoke, sqs_event
 
 
 @dataclass
@@ -50,8 +50,10 @@ class EventSourcePoller:
         stop: threading.Event,
         timeout_seconds: int = 900,
         on_idle: threading.Event | None = None,
+        warm: WarmFunctions | None = None,
     ) -> None:
-        """``on_idle`` is set whenever a worker comes back from the handler."""
+        """``on_idle`` is set whenever a worker comes back from the handler; ``warm``: the run's
+        started functions (Lambda's cold-start flag)."""
         self.name = name
         self.queue = queue
         self.handler = handler
@@ -61,6 +63,7 @@ class EventSourcePoller:
         self.stop = stop
         self.timeout_seconds = timeout_seconds  # each invocation's emulated Lambda timeout
         self.on_idle = on_idle
+        self.warm = warm or WarmFunctions()
         self.stats = WorkerStats()
         self._arn = queue.arn()
         self._threads: list[threading.Thread] = []
@@ -146,7 +149,8 @@ class EventSourcePoller:
         try:
             try:
                 response = invoke(
-                    self.handler, sqs_event(messages, self._arn, self.region), self.name, self.timeout_seconds
+                    self.handler, sqs_event(messages, self._arn, self.region), self.name, self.timeout_seconds,
+                    self.warm,
                 )
             except Exception as exc:
                 # As in Lambda: a handler that raises fails the whole batch; the messages come back.

@@ -18,8 +18,21 @@ Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 # The keys Powertools' inject_lambda_context puts on every log line (see LambdaContextModel).
 _CONTEXT_KEYS = ["function_name", "function_memory_size", "function_arn", "function_request_id", "cold_start"]
-_warm: set[str] = set()
-_warm_lock = threading.Lock()
+
+
+class WarmFunctions:
+    """The functions that have already started in one local run: Lambda's ``cold_start`` flag is
+    true on each one's first invocation only. The run holds one and passes it to every invocation."""
+
+    def __init__(self) -> None:
+        self._started: set[str] = set()
+        self._lock = threading.Lock()
+
+    def first_start(self, function_name: str) -> bool:
+        with self._lock:
+            cold = function_name not in self._started
+            self._started.add(function_name)
+            return cold
 
 
 class LocalLambdaContext:
@@ -40,9 +53,14 @@ class LocalLambdaContext:
 
 
 def invoke(
-    handler: Handler, event: dict[str, Any], function_name: str, timeout_seconds: int = 900
+    handler: Handler,
+    event: dict[str, Any],
+    function_name: str,
+    timeout_seconds: int = 900,
+    warm: WarmFunctions | None = None,
 ) -> dict[str, Any]:
-    """Call a handler as Lambda would, with a fresh context.
+    """Call a handler as Lambda would, with a fresh context (a cold start unless ``warm`` says the
+    function has run before).
 
     In AWS each function has its own process. Here the three run at once in one process and share
     one logger, and ``inject_lambda_context`` writes its keys (name, ARN, memory, request id, cold
@@ -51,9 +69,7 @@ def invoke(
     invocation sets all of them there, as its own Lambda would give them.
     """
     context = LocalLambdaContext(function_name, timeout_seconds)
-    with _warm_lock:
-        cold_start = function_name not in _warm
-        _warm.add(function_name)
+    cold_start = (warm or WarmFunctions()).first_start(function_name)
     logger.thread_safe_append_keys(
         function_name=context.function_name,
         function_memory_size=context.memory_limit_in_mb,

@@ -54,8 +54,12 @@ def content_type_for(name: str) -> str:
 class Resource(Protocol):
     """Something the server can send: a size, a content type and random access to its bytes."""
 
-    size: int
-    content_type: str
+    # Read-only: the server never sets them (a resource may compute its size).
+    @property
+    def size(self) -> int: ...
+
+    @property
+    def content_type(self) -> str: ...
 
     def read_at(self, offset: int, n: int) -> bytes: ...
 

@@ -23,12 +23,12 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ..handlers import dlq_consumer_handler, fetcher_handler, transcriber_handler
 from ..observability import logger
-from ..services import Services, use_services
+from ..services import Services
 from ..workflow import Outcome, ProcessResult, Released, recover_abandoned, release_unfinished
-from ..workflow.reporting import observe_outcomes
 from .event_source import EventSourcePoller
-from .lambda_emulation import invoke, scheduled_event
+from .lambda_emulation import Handler, WarmFunctions, invoke, scheduled_event
 from .process_identity import is_dead, machine_prefix, process_identity
 
 
@@ -134,43 +134,21 @@ class LocalRuntime:
         self.tally = RunTally()
 
     def run(self, *, once: bool) -> RuntimeReport:
-        # The handlers find their adapters through get_services(): give them ours.
-        use_services(self.services)
-        from functions.dlq_consumer.app import handler as dlq_handler
-        from functions.fetcher.app import handler as fetcher_handler
-        from functions.transcriber.app import handler as transcriber_handler
-
         region = self.settings.aws_region
         started = time.monotonic()
-        claimed_by = self.services.claimed_by = process_identity()
-        # Warm up before the workers start, as a cold start would: the database, the queues, the model.
-        _ = self.services.store, self.services.queue, self.services.dlq, self.services.backend
-        pollers = [
-            EventSourcePoller(
-                "vidscribe-transcriber",
-                self.services.queue,
-                transcriber_handler,
-                region=region,
-                concurrency=self.workers,
-                batch_size=self.batch_size,
-                stop=self.stop_event,
-                timeout_seconds=self.settings.transcriber_timeout_seconds,
-                on_idle=self._wake,
-            ),
-            EventSourcePoller(
-                "vidscribe-dlq-consumer",
-                self.services.dlq,
-                dlq_handler,
-                region=region,
-                concurrency=1,
-                batch_size=10,
-                stop=self.stop_event,
-                on_idle=self._wake,
-            ),
-        ]
+        claimed_by = process_identity()
+        observing = threading.Event()  # outcomes count for this run until it returns
+        observing.set()
+
+        def observe(result: ProcessResult) -> None:
+            if observing.is_set():
+                self.tally.add(result)
+
+        warm = WarmFunctions()  # this run's functions: each one's first invocation is its cold start
+        fetcher, pollers = self._handlers(claimed_by, observe, warm)
         transcribers, dead_letters = pollers
         report = RuntimeReport(0, 0, 0, 0, 0.0, tally=self.tally)
-        with observe_outcomes(self.tally.add):
+        try:
             next_fetch = 0.0
             started_pollers = False
             try:
@@ -183,7 +161,9 @@ class LocalRuntime:
                     if now >= next_fetch or (once and idle):
                         self._recover_abandoned()
                         try:
-                            enqueued = invoke(fetcher_handler, scheduled_event(region), "vidscribe-fetcher")["enqueued"]
+                            enqueued = invoke(
+                                fetcher, scheduled_event(region), "vidscribe-fetcher", warm=warm
+                            )["enqueued"]
                         except Exception as exc:  # as in AWS, a failed scheduled run is only that run
                             logger.warning("fetch failed", extra={"error_type": type(exc).__name__, "error": str(exc)})
                         next_fetch = now + (self.poll_interval if once else self.settings.fetch_interval_seconds)
@@ -201,12 +181,54 @@ class LocalRuntime:
                 self.stop_event.set()
                 report.stopped_by = self.stop_request.reason
                 report.abandoned_threads, report.released = self._wind_down(pollers, claimed_by)
+        finally:
+            observing.clear()  # a worker still inside a handler no longer counts for this run
         report.transcriber_invocations = transcribers.stats.invocations
         report.transcriber_max_concurrency = transcribers.stats.max_busy
         report.record_failures = transcribers.stats.record_failures
         report.dead_letters = dead_letters.stats.records
         report.wall_seconds = time.monotonic() - started
         return report
+
+    def _handlers(
+        self, claimed_by: str, observe: Callable[[ProcessResult], None], warm: WarmFunctions
+    ) -> tuple[Handler, list[EventSourcePoller]]:
+        """The handlers Lambda runs, around this run's services: its claims, its tally of outcomes;
+        the fetcher's, and the pollers that invoke the other two."""
+        services = self.services
+
+        def ours() -> Services:
+            return services
+
+        # Warm up before the workers start, as a cold start would: the database, the queues, the model.
+        _ = services.store, services.queue, services.dlq, services.backend
+        region = self.settings.aws_region
+        pollers = [
+            EventSourcePoller(
+                "vidscribe-transcriber",
+                services.queue,
+                transcriber_handler(ours, claimed_by=claimed_by, observe=observe),
+                region=region,
+                concurrency=self.workers,
+                batch_size=self.batch_size,
+                stop=self.stop_event,
+                timeout_seconds=self.settings.transcriber_timeout_seconds,
+                on_idle=self._wake,
+                warm=warm,
+            ),
+            EventSourcePoller(
+                "vidscribe-dlq-consumer",
+                services.dlq,
+                dlq_consumer_handler(ours, observe=observe),
+                region=region,
+                concurrency=1,
+                batch_size=10,
+                stop=self.stop_event,
+                on_idle=self._wake,
+                warm=warm,
+            ),
+        ]
+        return fetcher_handler(ours), pollers
 
     def _wind_down(self, pollers: list[EventSourcePoller], claimed_by: str) -> tuple[int, Released | None]:
         """Let the workers finish: for ever after a normal end; within the grace period after a stop

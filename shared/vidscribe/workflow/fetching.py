@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass
 
 from ..config import Settings
@@ -21,17 +22,21 @@ class FetchResult:
     configured: bool = True
 
 
-_reported_not_configured = False
+class NotConfiguredNotice:
+    """A scheduled run before the deployment is complete (the database secret not set yet): said
+    once by the handler that holds this notice (one per Lambda environment), clearly, and nothing is
+    fetched -- it is not an error for every schedule tick."""
 
+    def __init__(self) -> None:
+        self._said = False
+        self._lock = threading.Lock()
 
-def not_configured_yet(problem: NotConfigured) -> FetchResult:
-    """A scheduled run before the deployment is complete (the database secret not set yet): say so
-    once per process, clearly, and fetch nothing -- it is not an error for every schedule tick."""
-    global _reported_not_configured
-    if not _reported_not_configured:
-        logger.warning("not configured yet; nothing fetched until it is", extra={"reason": str(problem)})
-        _reported_not_configured = True
-    return FetchResult(0, 0, configured=False)
+    def report(self, problem: NotConfigured) -> FetchResult:
+        with self._lock:
+            first, self._said = not self._said, True
+        if first:
+            logger.warning("not configured yet; nothing fetched until it is", extra={"reason": str(problem)})
+        return FetchResult(0, 0, configured=False)
 
 
 class Fetcher:

@@ -2,14 +2,12 @@
 
 Both SQS handlers are "parse, call, report": :func:`handle_record` does the bookkeeping around the
 call so that each handler stays a few lines. A process that wants each outcome as well (the local
-runtime, to say what *its* run did) registers an observer with :func:`observe_outcomes`.
+runtime, to say what *its* run did) passes its observer to the handlers it builds (vidscribe.handlers).
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -20,29 +18,6 @@ from .outcomes import AttemptFailed, Outcome, ProcessResult, message_video_id
 
 _LOG_KEYS = ["video_id", "message_id"]
 _BACKEND_ERRORS = {BackendTransient.__name__, BackendPermanent.__name__}
-
-Observer = Callable[[ProcessResult], None]
-_observers: list[Observer] = []
-_observers_lock = threading.Lock()
-
-
-@contextmanager
-def observe_outcomes(observer: Observer) -> Iterator[None]:
-    """Call ``observer`` with the result of every record handled in this process meanwhile."""
-    with _observers_lock:
-        _observers.append(observer)
-    try:
-        yield
-    finally:
-        with _observers_lock:
-            _observers.remove(observer)
-
-
-def _notify(result: ProcessResult) -> None:
-    with _observers_lock:
-        observers = list(_observers)
-    for observer in observers:
-        observer(result)
 
 
 def transcription_metrics(result: ProcessResult) -> None:
@@ -84,10 +59,8 @@ def handle_record(
         result = process()
         if result.comes_back:  # the batch processor reports a record in batchItemFailures when it raises
             report(result)
-            _notify(result)
             raise AttemptFailed(result)
     finally:
         logger.thread_safe_remove_keys(_LOG_KEYS)
     report(result)
-    _notify(result)
     return result.outcome.value

@@ -104,7 +104,9 @@ class Transcriber:
             return self._record_exhausted(video_id, body)
         if claim.outcome is not ClaimOutcome.CLAIMED:
             reason = _SKIP_REASONS[claim.outcome]
-            logger.info("skipped", extra={"reason": reason, "outcome": claim.outcome.value})
+            logger.info(
+                "skipped", extra={"delivery": Outcome.SKIPPED.value, "reason": reason, "outcome": claim.outcome.value}
+            )
             return ProcessResult(Outcome.SKIPPED, video_id, reason=reason)
 
         started = time.monotonic()
@@ -208,7 +210,10 @@ class Transcriber:
             else:
                 if not released and claim_token is not None:
                     return _released(video_id)
-        logger.warning("attempt failed; the message will come back", extra={"error_type": error_type, "error": reason})
+        logger.warning(
+            "attempt failed; the message will come back",
+            extra={"delivery": Outcome.RETRY.value, "error_type": error_type, "error": reason},
+        )
         if self.queue is not None and receipt_handle:
             try:
                 # Retry after the backoff rather than the full visibility timeout.
@@ -223,5 +228,5 @@ def _released(video_id: str | None) -> ProcessResult:
     message is left alone (reported failed, not deleted): whoever holds the video now, or the
     message's redelivery, decides."""
     reason = "its claim was released (a shutdown or a recovery) before the attempt ended"
-    logger.info("skipped", extra={"reason": reason, "outcome": "released"})
+    logger.info("skipped", extra={"delivery": Outcome.SKIPPED.value, "reason": reason, "outcome": "released"})
     return ProcessResult(Outcome.SKIPPED, video_id, reason=reason, released=True)

@@ -36,6 +36,7 @@ from collections.abc import Callable
 from typing import Protocol
 from urllib.parse import unquote, urljoin, urlsplit
 
+from ...contract import S3_BUCKET_PATTERN
 from ...errors import UrlRejected
 from ...redaction import redact
 from .deadline import Deadline, call_within
@@ -181,7 +182,7 @@ def refusal(host: str, addresses: list[IPAddress]) -> tuple[IPAddress, str] | No
 
 
 # --- S3 locations ----------------------------------------------------------------------------------------
-_BUCKET = r"(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])"
+_BUCKET = rf"(?P<bucket>{S3_BUCKET_PATTERN})"
 _REGION = r"(?:[.-](?P<region>[a-z]{2}(?:-[a-z]+)+-\d))?"
 _S3_VIRTUAL_HOST = re.compile(_BUCKET + r"\.s3" + _REGION + r"\.amazonaws\.com(?:\.cn)?")
 _S3_PATH_HOST = re.compile(r"s3" + _REGION + r"\.amazonaws\.com(?:\.cn)?")
