@@ -30,7 +30,13 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from vidscribe.config import WHISPER_MODEL_NAMES, Settings
-from vidscribe.contract import S3_BUCKET_PATTERN, VIDEOS_TABLE_PATTERN, lambda_vcpus, queue_high_water
+from vidscribe.contract import (
+    EVENT_BUS_PATTERN,
+    S3_BUCKET_PATTERN,
+    VIDEOS_TABLE_PATTERN,
+    lambda_vcpus,
+    queue_high_water,
+)
 from vidscribe.errors import ConfigurationError
 
 MIN_WORKERS = 2  # SQS event source ScalingConfig.MaximumConcurrency minimum
@@ -137,6 +143,9 @@ class StackConfig(BaseModel):
     # S3 buckets whose objects the transcriber may read (s3://bucket/key sources): s3:GetObject on
     # exactly these, to the transcriber only.
     media_buckets: Names = Field((), alias="mediaBuckets")
+    # The EventBridge bus that hears of every final outcome: None (no events), "create" (the stack
+    # creates "<stackName>-events") or an existing bus's name or ARN ("default": the account's own).
+    event_bus: str | None = Field(None, alias="eventBus", pattern=EVENT_BUS_PATTERN)
     # --- other functions ---------------------------------------------------------------------------
     fetcher_memory_mb: Count = Field(512, alias="fetcherMemoryMb", ge=128, le=10_240)
     fetcher_timeout_seconds: Count = Field(120, alias="fetcherTimeoutSeconds", ge=10, le=LAMBDA_MAX_TIMEOUT)

@@ -11,6 +11,7 @@ from aws_cdk import CfnOutput, Stack, Tags
 from constructs import Construct
 
 from infra.config import StackConfig
+from infra.event_bus import let_emit, outcome_event_bus
 from infra.lambdas import PipelineFunctions
 from infra.observability import PipelineObservability
 from infra.queues import PipelineQueues
@@ -35,6 +36,9 @@ class VidscribeStack(Stack):
         self.functions = PipelineFunctions(
             self, "Functions", config=config, queues=self.queues, secrets=self.secrets
         )
+        self.event_bus = outcome_event_bus(self, config)
+        if self.event_bus is not None:
+            let_emit(self.event_bus, (self.functions.transcriber, self.functions.dlq_consumer))
         self.observability = PipelineObservability(
             self, "Observability", config=config, queues=self.queues, functions=self.functions
         )
@@ -57,6 +61,8 @@ class VidscribeStack(Stack):
             outputs["OpenAiSecretArn"] = (self.secrets.openai.secret_arn, "Secret holding the OpenAI API key")
         if self.secrets.database is not None:
             outputs["DatabaseSecretArn"] = (self.secrets.database.secret_arn, "Secret holding the PostgreSQL URL")
+        if self.event_bus is not None:
+            outputs["EventBusArn"] = (self.event_bus.event_bus_arn, "EventBridge bus the outcome events go to")
         network = self.functions.network
         if network is not None and config.creates_security_group:
             group = network.security_groups[0]

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
-from .contract import VIDEOS_TABLE_PATTERN
+from .contract import EVENT_BUS_PATTERN, VIDEOS_TABLE_PATTERN
 from .errors import ConfigurationError
 
 #: The models WHISPER_MODEL takes by name (shipped in PyPI packages; adapters/backends/model_packages.py).
@@ -55,6 +55,8 @@ class Settings(BaseModel):
     dlq_url: str | None = Field(None, alias="DLQ_URL")
     aws_endpoint_url: str | None = Field(None, alias="AWS_ENDPOINT_URL")
     aws_region: str = Field("us-east-1", alias="AWS_REGION")
+    # An EventBridge bus (name or ARN) that hears of every final outcome (vidscribe.events); unset: none.
+    event_bus_name: str | None = Field(None, alias="EVENT_BUS_NAME", pattern=EVENT_BUS_PATTERN)
 
     # --- work and retries --------------------------------------------------------------------------
     max_workers: int = Field(2, alias="MAX_WORKERS", ge=1, le=1000)

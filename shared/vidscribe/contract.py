@@ -17,6 +17,9 @@ MAX_ATTEMPTS = MAX_RECEIVE_COUNT
 #: ``VIDEOS_TABLE``: a table or ``schema.table`` name (it is quoted as an identifier, never pasted).
 VIDEOS_TABLE_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$"
 
+#: ``EVENT_BUS_NAME``: an EventBridge bus's name or ARN, as PutEvents takes it (EventBusName).
+EVENT_BUS_PATTERN = r"^(arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus/)?[A-Za-z0-9._\-/]{1,256}$"
+
 #: An S3 bucket name (3-63 lowercase letters, digits, dots and hyphens): the URLs the transcriber
 #: reads from S3 and the stack's ``mediaBuckets`` grant.
 S3_BUCKET_PATTERN = r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"
@@ -49,6 +52,7 @@ class MetricName:
     LATENCY = "TranscriptionLatency"  # milliseconds
     FAILURE_RECORDS = "FailureRecords"
     BACKEND_ERRORS = "BackendErrors"  # attempts the transcription backend failed (transient or permanent)
+    EVENTS_NOT_PUBLISHED = "EventsNotPublished"  # outcome events EventBridge did not take after the retries
 
 
 CUSTOM_METRICS: tuple[str, ...] = tuple(

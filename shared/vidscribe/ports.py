@@ -8,6 +8,7 @@ every adapter to it (``vidscribe.services`` is typed against these protocols):
 - ``Catalogue`` (the web page's reads): ``adapters.postgres.PostgresCatalogue``
 - ``MediaSource``: ``adapters.media.StreamingMediaSource``
 - ``TranscriptionBackend``: ``adapters.backends.LocalWhisperBackend`` / ``OpenAIBackend``
+- ``EventPublisher``: ``adapters.eventbridge.EventBridgePublisher``
 
 Unit tests use small fakes of these protocols; integration tests use the real adapters.
 """
@@ -19,6 +20,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from .contract import MAX_ATTEMPTS
+from .events import OutcomeEvent
 from .models import (
     AudioSink,
     CataloguePage,
@@ -92,7 +94,23 @@ class Store(Protocol):
         """Whether the videos table has a row with this id (its url may be NULL)."""
         ...
 
-    def has_transcript(self, video_id: str) -> bool: ...
+    def has_transcript(self, video_id: str) -> bool:
+        """Whether the video has a transcript that no requested re-transcription is to replace."""
+        ...
+
+    def request_retranscription(
+        self,
+        video_ids: Sequence[str] | None,
+        queued_lease_seconds: int,
+        *,
+        model: str | None = None,
+        before: datetime | None = None,
+    ) -> list[str]:
+        """Queue transcribed videos (those named, None: every one; with a transcript by ``model`` /
+        created before ``before``) again for the next fetcher, as
+        re-transcriptions (the transcript stays readable until the new one is stored, then is kept
+        as a numbered version); returns their ids."""
+        ...
 
     # --- the fetcher -------------------------------------------------------------------------------
     def reserve_pending(self, limit: int, queued_lease_seconds: int, *, queue_url: str) -> list[PendingVideo]:
@@ -208,6 +226,14 @@ class Reports(Protocol):
 
     def transcripts(self, video_ids: Sequence[str] | None = None) -> list[Transcript]: ...
 
+    def transcript_version(self, video_id: str, version: int) -> Transcript | None:
+        """Transcript number ``version`` of a video (1: the first; the highest: the current one)."""
+        ...
+
+    def transcript_versions(self, video_id: str) -> list[Transcript]:
+        """Every transcript of a video, version 1 first, the current one last."""
+        ...
+
     def search(self, query: SearchQuery) -> list[SearchHit]:
         """The segments that match ``query``, best first (issue 23's engine)."""
         ...
@@ -283,4 +309,13 @@ class TranscriptionBackend(Protocol):
         are (the packed audio of ``vidscribe.speech``), None for "all of it". The transcript says
         how many seconds of audio the model was sent and what that cost (``model_audio_seconds``,
         ``cost_usd``)."""
+        ...
+
+
+class EventPublisher(Protocol):
+    """Where a final outcome is announced (``EVENT_BUS_NAME``): after it is stored, never instead."""
+
+    def publish(self, event: OutcomeEvent) -> bool:
+        """Put ``event``; False when it could not be put after the retries (logged and counted):
+        publishing never raises, so an event can never lose or fail the outcome it announces."""
         ...

@@ -18,7 +18,7 @@ from .adapters.postgres.credentials import connection_options, database_dsn
 from .adapters.sqs import SqsQueue, sqs_client
 from .config import Settings
 from .errors import ConfigurationError
-from .ports import MediaSource, PolledQueue, Reports, Store, TranscriptionBackend
+from .ports import EventPublisher, MediaSource, PolledQueue, Reports, Store, TranscriptionBackend
 from .redaction import register_settings_secrets
 from .workflow import DeadLetterRecorder, Fetcher, Transcriber
 
@@ -42,7 +42,7 @@ def openai_api_key(settings: Settings) -> str | None:
 
 class Services:
     def __init__(self, settings: Settings, **adapters: Any) -> None:
-        """``adapters`` (database, store, reports, queue, dlq, media, backend) replace the ones
+        """``adapters`` (database, store, reports, queue, dlq, media, backend, events) replace the ones
         built from settings."""
         self.settings = settings
         self._built: dict[str, Any] = dict(adapters)
@@ -102,6 +102,16 @@ class Services:
             "backend", lambda: build_backend(self.settings, openai_api_key=openai_api_key(self.settings))
         )
 
+    @property
+    def events(self) -> EventPublisher | None:
+        """Where final outcomes are announced: EVENT_BUS_NAME's bus, or nowhere when it is unset."""
+        bus_name = self.settings.event_bus_name
+        if bus_name is None and "events" not in self._built:
+            return None
+        from .adapters.eventbridge import EventBridgePublisher, events_client
+
+        return self._once("events", lambda: EventBridgePublisher(events_client(self.settings), str(bus_name)))
+
     def warm_up(self) -> None:
         """Build now what the transcriber's first record would: the local model, loaded once per
         process (a Lambda's init phase). The OpenAI backend waits for its first use, where a key
@@ -121,10 +131,12 @@ class Services:
     def transcriber(self, claimed_by: str | None = None) -> Transcriber:
         """``claimed_by``: who the claims are made as. The local runtime names its process (so that its
         claims can be given back at a stop, or after it died); None in Lambda."""
-        return Transcriber(self.settings, self.store, self.queue, self.media, self.backend, claimed_by=claimed_by)
+        return Transcriber(
+            self.settings, self.store, self.queue, self.media, self.backend, claimed_by=claimed_by, events=self.events
+        )
 
     def dead_letters(self) -> DeadLetterRecorder:
-        return DeadLetterRecorder(self.store)
+        return DeadLetterRecorder(self.store, events=self.events)
 
     def close(self) -> None:
         with self._lock:

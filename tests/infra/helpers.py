@@ -36,6 +36,7 @@ CUSTOM_CONTEXT = {
     "alarmEmail": "ops@example.com",
     "oldestMessageAlarmSeconds": "7200",
     "mediaBuckets": "lecture-media,archive.example-videos",
+    "eventBus": "arn:aws:events:eu-west-1:123456789012:event-bus/analytics",  # an existing bus, by ARN
 }
 # VPC mode with everything the stack can create for it, and IAM authentication through an RDS Proxy.
 NETWORK_CONTEXT = {
@@ -52,6 +53,7 @@ NETWORK_CONTEXT = {
     "databaseUser": "vidscribe",
     "databaseName": "videos",
     "databaseIamResourceId": "prx-0123456789abcdef0",
+    "eventBus": "create",  # the stack's own bus
 }
 # transcriber=local: the transcriber as a container-image function (the image's tree is a stand-in).
 LOCAL_CONTEXT = {
@@ -141,6 +143,8 @@ def synthesize(outdir: Path, layer: Path, overrides: dict[str, Any]) -> Synth:
         **{f"{name}Role": lid(fn.role) for name, fn in f.all.items()},
         **{f"Alarm:{name}": lid(alarm) for name, alarm in o.alarms.items()},
     }
+    if stack.event_bus is not None and stack.event_bus.node.default_child is not None:  # created
+        ids["EventBus"] = lid(stack.event_bus)
     for key, secret in (("DatabaseSecret", s.database), ("OpenAiSecret", s.openai)):
         if secret is not None and secret.node.default_child is not None:  # created, not imported by ARN
             ids[key] = lid(secret)

@@ -36,6 +36,12 @@ def test_every_write_follows_an_allowed_transition(store: PostgresUnderTest) -> 
         ("permanent failure", lambda: store.record_failure("v1", "NotMedia", "html", None, None)),
         ("retry-failed", lambda: store.mark_queued("v1", None, 60, None)),
         ("transcript", lambda: store.save_transcript("v1", TRANSCRIPT)),
+        ("retranscribe", lambda: store.request_retranscription(["v1"], 60)),
+        ("claim", lambda: store.claim("v1", None, 60, queue_url="q", claimed_by="p")),
+        ("permanent failure", lambda: store.record_failure("v1", "NotMedia", "html", None, None)),
+        ("retranscribe", lambda: store.request_retranscription(["v1"], 60)),
+        ("claim", lambda: store.claim("v1", None, 60, queue_url="q", claimed_by="p")),
+        ("transcript", lambda: store.save_transcript("v1", TRANSCRIPT)),
     ]
     walked = []
     for name, step in steps:
@@ -48,7 +54,7 @@ def test_every_write_follows_an_allowed_transition(store: PostgresUnderTest) -> 
     assert [after for _, _, after in walked] == [
         JobState.QUEUED, JobState.PROCESSING, JobState.QUEUED, JobState.PROCESSING, JobState.QUEUED,
         JobState.PROCESSING, JobState.FAILED, JobState.QUEUED, JobState.DONE,
+        JobState.QUEUED, JobState.PROCESSING, JobState.FAILED, JobState.QUEUED, JobState.PROCESSING, JobState.DONE,
     ]
-    assert not allowed(JobState.DONE, JobState.QUEUED)
-    store.mark_queued("v1", None, 60, None)  # a transcript is final: enqueue by hand leaves it done
+    store.mark_queued("v1", None, 60, None)  # only retranscribe leaves done: enqueue by hand leaves it done
     assert _state(store, "v1") is JobState.DONE

@@ -290,7 +290,7 @@ def test_status_tells_waiting_from_lease_expired(store: PostgresUnderTest) -> No
     store.mark_queued("q", None, 600, Q)
     store.mark_queued("lost", None, 0, Q)  # on a queue, and its lease is over: a lost message
     queued = store.status()["jobs"]["queued"]
-    assert queued == {"count": 3, "waiting": 1, "lease_expired": 1}
+    assert queued == {"count": 3, "waiting": 1, "lease_expired": 1, "retranscription": 0}  # none transcribed before
 
 
 def test_videos_table_check_names_the_variable(store: PostgresUnderTest, database_url: str) -> None:

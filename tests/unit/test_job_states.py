@@ -78,10 +78,14 @@ def test_the_groups_partition_the_states() -> None:
     assert not set(IN_FLIGHT) & set(FINISHED)
 
 
-def test_every_state_is_reached_and_only_a_transcript_is_final() -> None:
+def test_every_state_is_reached_and_a_transcript_is_left_only_for_a_re_transcription() -> None:
     assert {after for _, after in TRANSITIONS} == set(JobState)
     leaving = {before for before, after in TRANSITIONS if before != after}
-    assert leaving == {None, JobState.QUEUED, JobState.PROCESSING, JobState.FAILED}
-    assert not allowed(JobState.DONE, JobState.QUEUED)
+    assert leaving == {None, JobState.QUEUED, JobState.PROCESSING, JobState.FAILED, JobState.DONE}
+    # done is left only when a re-transcription is requested (issue 23), and only for queued
+    assert [(after, how) for (before, after), how in TRANSITIONS.items() if before is JobState.DONE != after] == [
+        (JobState.QUEUED, ("retranscribe",))
+    ]
+    assert not allowed(JobState.DONE, JobState.PROCESSING) and not allowed(JobState.DONE, JobState.FAILED)
     assert allowed(JobState.FAILED, JobState.QUEUED)
     assert allowed(None, JobState.PROCESSING)

@@ -6,6 +6,7 @@ import contextlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import numpy as np
 import pytest
@@ -138,6 +139,16 @@ class FakeStore:
 
     def has_transcript(self, video_id: str) -> bool:
         return video_id in self.transcribed
+
+    def request_retranscription(
+        self,
+        video_ids: Sequence[str] | None,
+        queued_lease_seconds: int,
+        *,
+        model: str | None = None,
+        before: datetime | None = None,
+    ) -> list[str]:
+        return sorted(v for v in self.transcribed if video_ids is None or v in video_ids)
 
     def in_flight(self, video_id: str) -> bool:
         return self.claim_outcome is ClaimOutcome.IN_FLIGHT

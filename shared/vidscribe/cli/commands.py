@@ -286,6 +286,27 @@ def cmd_retry_failed(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_retranscribe(args: argparse.Namespace) -> int:
+    if not (args.ids or args.all or args.model or args.before):
+        raise CliError("name the videos to transcribe again, or use --all, --model MODEL or --before DATE", EXIT_USAGE)
+    if args.ids and args.all:
+        raise CliError("give the videos' ids or --all, not both", EXIT_USAGE)
+    settings = settings_from(args)
+    with open_services(settings) as services:
+        queued = operations.request_retranscription(
+            settings, services.store, args.ids or None, model=args.model, before=args.before
+        )
+    count = len(queued)
+    if not count:
+        print("no transcribed video matches (or each is being transcribed right now)")
+    else:
+        print(
+            f"{count} video{'' if count == 1 else 's'} queued for re-transcription; the current transcripts stay "
+            "readable until the new ones are stored (the next fetcher run sends them: 'vidscribe run')"
+        )
+    return 0
+
+
 def cmd_failures_dismiss(args: argparse.Namespace) -> int:
     if bool(args.record_ids) == bool(args.type):
         raise CliError("give the ids of the records to dismiss, or --type ERROR_TYPE (not both)", EXIT_USAGE)

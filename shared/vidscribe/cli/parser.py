@@ -133,11 +133,20 @@ def build_parser() -> argparse.ArgumentParser:
     p = add(sub, "transcript", help="print a stored transcript")
     p.add_argument("id")
     p.add_argument("--format", choices=["txt", "json", "srt", "vtt"], default="txt")
+    p.add_argument("--version", type=version_number, metavar="N", help="transcript number N (1: the first)")
+    p.add_argument("--all-versions", action="store_true", help="every version, as one JSON array")
     p.set_defaults(func=cmd_transcript)
 
     add_search_command(sub, add)
 
     add_transcript_commands(sub, add)
+
+    p = add(sub, "retranscribe", help="transcribe transcribed videos again with the current model and settings")
+    p.add_argument("ids", nargs="*", metavar="ID")
+    p.add_argument("--all", action="store_true", help="every transcribed video (narrowed by the filters)")
+    p.add_argument("--model", help="only transcripts made by this model (e.g. tiny.en)")
+    p.add_argument("--before", type=since_moment, metavar="DATE", help="only transcripts made before (ISO date, UTC)")
+    p.set_defaults(func=commands.cmd_retranscribe)
 
     p = add(sub, "serve", help="a web page to browse, search and watch the transcripts, and act on failures")
     p.add_argument("--host", default="127.0.0.1", help="the address to listen on (default 127.0.0.1: this machine)")
@@ -186,6 +195,14 @@ def add_transcript_commands(
     _transcript_filters(p)
     p.add_argument("--json", action="store_true", help="a machine-readable summary")
     p.set_defaults(func=cmd_export)
+
+
+def version_number(text: str) -> int:
+    """A transcript's version number: 1 or more."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"not a version number: {text!r} (1 is the first transcript)")
+    return int(text)
+
 
 
 def record_id(text: str) -> int:

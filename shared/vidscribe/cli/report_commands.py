@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,8 @@ def cmd_status(args: argparse.Namespace) -> int:
             notes.append(f"{info['waiting']} waiting for the next run's fetcher")
         if info.get("lease_expired"):
             notes.append(f"{info['lease_expired']} past their lease")
+        if info.get("retranscription"):
+            notes.append(f"{info['retranscription']} re-transcription requested (a transcript stays readable)")
         print(f"{state:<15} {info['count']}" + (f"  ({', '.join(notes)})" if notes else ""))
     for key, label in (("queue", "queue"), ("dlq", "dead letters")):
         depth = status.get(key)
@@ -119,9 +122,21 @@ def cmd_transcript(args: argparse.Namespace) -> int:
     from ..export import render
 
     with open_services(settings_from(args)) as services:
-        stored = services.reports.transcript(args.id)
+        if args.all_versions:
+            versions = services.reports.transcript_versions(args.id)
+        elif args.version is not None:
+            stored = services.reports.transcript_version(args.id, args.version)
+        else:
+            stored = services.reports.transcript(args.id)
+    if args.all_versions:  # a JSON array, version 1 first: each transcript's JSON export with its number
+        if not versions:
+            raise CliError(f"no transcript for {args.id!r}")
+        exported = [{"version": n, **json.loads(render(t, "json"))} for n, t in enumerate(versions, start=1)]
+        sys.stdout.write(json.dumps(exported, ensure_ascii=False, indent=2) + "\n")
+        return 0
     if stored is None:
-        raise CliError(f"no transcript for {args.id!r}")
+        which = f"version {args.version} of the transcript" if args.version else "transcript"
+        raise CliError(f"no {which} for {args.id!r}")
     sys.stdout.write(_ensure_newline(render(stored, args.format)))
     return 0
 

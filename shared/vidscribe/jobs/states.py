@@ -59,10 +59,12 @@ TRANSITIONS: dict[tuple[JobState | None, JobState], tuple[str, ...]] = {
     ),
     (JobState.PROCESSING, JobState.DONE): ("transcript stored",),
     (JobState.PROCESSING, JobState.FAILED): ("permanent failure", "dead letter"),
-    (JobState.FAILED, JobState.QUEUED): ("retry-failed", "enqueue by hand"),
+    (JobState.FAILED, JobState.QUEUED): ("retry-failed", "enqueue by hand", "retranscribe"),
     (JobState.FAILED, JobState.DONE): ("transcript stored",),
     (JobState.FAILED, JobState.FAILED): ("failure recorded again",),
     (JobState.DONE, JobState.DONE): ("transcript stored again",),
+    # A re-transcription (migration 010's retranscribe flag): the transcript stays until a new one is stored.
+    (JobState.DONE, JobState.QUEUED): ("retranscribe",),
 }
 
 #: The states a claim may take: waiting, or held under a lease that has expired (checked in SQL).

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from ..errors import RETRIES_EXHAUSTED, MalformedMessage
+from ..events import transcription_failed
 from ..models import VideoMessage
 from ..observability import logger
-from ..ports import Store
+from ..ports import EventPublisher, Store
 from .outcomes import Outcome, ProcessResult, message_video_id
 
 NO_RECORDED_ERROR = (
@@ -15,8 +16,10 @@ NO_RECORDED_ERROR = (
 
 
 class DeadLetterRecorder:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, *, events: EventPublisher | None = None) -> None:
+        """``events``: where each written failure record is announced (None: nowhere)."""
         self.store = store
+        self.events = events
 
     def record(self, body: str, receive_count: int = 0) -> ProcessResult:
         """Write the persistent failure record for a message that exhausted its retry."""
@@ -45,10 +48,13 @@ class DeadLetterRecorder:
         """The store's record_failure, with a warning when it fails: the dead letter then stays in
         the DLQ for its next delivery, and whoever watches the logs learns why."""
         try:
-            return self.store.record_failure(video_id, error_type, message, attempts, body)
+            recorded = self.store.record_failure(video_id, error_type, message, attempts, body)
         except Exception as exc:
             logger.warning(
                 "could not write the failure record; the dead letter stays for its next delivery",
                 extra={"error_type": error_type, "error": f"{type(exc).__name__}: {exc}"},
             )
             raise
+        if recorded is not None and self.events is not None:  # the model that failed is not known here
+            self.events.publish(transcription_failed(video_id, error_type, message))
+        return recorded

@@ -11,6 +11,7 @@ import difflib
 import enum
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from ..config import Settings
 from ..errors import OperatorError, UrlRejected, error_vocabulary
@@ -158,6 +159,20 @@ def retry_failed(
         queue.send(bodies)
     without_video = 0 if named else sum(r.video_id is None for r in records)
     return Retried([v for v in wanted if urls[v] is not None], without_video, without_url)
+
+
+def request_retranscription(
+    settings: Settings,
+    store: Store,
+    video_ids: Sequence[str] | None,
+    *,
+    model: str | None = None,
+    before: datetime | None = None,
+) -> list[str]:
+    """Queue transcribed videos again with the current model and settings: those named (None: every
+    one) whose transcript was made by ``model`` / before ``before``. Each keeps its transcript until
+    the new one is stored (then kept as a numbered version); the next fetcher run sends them."""
+    return store.request_retranscription(video_ids, settings.queued_lease_seconds, model=model, before=before)
 
 
 def dismiss_failures(store: Store, record_ids: Sequence[int] = (), error_type: str | None = None) -> list[int]:

@@ -21,9 +21,10 @@ from collections.abc import Callable
 from ..config import Settings
 from ..contract import MAX_ATTEMPTS
 from ..errors import RETRIES_EXHAUSTED, MalformedMessage, describe
+from ..events import transcript_ready, transcription_failed
 from ..models import ClaimOutcome, VideoMessage
 from ..observability import logger
-from ..ports import MediaSource, Queue, Store, TranscriptionBackend
+from ..ports import EventPublisher, MediaSource, Queue, Store, TranscriptionBackend
 from ..speech import SpeechFinder
 from .budget import TimeBudget, margin_for, monotonic_deadline
 from .one_source import SourceTranscriber
@@ -48,16 +49,19 @@ class Transcriber:
         *,
         claimed_by: str | None = None,
         vad: SpeechFinder | None = None,
+        events: EventPublisher | None = None,
     ) -> None:
         """``claimed_by``: who claims (the local runtime names its process, so that its claims can be
         given back when it stops or dies); None in Lambda, where a claim ends with its lease.
-        ``vad``: where the speech is; by default the detector VAD names (none with VAD=off)."""
+        ``vad``: where the speech is; by default the detector VAD names (none with VAD=off).
+        ``events``: where each final outcome is announced once it is stored (None: nowhere)."""
         self.settings = settings
         self.store = store
         self.queue = queue
         self.media = media
         self.backend = backend
         self.claimed_by = claimed_by
+        self.events = events
         self.source = SourceTranscriber(settings, media, backend, vad=vad)  # the one path (one_source.py)
 
     def process(
@@ -111,12 +115,14 @@ class Transcriber:
             # Decoded, searched for speech and transcribed piece by piece as it streams in; the
             # media source enforces the size, duration and fetch-time limits, the budget Lambda's.
             transcript, audio = self.source.transcribe(url, budget)
-            self.store.save_transcript(video_id, transcript)
+            stored = self.store.save_transcript(video_id, transcript)
         except Exception as exc:
             if not describe(exc).retryable:  # permanent: a retry cannot help
                 return self._record_now(video_id, exc, body, attempts=claim.attempts, claim_token=claim.token)
             return self._retry(video_id, exc, receipt_handle, release=True, claim_token=claim.token)
         latency = time.monotonic() - started
+        if stored and self.events is not None:  # False: another worker stored (and announced) one first
+            self.events.publish(transcript_ready(video_id, transcript))
         logger.info(
             "transcribed",
             extra={
@@ -162,6 +168,8 @@ class Transcriber:
             return ProcessResult(Outcome.RETRY, video_id, reason=reason, error_type=error_type)
         if recorded is None and claim_token is not None:
             return _released(video_id)
+        if recorded is not None:
+            self._announce_failure(video_id, error_type, reason)
         return ProcessResult(Outcome.FAILED, video_id, reason=reason, error_type=error_type)
 
     def _record_exhausted(self, video_id: str, body: str) -> ProcessResult:
@@ -169,8 +177,14 @@ class Transcriber:
         error_type = error_type or RETRIES_EXHAUSTED
         message = message or "its attempts were used up by deliveries that never finished"
         logger.warning("attempts used up", extra={"error_type": error_type, "attempts": attempts})
-        self.store.record_failure(video_id, error_type, message, attempts, body)
+        if self.store.record_failure(video_id, error_type, message, attempts, body) is not None:
+            self._announce_failure(video_id, error_type, message)
         return ProcessResult(Outcome.FAILED, video_id, reason=message, error_type=error_type)
+
+    def _announce_failure(self, video_id: str | None, error_type: str, message: str) -> None:
+        if self.events is not None:
+            backend, model = self.backend.name, self.backend.model
+            self.events.publish(transcription_failed(video_id, error_type, message, backend=backend, model=model))
 
     def _retry(
         self,

@@ -30,6 +30,22 @@ _TRANSCRIPTS_QUERY = (
 )
 
 
+# A video's transcripts by number: the replaced ones (migration 010) and the current one.
+_VERSIONS_QUERY = """
+    SELECT * FROM (
+        SELECT video_id, text, segments, language, duration_seconds, backend, model, created_at, speech_seconds,
+               no_speech, model_audio_seconds, cost_usd, language_probability, version
+        FROM transcript_versions WHERE video_id = %(id)s
+        UNION ALL
+        SELECT video_id, text, segments, language, duration_seconds, backend, model, created_at, speech_seconds,
+               no_speech, model_audio_seconds, cost_usd, language_probability, version
+        FROM transcripts WHERE video_id = %(id)s
+    ) v
+    WHERE %(all)s OR version = %(n)s
+    ORDER BY version
+"""
+
+
 def _transcript(row: tuple[Any, ...]) -> Transcript:
     data = dict(zip(_TRANSCRIPT_COLUMNS, row, strict=True))
     data["duration"] = data.pop("duration_seconds")
@@ -43,7 +59,8 @@ _JOBS_BY_STATE = sql.SQL(
     """
     SELECT state, count(*),
            count(*) FILTER (WHERE {waiting} AND queue_url IS NULL),
-           count(*) FILTER (WHERE lease_expires_at <= now() AND ({held} OR queue_url IS NOT NULL))
+           count(*) FILTER (WHERE lease_expires_at <= now() AND ({held} OR queue_url IS NOT NULL)),
+           count(*) FILTER (WHERE retranscribe)
     FROM video_jobs GROUP BY state
     """
 ).format(waiting=job_sql.is_state(JobState.QUEUED), held=job_sql.is_state(JobState.PROCESSING))
@@ -65,6 +82,22 @@ class PostgresReports:
         def work(cur: cursor) -> list[Transcript]:
             cur.execute(_TRANSCRIPTS_QUERY, {"all": video_ids is None, "ids": list(video_ids or [])})
             return [_transcript(row) for row in cur.fetchall()]
+
+        return self._db.run(work)
+
+    def transcript_version(self, video_id: str, version: int) -> Transcript | None:
+        """Transcript number ``version`` of a video: a replaced one, or the current one."""
+        found = self._versions(video_id, version)
+        return found[0] if found else None
+
+    def transcript_versions(self, video_id: str) -> list[Transcript]:
+        """Every transcript of a video, version 1 first, the current one last."""
+        return self._versions(video_id, None)
+
+    def _versions(self, video_id: str, version: int | None) -> list[Transcript]:
+        def work(cur: cursor) -> list[Transcript]:
+            cur.execute(_VERSIONS_QUERY, {"id": video_id, "all": version is None, "n": version})
+            return [_transcript(row[:-1]) for row in cur.fetchall()]
 
         return self._db.run(work)
 
@@ -161,8 +194,10 @@ class PostgresReports:
             transcripts, without_speech, model_seconds, cost, unpriced = fetch_one(cur)
             cur.execute(_JOBS_BY_STATE)
             jobs = {
-                state: {"count": n, "waiting": waiting, "lease_expired": expired}
-                for state, n, waiting, expired in cur.fetchall()
+                # retranscription: jobs of videos that have a transcript and were asked to be
+                # transcribed again (migration 010), as against those never transcribed
+                state: {"count": n, "waiting": waiting, "lease_expired": expired, "retranscription": again}
+                for state, n, waiting, expired, again in cur.fetchall()
             }
             cur.execute(
                 sql.SQL(

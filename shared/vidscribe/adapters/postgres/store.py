@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 
 import psycopg2.extras
 from psycopg2 import sql
@@ -22,7 +23,7 @@ from ...errors import ConfigurationError
 from ...jobs.states import FINISHED, IN_FLIGHT, NOT_REQUEUEABLE, JobState
 from ...models import MAX_VIDEO_ID_LENGTH, Claim, ClaimOutcome, HeldClaim, PendingVideo, Transcript
 from ...redaction import scrub
-from . import job_sql
+from . import job_sql, versions
 from .database import Database, fetch_one
 from .failure_records import MAX_ERROR_CHARS, FailureRecords
 
@@ -76,7 +77,7 @@ def _stale_jobs() -> sql.Composable:
          FROM video_jobs j
          WHERE {in_flight} AND {stale}
            AND j.url IS NOT NULL
-           AND NOT EXISTS (SELECT 1 FROM transcripts t WHERE t.video_id = j.video_id)
+           AND (j.retranscribe OR NOT EXISTS (SELECT 1 FROM transcripts t WHERE t.video_id = j.video_id))
          ORDER BY j.lease_expires_at
          LIMIT %(limit)s)
         """
@@ -132,6 +133,11 @@ _CLAIM = sql.SQL(
     RETURNING attempts, claim_token
     """
 ).format(processing=job_sql.state(JobState.PROCESSING), claimable=job_sql.claimable("j"))
+
+# A transcript that is final: none, while a re-transcription of it is requested (migration 010).
+_SETTLED_TRANSCRIPT = sql.SQL("SELECT 1 FROM transcripts t WHERE t.video_id = %s AND NOT {}").format(
+    versions.pending(sql.Identifier("t", "video_id"))
+)
 
 # Why a job that exists was not claimed, by its state.
 _UNCLAIMED = {JobState.DONE: ClaimOutcome.ALREADY_DONE, JobState.FAILED: ClaimOutcome.FAILED}
@@ -328,7 +334,7 @@ class PostgresStore(FailureRecords):
         }
 
         def work(cur: cursor) -> Claim:
-            cur.execute("SELECT 1 FROM transcripts WHERE video_id = %s", (video_id,))
+            cur.execute(_SETTLED_TRANSCRIPT, (video_id,))
             if cur.fetchone():
                 return Claim(ClaimOutcome.ALREADY_DONE)
             cur.execute(_CLAIM, params)
@@ -346,6 +352,7 @@ class PostgresStore(FailureRecords):
         video's transcript, and the redelivered message then finds the video done."""
 
         def work(cur: cursor) -> bool:
+            new_version = versions.archive_if_requested(cur, video_id)  # a re-transcription: keep the old one
             cur.execute(
                 """
                 INSERT INTO transcripts (video_id, text, segments, language, duration_seconds, backend, model,
@@ -371,6 +378,8 @@ class PostgresStore(FailureRecords):
                 ),
             )
             inserted = cur.fetchone() is not None
+            if new_version is not None:
+                cur.execute("UPDATE transcripts SET version = %s WHERE video_id = %s", (new_version, video_id))
             cur.execute(
                 sql.SQL(
                     "UPDATE video_jobs SET state = {}, lease_expires_at = NULL, claimed_by = NULL, updated_at = now()"
@@ -466,9 +475,26 @@ class PostgresStore(FailureRecords):
 
         return self._db.run(work)
 
+    def request_retranscription(
+        self,
+        video_ids: Sequence[str] | None,
+        queued_lease_seconds: int,
+        *,
+        model: str | None = None,
+        before: datetime | None = None,
+    ) -> list[str]:
+        """Queue transcribed videos again, for the next fetcher, as re-transcriptions (see
+        ``versions``): those named (None: every one) whose transcript was made by ``model`` /
+        before ``before``; returns their ids. A video a worker holds is left alone."""
+        return self._db.run(
+            lambda cur: versions.request(cur, video_ids, queued_lease_seconds, model=model, before=before)
+        )
+
     def has_transcript(self, video_id: str) -> bool:
+        """Whether the video has a transcript that no requested re-transcription is to replace."""
+
         def work(cur: cursor) -> bool:
-            cur.execute("SELECT 1 FROM transcripts WHERE video_id = %s", (video_id,))
+            cur.execute(_SETTLED_TRANSCRIPT, (video_id,))
             return cur.fetchone() is not None
 
         return self._db.run(work)
