@@ -75,17 +75,7 @@ def transcriber_handler(
             report,
         )
 
-    @logger.inject_lambda_context
-    @metrics.log_metrics
-    @tracer.capture_lambda_handler
-    def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        # A processor per invocation: the local runtime runs several invocations at once in one process.
-        processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-        return dict(
-            process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
-        )
-
-    return handler
+    return _sqs_batch_handler(record_handler)
 
 
 def dlq_consumer_handler(services: ServicesFor, *, observe: Observer = _ignore) -> Handler:
@@ -104,11 +94,19 @@ def dlq_consumer_handler(services: ServicesFor, *, observe: Observer = _ignore) 
             report,
         )
 
+    # A failed record (the database is down) stays in the DLQ and comes back: nothing is lost.
+    return _sqs_batch_handler(record_handler)
+
+
+def _sqs_batch_handler(record_handler: Callable[..., str]) -> Handler:
+    """An SQS batch handler: each record through ``record_handler``, the failed ones reported back
+    (partial batch response) so that only they come back."""
+
     @logger.inject_lambda_context
     @metrics.log_metrics
     @tracer.capture_lambda_handler
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        # A failed record (the database is down) stays in the DLQ and comes back: nothing is lost.
+        # A processor per invocation: the local runtime runs several invocations at once in one process.
         processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
         return dict(
             process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

@@ -19,7 +19,11 @@ def any_synth(request: pytest.FixtureRequest) -> Synth:
 
 def readable(variables: dict[str, object]) -> dict[str, str]:
     """The environment as a function sees it, with CloudFormation references made plain URLs/ARNs."""
-    stand_ins = {"QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/1/q", "DLQ_URL": "https://sqs.eu-west-1.amazonaws.com/1/d"}
+    stand_ins = {
+        "QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/1/q",
+        "DLQ_URL": "https://sqs.eu-west-1.amazonaws.com/1/d",
+        "EVENT_BUS_NAME": "arn:aws:events:eu-west-1:123456789012:event-bus/vidscribe-events",
+    }
     return {k: v if isinstance(v, str) else stand_ins.get(k, "arn:aws:stand-in") for k, v in variables.items()}
 
 

@@ -141,13 +141,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_transcript_commands(sub, add)
 
-    p = add(sub, "retranscribe", help="transcribe transcribed videos again with the current model and settings")
-    p.add_argument("ids", nargs="*", metavar="ID")
-    p.add_argument("--all", action="store_true", help="every transcribed video (narrowed by the filters)")
-    p.add_argument("--model", help="only transcripts made by this model (e.g. tiny.en)")
-    p.add_argument("--before", type=since_moment, metavar="DATE", help="only transcripts made before (ISO date, UTC)")
-    p.set_defaults(func=commands.cmd_retranscribe)
-
     p = add(sub, "serve", help="a web page to browse, search and watch the transcripts, and act on failures")
     p.add_argument("--host", default="127.0.0.1", help="the address to listen on (default 127.0.0.1: this machine)")
     p.add_argument("--port", type=port_number, default=8000, help="the port (default 8000; 0: any free port)")
@@ -179,7 +172,7 @@ def _transcript_filters(p: argparse.ArgumentParser) -> None:
 def add_transcript_commands(
     sub: argparse._SubParsersAction[argparse.ArgumentParser], add: Callable[..., argparse.ArgumentParser]
 ) -> None:
-    """``transcripts list`` and ``export`` (issue 23)."""
+    """``transcripts list``, ``export`` and ``retranscribe`` (issue 23)."""
     transcripts = add(sub, "transcripts", help="the stored transcripts").add_subparsers(
         dest="transcripts_command", required=True, metavar="ACTION"
     )
@@ -195,6 +188,13 @@ def add_transcript_commands(
     _transcript_filters(p)
     p.add_argument("--json", action="store_true", help="a machine-readable summary")
     p.set_defaults(func=cmd_export)
+
+    p = add(sub, "retranscribe", help="transcribe transcribed videos again with the current model and settings")
+    p.add_argument("ids", nargs="*", metavar="ID")
+    p.add_argument("--all", action="store_true", help="every transcribed video (narrowed by the filters)")
+    p.add_argument("--model", help="only transcripts made by this model (e.g. tiny.en)")
+    p.add_argument("--before", type=since_moment, metavar="DATE", help="only transcripts made before (ISO date, UTC)")
+    p.set_defaults(func=commands.cmd_retranscribe)
 
 
 def version_number(text: str) -> int:
