@@ -16,7 +16,7 @@ from .adapters.postgres.credentials import connection_options, database_dsn
 from .adapters.sqs import SqsQueue, sqs_client
 from .config import Settings
 from .errors import ConfigurationError
-from .ports import MediaSource, PolledQueue, Reports, Store, TranscriptionBackend
+from .ports import MediaSource, PartStore, PolledQueue, Reports, Store, TranscriptionBackend
 from .redaction import register_settings_secrets
 from .workflow import DeadLetterRecorder, Fetcher, Transcriber
 
@@ -75,6 +75,12 @@ class Services:
         return self._once("store", lambda: PostgresStore(self.database, videos_table=self.settings.videos_table))
 
     @property
+    def parts(self) -> PartStore | None:
+        """Where long videos' parts are kept: the PostgreSQL store (a test's own store keeps none)."""
+        store = self.store
+        return store if isinstance(store, PostgresStore) else None
+
+    @property
     def reports(self) -> Reports:
         return self._once("reports", lambda: PostgresReports(self.database, videos_table=self.settings.videos_table))
 
@@ -121,7 +127,13 @@ class Services:
 
     def transcriber(self) -> Transcriber:
         return Transcriber(
-            self.settings, self.store, self.queue, self.media, self.backend, claimed_by=self.claimed_by
+            self.settings,
+            self.store,
+            self.queue,
+            self.media,
+            self.backend,
+            claimed_by=self.claimed_by,
+            parts=self.parts,
         )
 
     def dead_letters(self) -> DeadLetterRecorder:

@@ -14,6 +14,7 @@ class Outcome(enum.StrEnum):
     SKIPPED = "skipped"
     FAILED = "failed"  # a failure record was written; the message is done with
     RETRY = "retry"  # the attempt failed; the message comes back once
+    PART = "part"  # a long video was planned in parts, or one of its parts was stored (not the last)
 
 
 @dataclass(frozen=True)

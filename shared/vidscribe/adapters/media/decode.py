@@ -172,14 +172,30 @@ def _decode(container: Any, max_duration_seconds: float, sink: AudioSink | None)
     buffer = _SampleBuffer(SAMPLE_RATE * 60) if sink is None else None
     target: AudioSink = buffer if buffer is not None else sink  # type: ignore[assignment]
     target.begin(None if declared is None else min(declared, max_duration_seconds))
+    # A sink that wants the audio from a time on (one part of a long video) says so: the container
+    # seeks there where it can (only that range's bytes are read), and the samples before it are dropped.
+    start = float(getattr(sink, "start_seconds", 0.0) or 0.0)
+    seeked = start > 0 and _seek(container, start)
     mono = MonoConverter()
     decode_errors = 0
     last_error: Exception | None = None
     decoded = 0
+    skip: int | None = None if start > 0 else 0
 
     def take(frame: Any | None) -> None:
-        nonlocal decoded
+        nonlocal decoded, skip
+        if skip is None and frame is not None:
+            first = float(frame.pts * frame.time_base) if frame.pts is not None and seeked else 0.0
+            skip = round((start - first) * SAMPLE_RATE)
+            if skip < 0:  # the seek landed after the time asked for: silence keeps the timeline true
+                target.feed(np.zeros(-skip, dtype=np.float32))
+                decoded, skip = -skip, 0
         for samples in mono.convert(frame):
+            if skip:
+                dropped = min(skip, samples.size)
+                samples, skip = samples[dropped:], skip - dropped
+                if samples.size == 0:
+                    continue
             decoded += samples.size
             target.feed(samples)
             if decoded > limit:  # while decoding: an endless stream ends here, not at the end of its bytes
@@ -213,10 +229,20 @@ def _decode(container: Any, max_duration_seconds: float, sink: AudioSink | None)
     if decoded == 0:
         detail = f": {last_error}" if last_error else ""
         raise TruncatedMedia(f"the audio track decoded to no samples (truncated or corrupt media){detail}")
-    _check_complete(container, stream, decoded / SAMPLE_RATE)
+    _check_complete(container, stream, start + decoded / SAMPLE_RATE)
     if buffer is None:
         return DecodedAudio(samples=np.zeros(0, dtype=np.float32), streamed_seconds=decoded / SAMPLE_RATE)
     return DecodedAudio(samples=buffer.result())
+
+
+def _seek(container: Any, seconds: float) -> bool:
+    """Seek the demuxer to the packet at or before ``seconds``; False where the input cannot seek
+    (a stream read front to back): then everything before is decoded and dropped."""
+    try:
+        container.seek(int(seconds * 1_000_000))
+    except (av.FFmpegError, OSError, ValueError):
+        return False
+    return True
 
 
 def _check_complete(container: Any, stream: Any, decoded: float) -> None:

@@ -10,7 +10,6 @@ validated by Settings and quoted with psycopg2.sql. Each method is one short tra
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 
 import psycopg2.extras
@@ -23,6 +22,8 @@ from ...models import MAX_VIDEO_ID_LENGTH, Claim, ClaimOutcome, HeldClaim, Pendi
 from ...redaction import scrub
 from .database import Database, fetch_one
 from .failure_records import MAX_ERROR_CHARS, FailureRecords
+from .parts import PartRows
+from .transcript_rows import write_transcript
 
 # The stand-in id of a videos-table row whose id is too long to be a key: its first characters, to
 # recognise it by, and the MD5 of the whole id, to tell such rows apart (98 characters in all).
@@ -38,7 +39,7 @@ def videos_identifier(videos_table: str) -> sql.Identifier:
     return sql.Identifier(*videos_table.split("."))
 
 
-class PostgresStore(FailureRecords):
+class PostgresStore(FailureRecords, PartRows):
     def __init__(self, database: Database, *, videos_table: str = "videos") -> None:
         self._db = database
         self._videos_table = videos_table
@@ -304,45 +305,7 @@ class PostgresStore(FailureRecords):
         Not fenced by a claim: a transcript that arrives after its claim was released is still the
         video's transcript, and the redelivered message then finds the video done."""
 
-        def work(cur: cursor) -> bool:
-            cur.execute(
-                """
-                INSERT INTO transcripts (video_id, text, segments, language, duration_seconds, backend, model,
-                                         speech_seconds, no_speech, model_audio_seconds, cost_usd,
-                                         language_probability)
-                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-                ON CONFLICT (video_id) DO NOTHING
-                RETURNING video_id
-                """,
-                (
-                    video_id,
-                    transcript.text,
-                    json.dumps([s.to_dict() for s in transcript.segments]),
-                    transcript.language,
-                    transcript.duration,
-                    transcript.backend,
-                    transcript.model,
-                    transcript.speech_seconds,
-                    transcript.no_speech,
-                    transcript.model_audio_seconds,
-                    transcript.cost_usd,
-                    transcript.language_probability,
-                ),
-            )
-            inserted = cur.fetchone() is not None
-            cur.execute(
-                "UPDATE video_jobs SET state = 'done', lease_expires_at = NULL, claimed_by = NULL, updated_at = now()"
-                " WHERE video_id = %s",
-                (video_id,),
-            )
-            cur.execute(
-                "UPDATE failures SET resolved_at = now(), resolution = 'transcribed'"
-                " WHERE video_id = %s AND resolved_at IS NULL",
-                (video_id,),
-            )
-            return inserted
-
-        return self._db.run(work)
+        return self._db.run(lambda cur: write_transcript(cur, video_id, transcript))
 
     def release_for_retry(
         self, video_id: str, error_type: str, message: str, queued_lease_seconds: int, *, claim_token: int | None = None
@@ -423,3 +386,4 @@ class PostgresStore(FailureRecords):
             return cur.fetchone() is not None
 
         return self._db.run(work)
+

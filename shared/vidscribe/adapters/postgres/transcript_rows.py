@@ -1,0 +1,51 @@
+"""Where a transcript row is written: one function every transaction that stores a transcript calls
+(a whole video's, and the assembled transcript of a video in parts)."""
+
+from __future__ import annotations
+
+import json
+
+from psycopg2.extensions import cursor
+
+from ...models import Transcript
+
+
+def write_transcript(cur: cursor, video_id: str, transcript: Transcript) -> bool:
+    """Insert the transcript (unless one exists), mark the job done and resolve its open failure
+    records, in the caller's transaction; False if another worker stored one first."""
+    cur.execute(
+        """
+        INSERT INTO transcripts (video_id, text, segments, language, duration_seconds, backend, model,
+                                 speech_seconds, no_speech, model_audio_seconds, cost_usd,
+                                 language_probability)
+        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+        ON CONFLICT (video_id) DO NOTHING
+        RETURNING video_id
+        """,
+        (
+            video_id,
+            transcript.text,
+            json.dumps([s.to_dict() for s in transcript.segments]),
+            transcript.language,
+            transcript.duration,
+            transcript.backend,
+            transcript.model,
+            transcript.speech_seconds,
+            transcript.no_speech,
+            transcript.model_audio_seconds,
+            transcript.cost_usd,
+            transcript.language_probability,
+        ),
+    )
+    inserted = cur.fetchone() is not None
+    cur.execute(
+        "UPDATE video_jobs SET state = 'done', lease_expires_at = NULL, claimed_by = NULL, updated_at = now()"
+        " WHERE video_id = %s",
+        (video_id,),
+    )
+    cur.execute(
+        "UPDATE failures SET resolved_at = now(), resolution = 'transcribed'"
+        " WHERE video_id = %s AND resolved_at IS NULL",
+        (video_id,),
+    )
+    return inserted

@@ -1,0 +1,89 @@
+"""Long videos in parts (issue 22), through the local runtime: real PostgreSQL, the SQS endpoint,
+media over a real HTTP server, and a backend stand-in that answers at once with a segment per minute
+(``tests.support.part_backends``), so that the assembled timeline can be checked to the second."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+
+from tests.support.database import PostgresUnderTest
+from tests.support.media_server import FaultyMediaServer
+from tests.support.odd_wav import wav_bytes
+from tests.support.part_backends import MinuteBackend
+from vidscribe.config import Settings
+from vidscribe.local.runtime import LocalRuntime
+from vidscribe.models import Transcript
+from vidscribe.services import Services, use_services
+
+FOUR_HOURS = 4 * 3600.0
+
+
+@pytest.fixture()
+def media() -> Iterator[FaultyMediaServer]:
+    with FaultyMediaServer() as server:
+        yield server
+
+
+def one_hertz_wav(seconds: float) -> bytes:
+    """``seconds`` of noise sampled at 1 Hz: 14 KB that decode to 4 hours (a cheap long video)."""
+    return wav_bytes(np.random.default_rng(22).integers(0, 256, (int(seconds), 1), dtype=np.uint8), 1)
+
+
+def rows(store: PostgresUnderTest, query: str) -> list[tuple[Any, ...]]:
+    return store.database.run(lambda cur: (cur.execute(query), cur.fetchall())[1])
+
+
+def run_until_idle(settings: Settings, backend: MinuteBackend) -> None:
+    # VAD off: every second of the stand-in's noise is "speech", so coverage shows to the second.
+    services = Services(settings.replace(vad="off"), backend=backend)
+    try:
+        LocalRuntime(services, poll_interval=0.1).run(once=True)
+    finally:
+        use_services(None)
+        services.close()
+
+
+def assert_covers_in_order(transcript: Transcript, duration: float) -> None:
+    """Each stretch of the video once: segments in order, each starting where the previous ended."""
+    segments = transcript.segments
+    assert segments[0].start == pytest.approx(0.0, abs=0.01)
+    assert segments[-1].end == pytest.approx(duration, abs=0.01)
+    for before, after in zip(segments, segments[1:], strict=False):
+        assert after.start == pytest.approx(before.end, abs=0.002), (before, after)
+    assert sum(s.end - s.start for s in segments) == pytest.approx(duration, abs=0.05)
+    assert [w for s in segments for w in s.words] == sorted(
+        (w for s in segments for w in s.words), key=lambda w: w.start
+    )
+
+
+def test_a_four_hour_video_goes_through_the_default_budget_in_parts_as_one_transcript(
+    settings: Settings, store: PostgresUnderTest, media: FaultyMediaServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given a 4-hour video, the default 900 s invocations, and a backend whose speed (0.12 s per
+    # audio second) would need 1,728 s for it in one invocation
+    assert settings.transcriber_timeout_seconds == 900 and settings.part_seconds == 1800
+    media.add_bytes("lecture.wav", one_hertz_wav(FOUR_HOURS), "audio/wav")
+    store.add_videos([("lecture", media.url("lecture.wav"))])
+    backend = MinuteBackend()
+
+    # When the local runtime runs until the backlog is empty
+    run_until_idle(settings, backend)
+
+    # Then there is one transcript, no failure, and its timings cover the whole video in order
+    assert store.failures() == []
+    (transcript,) = store.transcripts()
+    assert transcript.duration == pytest.approx(FOUR_HOURS, abs=0.01)
+    assert_covers_in_order(transcript, FOUR_HOURS)
+    # And it was made in 8 parts of 30 minutes, each transcribed once, and the parts are gone
+    (plan,) = [r for r in caplog.records if r.getMessage() == "planned in parts"]
+    assert (plan.parts, plan.sent) == (8, 8)  # type: ignore[attr-defined]
+    stored = [r for r in caplog.records if r.getMessage() == "part stored"]
+    assert sorted(r.part for r in stored) == list(range(8))  # type: ignore[attr-defined]
+    assert backend.audio_seconds == pytest.approx(FOUR_HOURS, abs=0.05)
+    assert rows(store, "SELECT count(*) FROM video_part_plans") == [(0,)]
+    assert rows(store, "SELECT count(*) FROM video_parts") == [(0,)]
+    assert rows(store, "SELECT state FROM video_jobs WHERE video_id = 'lecture'") == [("done",)]
