@@ -4,6 +4,7 @@ media over a real HTTP server, and a backend stand-in that answers at once with 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,6 +12,8 @@ import numpy as np
 import pytest
 
 from tests.support.database import PostgresUnderTest
+from tests.support.hls_factory import hls_set
+from tests.support.media_factory import make_video, probe_duration, tone
 from tests.support.media_server import FaultyMediaServer
 from tests.support.odd_wav import wav_bytes
 from tests.support.part_backends import MinuteBackend
@@ -87,3 +90,43 @@ def test_a_four_hour_video_goes_through_the_default_budget_in_parts_as_one_trans
     assert rows(store, "SELECT count(*) FROM video_part_plans") == [(0,)]
     assert rows(store, "SELECT count(*) FROM video_parts") == [(0,)]
     assert rows(store, "SELECT state FROM video_jobs WHERE video_id = 'lecture'") == [("done",)]
+
+
+def _container_case(kind: str, media: FaultyMediaServer) -> tuple[str, float]:
+    """(url, duration) of a 10-minute video of the given kind on the media server."""
+    seconds = 600.0
+    audio = tone(seconds, 330.0)
+    if kind == "hls":
+        for name, data in hls_set(audio, seconds, segment_seconds=10.0).items():
+            media.add_bytes(f"hls/{name}", data)
+        return media.url("hls/master.m3u8"), seconds
+    container, faststart = {"mp4-index-front": ("mp4", True), "mp4-index-end": ("mp4", False), "mkv": ("mkv", True)}[
+        kind
+    ]
+    data = make_video(seconds, audio_from=audio, container=container, faststart=faststart)
+    media.add_bytes(f"talk.{container}", data)
+    return media.url(f"talk.{container}"), probe_duration(data)
+
+
+@pytest.mark.parametrize("kind", ["mp4-index-front", "mp4-index-end", "mkv", "hls"])
+def test_parts_of_each_container_meet_exactly_on_the_video_timeline(
+    kind: str, settings: Settings, store: PostgresUnderTest, media: FaultyMediaServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given a 10-minute video in this container, and parts of 2 minutes
+    url, duration = _container_case(kind, media)
+    store.add_videos([("talk", url)])
+    backend = MinuteBackend()
+
+    # When the local runtime runs until the backlog is empty
+    run_until_idle(settings.replace(part_seconds=120), backend)
+
+    # Then the video went in 5 parts, each read from its own start, and is one transcript whose
+    # segments cover its whole timeline in order, each stretch once
+    (plan,) = [r for r in caplog.records if r.getMessage() == "planned in parts"]
+    assert plan.parts == math.ceil(duration / 120)  # type: ignore[attr-defined]
+    assert store.failures() == []
+    (transcript,) = store.transcripts()
+    assert transcript.duration == pytest.approx(duration, abs=0.1)
+    assert_covers_in_order(transcript, transcript.duration)
+    assert backend.audio_seconds == pytest.approx(transcript.duration, abs=0.05)
+    assert rows(store, "SELECT count(*) FROM video_parts") == [(0,)]

@@ -49,6 +49,8 @@ class PartWindow:
         self.window = window_seconds
         # Where the decoder should start: the audio before the lead window is not this part's.
         self.start_seconds = 0.0 if part.is_first else max(0.0, part.start - window_seconds)
+        # Where it may stop (None: at the end): an HLS fetch reads only the segments in between.
+        self.end_seconds = None if part.is_last else part.end + window_seconds
         self._pos = round(self.start_seconds * SAMPLE_RATE)  # the next sample's index on the video's timeline
         self._held: list[np.ndarray] = []
         self._held_from = self._pos

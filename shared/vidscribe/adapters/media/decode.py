@@ -139,12 +139,12 @@ def _decode_file(fileobj: Any, max_duration_seconds: float, sink: AudioSink | No
     try:
         if len(container.streams) == 0:  # opened, yet no stream at all: a stub or a cut-off header
             raise _open_failure(fileobj, ValueError("no streams found"))
-        return _decode(container, max_duration_seconds, sink)
+        return _decode(container, max_duration_seconds, sink, seekable=seekable)
     finally:
         container.close()
 
 
-def _decode(container: Any, max_duration_seconds: float, sink: AudioSink | None) -> DecodedAudio:
+def _decode(container: Any, max_duration_seconds: float, sink: AudioSink | None, *, seekable: bool) -> DecodedAudio:
     stream = container.streams.best("audio")
     if stream is None and container.streams.audio:
         stream = container.streams.audio[0]  # FFmpeg ranks none "best" when none has channels
@@ -165,8 +165,7 @@ def _decode(container: Any, max_duration_seconds: float, sink: AudioSink | None)
     declared = _duration_of(container, stream)
     if declared is not None and declared > max_duration_seconds:
         raise MediaTooLong(
-            f"the media lasts {declared:.0f} s, more than the {max_duration_seconds:g} s allowed "
-            f"(MAX_DURATION_SECONDS)"
+            f"the media lasts {declared:.0f} s, more than the {max_duration_seconds:g} s allowed (MAX_DURATION_SECONDS)"
         )
     limit = int((max_duration_seconds + 1.0) * SAMPLE_RATE)
     buffer = _SampleBuffer(SAMPLE_RATE * 60) if sink is None else None
@@ -175,7 +174,9 @@ def _decode(container: Any, max_duration_seconds: float, sink: AudioSink | None)
     # A sink that wants the audio from a time on (one part of a long video) says so: the container
     # seeks there where it can (only that range's bytes are read), and the samples before it are dropped.
     start = float(getattr(sink, "start_seconds", 0.0) or 0.0)
-    seeked = start > 0 and _seek(container, start)
+    seeked = start > 0 and seekable and _seek(container, start)
+    # Times are counted from the stream's first sample (an MPEG-TS stream starts at 1.4 s, say).
+    origin = float(stream.start_time * stream.time_base) if stream.start_time is not None and stream.time_base else 0.0
     mono = MonoConverter()
     decode_errors = 0
     last_error: Exception | None = None
@@ -185,7 +186,7 @@ def _decode(container: Any, max_duration_seconds: float, sink: AudioSink | None)
     def take(frame: Any | None) -> None:
         nonlocal decoded, skip
         if skip is None and frame is not None:
-            first = float(frame.pts * frame.time_base) if frame.pts is not None and seeked else 0.0
+            first = float(frame.pts * frame.time_base) - origin if frame.pts is not None and seeked else 0.0
             skip = round((start - first) * SAMPLE_RATE)
             if skip < 0:  # the seek landed after the time asked for: silence keeps the timeline true
                 target.feed(np.zeros(-skip, dtype=np.float32))
