@@ -8,6 +8,8 @@ The class name is what lands in the failure record's ``error_type``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 
 class VidscribeError(Exception):
     """Base class; ``retryable`` says whether a second attempt can help."""
@@ -139,9 +141,19 @@ def error_vocabulary() -> list[str]:
     return sorted(found)
 
 
-def describe(exc: BaseException) -> tuple[str, str, bool]:
-    """(error_type, message, retryable) for any exception; unknown exceptions are retryable once."""
+@dataclass(frozen=True)
+class ErrorDescription:
+    """What an exception means to the pipeline: the type a record names, its message, and whether
+    one retry may help."""
+
+    error_type: str
+    message: str
+    retryable: bool
+
+
+def describe(exc: BaseException) -> ErrorDescription:
+    """Any exception, described; unknown exceptions are retryable once."""
     if isinstance(exc, VidscribeError):
-        return exc.error_type, str(exc) or exc.__doc__ or exc.error_type, exc.retryable
+        return ErrorDescription(exc.error_type, str(exc) or exc.__doc__ or exc.error_type, exc.retryable)
     # An exception we did not anticipate (a bug, a dropped connection): one retry, then a record.
-    return type(exc).__name__, str(exc) or repr(exc), True
+    return ErrorDescription(type(exc).__name__, str(exc) or repr(exc), True)

@@ -15,6 +15,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import MalformedMessage
+from .jobs.states import JobState
 
 SAMPLE_RATE = 16_000  # what every backend receives: 16 kHz mono float32 in [-1, 1]
 MAX_VIDEO_ID_LENGTH = 256
@@ -420,7 +421,7 @@ class SearchHit:
 # --- the catalogue: every video with its state, a page at a time (the web page, issue 24) ---------
 #: A video's state as the catalogue shows it: its job's state, else "done" when it has a transcript
 #: (stored without a job), else "new" (never queued yet).
-CATALOGUE_STATES = ("new", "queued", "processing", "done", "failed")
+CATALOGUE_STATES = ("new", *(state.value for state in JobState))
 
 
 @dataclass(frozen=True)

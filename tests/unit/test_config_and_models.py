@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from vidscribe.config import Settings
-from vidscribe.errors import ConfigurationError, FetchError, MalformedMessage, NotMedia, describe
+from vidscribe.errors import ConfigurationError, ErrorDescription, FetchError, MalformedMessage, NotMedia, describe
 from vidscribe.models import VideoMessage, video_row_problem
 
 
@@ -87,9 +87,9 @@ def test_malformed_messages_say_why(body, reason) -> None:
 
 
 def test_describe_classifies_errors() -> None:
-    assert describe(FetchError("503")) == ("FetchError", "503", True)
-    assert describe(NotMedia("html"))[2] is False
-    assert describe(KeyError("x"))[0] == "KeyError" and describe(KeyError("x"))[2] is True
+    assert describe(FetchError("503")) == ErrorDescription("FetchError", "503", True)
+    assert describe(NotMedia("html")).retryable is False
+    assert describe(KeyError("x")).error_type == "KeyError" and describe(KeyError("x")).retryable is True
 
 
 def test_shutdown_grace_and_log_format() -> None:

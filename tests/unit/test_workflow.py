@@ -25,6 +25,7 @@ from vidscribe.models import (
 from vidscribe.workflow import (
     AttemptFailed,
     DeadLetterRecorder,
+    Delivery,
     Fetcher,
     Outcome,
     ProcessResult,
@@ -33,6 +34,7 @@ from vidscribe.workflow import (
     recover_abandoned,
     release_unfinished,
 )
+from vidscribe.workflow.reporting import handle_record
 
 SETTINGS = Settings.from_env({}, RETRY_BACKOFF_SECONDS=7, QUEUE_HIGH_WATER=5, FETCH_BATCH_SIZE=3)
 AUDIO = DecodedAudio(np.zeros(16_000 * 2, dtype=np.float32), source_bytes=1234)
@@ -298,9 +300,9 @@ def test_retryable_error_releases_shortens_visibility_and_raises(error) -> None:
     media = FakeMedia(error) if not isinstance(error, BackendTransient) else FakeMedia()
     backend = FakeBackend(error) if isinstance(error, BackendTransient) else FakeBackend()
     transcriber, store, queue = make(media=media, backend=backend)
-    with pytest.raises(AttemptFailed) as failed:
-        transcriber.process(VideoMessage(video_id="v1").body(), "receipt-1")
-    assert failed.value.result.outcome is Outcome.RETRY
+    failed = transcriber.process(VideoMessage(video_id="v1").body(), "receipt-1")
+    assert failed.comes_back  # its message stays on the queue: reported in batchItemFailures
+    assert failed.outcome is Outcome.RETRY
     assert store.released == [("v1", type(error).__name__)]
     assert queue.visibility == [("receipt-1", 7)]
     assert store.failures == []
@@ -339,10 +341,10 @@ def test_time_running_out_mid_video_releases_it_for_the_retry() -> None:
     clock = iter([900.0] + [1.0] * 100)
     transcriber, store, queue = make()
     # When the video is processed
-    with pytest.raises(AttemptFailed) as failed:
-        transcriber.process(VideoMessage(video_id="v1").body(), "rh", remaining_seconds=lambda: next(clock))
+    failed = transcriber.process(VideoMessage(video_id="v1").body(), "rh", remaining_seconds=lambda: next(clock))
+    assert failed.comes_back  # its message stays on the queue: reported in batchItemFailures
     # Then the attempt is given back (retryable), the message comes back after the backoff
-    assert failed.value.result.error_type == "TimeRunningOut"
+    assert failed.error_type == "TimeRunningOut"
     assert store.released == [("v1", "TimeRunningOut")] and queue.visibility == [("rh", 7)]
     assert store.failures == [] and store.saved == {}
 
@@ -444,8 +446,7 @@ def test_permanent_error_with_the_database_gone_keeps_the_message() -> None:
             raise ConnectionError("database is gone")
 
     transcriber, _, _ = make(store=DownStore(urls={"v1": "u"}), media=FakeMedia(NotMedia("html")))
-    with pytest.raises(AttemptFailed):
-        transcriber.process(VideoMessage(video_id="v1").body(), "rh")
+    assert transcriber.process(VideoMessage(video_id="v1").body(), "rh").comes_back
 
 
 def test_dead_letter_of_a_video_in_flight_elsewhere_is_not_recorded() -> None:
@@ -476,18 +477,18 @@ def test_a_failed_attempt_whose_claim_was_released_decides_nothing() -> None:
     transcriber, _, queue = make(store=store, media=FakeMedia(FetchError("503")))
 
     # When it reports the failure, Then nothing changes: no retry state, no visibility change
-    with pytest.raises(AttemptFailed) as failed:
-        transcriber.process(VideoMessage(video_id="v1").body(), "rh")
-    assert failed.value.result.outcome is Outcome.SKIPPED
+    failed = transcriber.process(VideoMessage(video_id="v1").body(), "rh")
+    assert failed.comes_back  # its message stays on the queue: reported in batchItemFailures
+    assert failed.outcome is Outcome.SKIPPED
     assert store.released == [] and queue.visibility == []
 
 
 def test_a_permanent_failure_whose_claim_was_released_records_nothing() -> None:
     store = FakeStore(urls={"v1": "u"}, token_released=True)
     transcriber, _, _ = make(store=store, media=FakeMedia(NotMedia("html")))
-    with pytest.raises(AttemptFailed) as failed:
-        transcriber.process(VideoMessage(video_id="v1").body(), "rh")
-    assert failed.value.result.outcome is Outcome.SKIPPED and store.failures == []
+    failed = transcriber.process(VideoMessage(video_id="v1").body(), "rh")
+    assert failed.comes_back  # its message stays on the queue: reported in batchItemFailures
+    assert failed.outcome is Outcome.SKIPPED and store.failures == []
 
 
 def test_a_dead_letter_already_recorded_is_not_counted_again() -> None:
@@ -560,3 +561,30 @@ def test_metrics_count_videos_without_speech_and_the_speech_seconds() -> None:
     assert recorded[MetricName.TRANSCRIBED] == [1.0, 1.0]
     assert recorded[MetricName.WITHOUT_SPEECH] == [1.0]  # only the video without speech
     assert recorded[MetricName.SPEECH_SECONDS] == [0.0, 6.5]
+
+
+# --- one typed result per delivery; the batch layer maps it to batchItemFailures -------------------
+@pytest.mark.parametrize(
+    ("result", "delivery", "comes_back"),
+    [
+        (ProcessResult(Outcome.TRANSCRIBED, "v1"), Delivery.TRANSCRIBED, False),
+        (ProcessResult(Outcome.TRANSCRIBED, "v1", no_speech=True), Delivery.WITHOUT_SPEECH, False),
+        (ProcessResult(Outcome.SKIPPED, "v1"), Delivery.SKIPPED, False),
+        (ProcessResult(Outcome.RETRY, "v1"), Delivery.RETRY, True),
+        (ProcessResult(Outcome.SKIPPED, "v1", released=True), Delivery.RELEASED, True),
+        (ProcessResult(Outcome.FAILED, "v1"), Delivery.FAILED, False),
+    ],
+)
+def test_each_delivery_has_one_result_and_the_batch_layer_keeps_what_comes_back(
+    result: ProcessResult, delivery: Delivery, comes_back: bool
+) -> None:
+    assert result.delivery is delivery and result.comes_back is comes_back
+    reported: list[ProcessResult] = []
+    body = VideoMessage(video_id="v1").body()
+    if comes_back:
+        with pytest.raises(AttemptFailed) as failed:
+            handle_record(body, "m1", lambda: result, reported.append)
+        assert failed.value.result is result
+    else:
+        assert handle_record(body, "m1", lambda: result, reported.append) == result.outcome.value
+    assert reported == [result]

@@ -14,12 +14,13 @@
 from .dead_letters import DeadLetterRecorder
 from .fetching import Fetcher, FetchResult
 from .one_source import SourceTranscriber
-from .outcomes import AttemptFailed, Outcome, ProcessResult, message_video_id
+from .outcomes import AttemptFailed, Delivery, Outcome, ProcessResult, message_video_id
 from .stopping import Released, recover_abandoned, release_unfinished
 from .transcribing import Transcriber
 
 __all__ = [
     "AttemptFailed",
+    "Delivery",
     "DeadLetterRecorder",
     "FetchResult",
     "Fetcher",

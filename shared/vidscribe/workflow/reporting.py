@@ -84,10 +84,10 @@ def handle_record(
     logger.thread_safe_append_keys(video_id=message_video_id(body), message_id=message_id)
     try:
         result = process()
-    except AttemptFailed as failed:
-        report(failed.result)
-        _notify(failed.result)
-        raise
+        if result.comes_back:  # the batch processor reports a record in batchItemFailures when it raises
+            report(result)
+            _notify(result)
+            raise AttemptFailed(result)
     finally:
         logger.thread_safe_remove_keys(_LOG_KEYS)
     report(result)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import NoReturn
 
 from ..config import Settings
 from ..contract import MAX_ATTEMPTS
@@ -29,7 +28,7 @@ from ..speech import SpeechFinder
 from .budget import TimeBudget, margin_for, monotonic_deadline
 from .one_source import SourceTranscriber
 from .operations import no_url_reason
-from .outcomes import AttemptFailed, Outcome, ProcessResult, message_video_id
+from .outcomes import Outcome, ProcessResult, message_video_id
 from .parts import SplitInstead, assemble, plan_ranges
 
 _SKIP_REASONS = {
@@ -73,7 +72,8 @@ class Transcriber:
         receive_count: int = 1,
         remaining_seconds: Callable[[], float] | None = None,
     ) -> ProcessResult:
-        """Handle one queue message. Raises AttemptFailed when the message should come back.
+        """Handle one queue message: what it came to (``ProcessResult.delivery``); a result that
+        ``comes_back`` leaves its message on the queue.
 
         ``remaining_seconds``: the time the invocation has left (Lambda's context); the work stays
         inside it (:mod:`.budget`). None: TRANSCRIBER_TIMEOUT_SECONDS from now."""
@@ -122,7 +122,7 @@ class Transcriber:
         except SplitInstead as split:
             return self._split(video_id, url, split, receipt_handle)
         except Exception as exc:
-            if not describe(exc)[2]:  # permanent: a retry cannot help
+            if not describe(exc).retryable:  # permanent: a retry cannot help
                 return self._record_now(video_id, exc, body, attempts=claim.attempts, claim_token=claim.token)
             return self._retry(video_id, exc, receipt_handle, release=True, claim_token=claim.token)
         latency = time.monotonic() - started
@@ -195,8 +195,9 @@ class Transcriber:
             )
             assembled = parts.save_part(video_id, index, result, assemble)
         except Exception as exc:
-            error_type, reason, retryable = describe(exc)
-            if not retryable or claim.attempts >= MAX_ATTEMPTS:
+            error = describe(exc)
+            error_type, reason = error.error_type, error.message
+            if not error.retryable or claim.attempts >= MAX_ATTEMPTS:
                 parts.fail_part(video_id, index, error_type, reason)
                 return self._record_part(video_id, index, part, error_type, reason, body)
             parts.release_part(video_id, index, error_type, reason, claim_token=claim.token)
@@ -224,7 +225,7 @@ class Transcriber:
             self.store.record_failure(video_id, error_type, message, None, body)
         except Exception as store_exc:  # the database is gone: the message comes back
             logger.warning("could not record the failure", extra={"error": str(store_exc)})
-            raise AttemptFailed(ProcessResult(Outcome.RETRY, video_id, reason=reason, error_type=error_type)) from None
+            return ProcessResult(Outcome.RETRY, video_id, reason=reason, error_type=error_type)
         return ProcessResult(Outcome.FAILED, video_id, reason=message, error_type=error_type)
 
     def _budget(self, remaining_seconds: Callable[[], float] | None) -> TimeBudget:
@@ -240,7 +241,8 @@ class Transcriber:
         self, video_id: str | None, exc: Exception, body: str, attempts: int, claim_token: int | None = None
     ) -> ProcessResult:
         """A failure a retry cannot fix: write the failure record now and let the message go."""
-        error_type, reason, _ = describe(exc)
+        error = describe(exc)
+        error_type, reason = error.error_type, error.message
         logger.warning("failed permanently", extra={"error_type": error_type, "error": reason})
         try:
             recorded = self.store.record_failure(video_id, error_type, reason, attempts, body, claim_token=claim_token)
@@ -248,9 +250,9 @@ class Transcriber:
             # The database is gone: keep the message. Its redelivery finds the video held until the
             # lease expires, after which the fetcher queues it again: nothing is lost.
             logger.warning("could not record the failure", extra={"error": str(store_exc)})
-            raise AttemptFailed(ProcessResult(Outcome.RETRY, video_id, reason=reason, error_type=error_type)) from None
+            return ProcessResult(Outcome.RETRY, video_id, reason=reason, error_type=error_type)
         if recorded is None and claim_token is not None:
-            _released(video_id)
+            return _released(video_id)
         return ProcessResult(Outcome.FAILED, video_id, reason=reason, error_type=error_type)
 
     def _record_exhausted(self, video_id: str, body: str) -> ProcessResult:
@@ -270,9 +272,9 @@ class Transcriber:
         release: bool,
         claim_token: int | None = None,
     ) -> ProcessResult:
-        """A retryable failure: the message comes back once (raises AttemptFailed), unless the claim was
-        released meanwhile."""
-        error_type, reason, _ = describe(exc)
+        """A retryable failure: the message comes back once, unless the claim was released meanwhile."""
+        error = describe(exc)
+        error_type, reason = error.error_type, error.message
         backoff = self.settings.retry_backoff_seconds
         if release:
             try:
@@ -284,7 +286,7 @@ class Transcriber:
                 logger.warning("could not record the failed attempt", extra={"error": str(store_exc)})
             else:
                 if not released and claim_token is not None:
-                    _released(video_id)
+                    return _released(video_id)
         logger.warning("attempt failed; the message will come back", extra={"error_type": error_type, "error": reason})
         if self.queue is not None and receipt_handle:
             try:
@@ -292,13 +294,13 @@ class Transcriber:
                 self.queue.change_visibility(receipt_handle, backoff)
             except Exception as queue_exc:  # the visibility timeout still brings it back
                 logger.warning("could not shorten the message's visibility", extra={"error": str(queue_exc)})
-        raise AttemptFailed(ProcessResult(Outcome.RETRY, video_id, reason=reason, error_type=error_type))
+        return ProcessResult(Outcome.RETRY, video_id, reason=reason, error_type=error_type)
 
 
-def _released(video_id: str | None) -> NoReturn:
+def _released(video_id: str | None) -> ProcessResult:
     """The attempt ended after its claim was given back: what it found decides nothing now. The
     message is left alone (reported failed, not deleted): whoever holds the video now, or the
     message's redelivery, decides."""
     reason = "its claim was released (a shutdown or a recovery) before the attempt ended"
     logger.info("skipped", extra={"reason": reason, "outcome": "released"})
-    raise AttemptFailed(ProcessResult(Outcome.SKIPPED, video_id, reason=reason))
+    return ProcessResult(Outcome.SKIPPED, video_id, reason=reason, released=True)

@@ -14,14 +14,16 @@ from typing import Any
 from psycopg2 import sql
 from psycopg2.extensions import cursor, quote_ident
 
+from ...jobs.states import JobState
 from ...models import CataloguePage, CatalogueQuery, CatalogueRow, FailureRecord, WriteAccess
+from . import job_sql
 from .database import Database, fetch_one
 from .store import videos_identifier
 
 # A video with its job and its transcript. The displayed state is the job's, else "done" for a
 # transcript stored without a job, else "new".
 _SELECT = (
-    "SELECT v.id::text, v.url, coalesce(j.state, CASE WHEN t.video_id IS NULL THEN 'new' ELSE 'done' END),"
+    "SELECT v.id::text, v.url, coalesce(j.state, CASE WHEN t.video_id IS NULL THEN 'new' ELSE {done} END),"
     " coalesce(j.attempts, 0), j.last_error_type, t.language, t.duration_seconds, t.model, t.speech_seconds,"
     " t.cost_usd, coalesce(t.no_speech, false), t.created_at"
     " FROM {videos} v LEFT JOIN video_jobs j ON j.video_id = v.id::text{job_bound}"
@@ -63,8 +65,10 @@ def _filters(query: CatalogueQuery) -> tuple[list[sql.Composable], dict[str, Any
     params: dict[str, Any] = {}
     if query.state == "new":
         conditions.append(sql.SQL("j.video_id IS NULL AND t.video_id IS NULL"))
-    elif query.state == "done":
-        conditions.append(sql.SQL("t.video_id IS NOT NULL AND (j.state IS NULL OR j.state = 'done')"))
+    elif query.state == JobState.DONE:
+        conditions.append(
+            sql.SQL("t.video_id IS NOT NULL AND (j.state IS NULL OR {})").format(job_sql.is_state(JobState.DONE, "j"))
+        )
     elif query.state is not None:
         conditions.append(sql.SQL("j.state = %(state)s"))
         params["state"] = query.state
@@ -122,7 +126,7 @@ class PostgresCatalogue:
                 }
         params["limit"] = query.limit + 1  # one more: is there another page?
         statement = sql.SQL("{select} WHERE {conditions} ORDER BY v.id {direction} LIMIT %(limit)s").format(
-            select=sql.SQL(_SELECT).format(videos=self._videos, **joins),
+            select=sql.SQL(_SELECT).format(videos=self._videos, done=job_sql.state(JobState.DONE), **joins),
             conditions=sql.SQL(" AND ").join(conditions) if conditions else sql.SQL("true"),
             direction=sql.SQL("DESC" if backwards else "ASC"),
         )
@@ -146,7 +150,9 @@ class PostgresCatalogue:
         return self._text_ids
 
     def video(self, video_id: str) -> CatalogueRow | None:
-        select = sql.SQL(_SELECT).format(videos=self._videos, job_bound=sql.SQL(""), transcript_bound=sql.SQL(""))
+        select = sql.SQL(_SELECT).format(
+            videos=self._videos, done=job_sql.state(JobState.DONE), job_bound=sql.SQL(""), transcript_bound=sql.SQL("")
+        )
         statement = sql.SQL("{select} WHERE v.id::text = %s").format(select=select)
 
         def work(cur: cursor) -> CatalogueRow | None:

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from psycopg2 import sql
 from psycopg2.extensions import cursor
 
+from ...jobs.states import NOT_FAILABLE, JobState
 from ...models import Dismissed, JobError, OpenFailure
 from ...redaction import scrub
+from . import job_sql
 from .database import Database
 
 MAX_ERROR_CHARS = 4000  # a failure's message as stored; the rest of a long one says nothing new
@@ -54,8 +57,10 @@ class FailureRecords:
 
         def work(cur: cursor) -> int | None:
             cur.execute(
-                "INSERT INTO video_jobs (video_id, url, state, attempts, last_error_type, last_error)"
-                " VALUES (%s, NULL, 'failed', 0, %s, %s) ON CONFLICT (video_id) DO NOTHING RETURNING video_id",
+                sql.SQL(
+                    "INSERT INTO video_jobs (video_id, url, state, attempts, last_error_type, last_error)"
+                    " VALUES (%s, NULL, {}, 0, %s, %s) ON CONFLICT (video_id) DO NOTHING RETURNING video_id"
+                ).format(job_sql.state(JobState.FAILED)),
                 (stand_in_id, error_type, message),
             )
             if cur.fetchone() is None:
@@ -150,21 +155,23 @@ def _record(
     if video_id is not None:
         cur.execute("SELECT state, claim_token FROM video_jobs WHERE video_id = %s FOR UPDATE", (video_id,))
         job = cur.fetchone()
-        if claim_token is not None and (job is None or job[0] != "processing" or job[1] != claim_token):
+        if claim_token is not None and (job is None or job[0] != JobState.PROCESSING or job[1] != claim_token):
             return None  # the claim was released: this attempt's outcome no longer decides
         cur.execute(
-            """
-            UPDATE video_jobs SET state = 'failed', lease_expires_at = NULL, claimed_by = NULL,
+            sql.SQL(
+                """
+            UPDATE video_jobs SET state = {failed}, lease_expires_at = NULL, claimed_by = NULL,
                 updated_at = now(), last_error_type = %s, last_error = %s
-            WHERE video_id = %s AND state <> 'done'
+            WHERE video_id = %s AND NOT {final}
             RETURNING attempts
-            """,
+            """
+            ).format(failed=job_sql.state(JobState.FAILED), final=job_sql.in_states(NOT_FAILABLE)),
             (error_type, message, video_id),
         )
         row = cur.fetchone()
         if count is None:
             count = row[0] if row else 0
-        if job is not None and job[0] != "failed":
+        if job is not None and job[0] != JobState.FAILED:
             # A new final failure: the open record (from before a retry) becomes history.
             cur.execute(
                 "UPDATE failures SET resolved_at = now(), resolution = 'superseded'"

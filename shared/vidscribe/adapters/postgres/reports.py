@@ -12,7 +12,9 @@ from typing import Any
 from psycopg2 import sql
 from psycopg2.extensions import cursor
 
+from ...jobs.states import IN_FLIGHT, JobState
 from ...models import FailureRecord, SearchHit, SearchQuery, Transcript
+from . import job_sql
 from .database import Database, fetch_one
 from .store import videos_identifier
 
@@ -33,7 +35,17 @@ def _transcript(row: tuple[Any, ...]) -> Transcript:
     return Transcript.from_dict(data)
 
 
-_JOB_STATES = ("queued", "processing", "done", "failed")
+
+# Jobs by state: how many, how many wait on no queue (for the next fetcher), how many are past their
+# lease (held by a worker, or on a queue: on no queue, a lease means nothing).
+_JOBS_BY_STATE = sql.SQL(
+    """
+    SELECT state, count(*),
+           count(*) FILTER (WHERE {waiting} AND queue_url IS NULL),
+           count(*) FILTER (WHERE lease_expires_at <= now() AND ({held} OR queue_url IS NOT NULL))
+    FROM video_jobs GROUP BY state
+    """
+).format(waiting=job_sql.is_state(JobState.QUEUED), held=job_sql.is_state(JobState.PROCESSING))
 
 
 class PostgresReports:
@@ -106,7 +118,7 @@ class PostgresReports:
         stopped run leaves for the next one besides the videos never fetched yet."""
 
         def work(cur: cursor) -> int:
-            cur.execute("SELECT count(*) FROM video_jobs WHERE state = 'queued'")
+            cur.execute(sql.SQL("SELECT count(*) FROM video_jobs WHERE {}").format(job_sql.is_state(JobState.QUEUED)))
             return int(fetch_one(cur)[0])
 
         return self._db.run(work)
@@ -137,24 +149,16 @@ class PostgresReports:
                 " FROM transcripts"
             )
             transcripts, without_speech, model_seconds, cost, unpriced = fetch_one(cur)
-            cur.execute(
-                """
-                SELECT state, count(*),
-                       count(*) FILTER (WHERE state = 'queued' AND queue_url IS NULL),
-                       count(*) FILTER (WHERE lease_expires_at <= now()
-                                          AND (state = 'processing' OR queue_url IS NOT NULL))
-                FROM video_jobs GROUP BY state
-                """
-            )
+            cur.execute(_JOBS_BY_STATE)
             jobs = {
                 state: {"count": n, "waiting": waiting, "lease_expired": expired}
                 for state, n, waiting, expired in cur.fetchall()
             }
             cur.execute(
-                """
-                SELECT video_id, state, attempts, updated_at, lease_expires_at FROM video_jobs
-                WHERE state IN ('queued', 'processing') ORDER BY updated_at LIMIT 1
-                """
+                sql.SQL(
+                    "SELECT video_id, state, attempts, updated_at, lease_expires_at FROM video_jobs"
+                    " WHERE {} ORDER BY updated_at LIMIT 1"
+                ).format(job_sql.in_states(IN_FLIGHT))
             )
             row = cur.fetchone()
             oldest = (
@@ -182,7 +186,7 @@ class PostgresReports:
                 "model_audio_seconds": round(float(model_seconds), 3),
                 "cost_usd": round(float(cost), 6),
                 "unpriced_transcripts": unpriced,
-                "jobs": {s: jobs.get(s, {"count": 0, "waiting": 0, "lease_expired": 0}) for s in _JOB_STATES},
+                "jobs": {s.value: jobs.get(s.value, {"count": 0, "waiting": 0, "lease_expired": 0}) for s in JobState},
                 "oldest_in_flight": oldest,
                 "open_failures": failures,
             }

@@ -18,8 +18,10 @@ from psycopg2.extensions import cursor, quote_ident
 
 from ...contract import MAX_ATTEMPTS
 from ...errors import ConfigurationError
+from ...jobs.states import FINISHED, IN_FLIGHT, NOT_REQUEUEABLE, JobState
 from ...models import MAX_VIDEO_ID_LENGTH, Claim, ClaimOutcome, HeldClaim, PendingVideo, Transcript
 from ...redaction import scrub
+from . import job_sql
 from .database import Database, fetch_one
 from .failure_records import MAX_ERROR_CHARS, FailureRecords
 from .parts import PartRows
@@ -37,6 +39,116 @@ def _stand_in(id_expression: str) -> sql.Composable:
 def videos_identifier(videos_table: str) -> sql.Identifier:
     """The VIDEOS_TABLE name (``table`` or ``schema.table``), quoted as an identifier."""
     return sql.Identifier(*videos_table.split("."))
+
+_QUEUE = sql.Placeholder("queue")
+
+
+def _untranscribed(videos: sql.Composable) -> sql.Composable:
+    """Videos with no transcript and no finished or live job, walked in id order (see
+    ``PostgresStore.reserve_pending``)."""
+    return sql.SQL(
+        """
+        (SELECT video_id, url, 0 AS source FROM (
+             SELECT v.id AS sort_key, v.id::text AS video_id, v.url
+             FROM {videos} v
+             WHERE NOT EXISTS (SELECT 1 FROM transcripts t WHERE t.video_id = v.id::text)
+               AND NOT EXISTS (SELECT 1 FROM video_jobs j WHERE j.video_id = v.id::text AND {finished})
+               AND NOT EXISTS (SELECT 1 FROM video_jobs j WHERE j.video_id = v.id::text AND {live_here})
+             ORDER BY v.id
+             OFFSET 0) untranscribed
+         WHERE char_length(video_id) <= %(max_id)s
+            OR NOT EXISTS (SELECT 1 FROM video_jobs j WHERE j.video_id = {stand_in_v})
+         ORDER BY sort_key
+         LIMIT %(limit)s)
+        """
+    ).format(
+        videos=videos,
+        finished=job_sql.in_states(FINISHED, "j"),
+        live_here=job_sql.live_here("j", _QUEUE),
+        stand_in_v=_stand_in("untranscribed.video_id"),
+    )
+
+
+def _stale_jobs() -> sql.Composable:
+    """Jobs in flight that the fetcher may take again (``job_sql.stale_or_elsewhere``), oldest lease first."""
+    return sql.SQL(
+        """
+        (SELECT j.video_id, j.url, 1 AS source
+         FROM video_jobs j
+         WHERE {in_flight} AND {stale}
+           AND j.url IS NOT NULL
+           AND NOT EXISTS (SELECT 1 FROM transcripts t WHERE t.video_id = j.video_id)
+         ORDER BY j.lease_expires_at
+         LIMIT %(limit)s)
+        """
+    ).format(in_flight=job_sql.in_states(IN_FLIGHT, "j"), stale=job_sql.stale_or_elsewhere("j", _QUEUE))
+
+
+def _reserve_query(videos: sql.Composable) -> sql.Composable:
+    """The candidates, reserved as queued on %(queue)s unless another fetcher took them first; the
+    rows whose id is too long come back under their stand-in id, unreserved."""
+    return sql.SQL(
+        """
+        WITH candidates AS (
+            SELECT DISTINCT ON (video_id) video_id, url FROM ({untranscribed} UNION ALL {stale_jobs}) c
+            ORDER BY video_id, source
+        ),
+        reserved AS (
+            INSERT INTO video_jobs AS j (video_id, url, state, lease_expires_at, queue_url)
+            SELECT video_id, url, {queued}, now() + make_interval(secs => %(lease)s), %(queue)s
+            FROM candidates WHERE char_length(video_id) <= %(max_id)s ORDER BY video_id LIMIT %(limit)s
+            ON CONFLICT (video_id) DO UPDATE
+                SET state = {queued}, url = EXCLUDED.url, queue_url = EXCLUDED.queue_url,
+                    lease_expires_at = EXCLUDED.lease_expires_at, claimed_by = NULL, updated_at = now()
+                WHERE {in_flight} AND {stale}
+            RETURNING j.video_id, j.url
+        )
+        SELECT video_id, url, NULL FROM reserved
+        UNION ALL
+        SELECT video_id, url, {stand_in_c} FROM candidates WHERE char_length(video_id) > %(max_id)s
+        """
+    ).format(
+        untranscribed=_untranscribed(videos),
+        stale_jobs=_stale_jobs(),
+        queued=job_sql.state(JobState.QUEUED),
+        in_flight=job_sql.in_states(IN_FLIGHT, "j"),
+        stale=job_sql.stale_or_elsewhere("j", _QUEUE),
+        stand_in_c=_stand_in("video_id"),
+    )
+
+
+# A claim: a new job row processing, or a claimable one taken over, while attempts remain.
+_CLAIM = sql.SQL(
+    """
+    INSERT INTO video_jobs AS j
+        (video_id, url, state, attempts, lease_expires_at, queue_url, claim_token, claimed_by)
+    VALUES (%(id)s, %(url)s, {processing}, 1, now() + make_interval(secs => %(lease)s), %(queue)s,
+            nextval('video_jobs_claim_token_seq'), %(owner)s)
+    ON CONFLICT (video_id) DO UPDATE
+        SET state = {processing}, attempts = j.attempts + 1,
+            url = COALESCE(EXCLUDED.url, j.url), queue_url = COALESCE(EXCLUDED.queue_url, j.queue_url),
+            claim_token = EXCLUDED.claim_token, claimed_by = EXCLUDED.claimed_by,
+            lease_expires_at = EXCLUDED.lease_expires_at, updated_at = now()
+        WHERE {claimable} AND j.attempts < %(max)s
+    RETURNING attempts, claim_token
+    """
+).format(processing=job_sql.state(JobState.PROCESSING), claimable=job_sql.claimable("j"))
+
+# Why a job that exists was not claimed, by its state.
+_UNCLAIMED = {JobState.DONE: ClaimOutcome.ALREADY_DONE, JobState.FAILED: ClaimOutcome.FAILED}
+
+
+def _why_not_claimed(cur: cursor, video_id: str) -> Claim:
+    cur.execute(
+        sql.SQL("SELECT state, attempts, {} FROM video_jobs WHERE video_id = %s").format(job_sql.held_live()),
+        (video_id,),
+    )
+    state, attempts, held_live = fetch_one(cur)
+    if state in _UNCLAIMED:
+        return Claim(_UNCLAIMED[JobState(state)], attempts=attempts)
+    if held_live:
+        return Claim(ClaimOutcome.IN_FLIGHT, attempts=attempts)
+    return Claim(ClaimOutcome.EXHAUSTED, attempts=attempts)
 
 
 class PostgresStore(FailureRecords, PartRows):
@@ -145,58 +257,7 @@ class PostgresStore(FailureRecords, PartRows):
         pushing it down), so it costs nothing for the rows the walk passes over: a filter on
         every videos row cost ~60 ms per million rows walked.
         """
-        query = sql.SQL(
-            """
-            WITH candidates AS (
-                SELECT DISTINCT ON (video_id) video_id, url FROM (
-                    (SELECT video_id, url, 0 AS source FROM (
-                         SELECT v.id AS sort_key, v.id::text AS video_id, v.url
-                         FROM {videos} v
-                         WHERE NOT EXISTS (SELECT 1 FROM transcripts t WHERE t.video_id = v.id::text)
-                           AND NOT EXISTS (
-                                 SELECT 1 FROM video_jobs j
-                                 WHERE j.video_id = v.id::text AND j.state IN ('done', 'failed'))
-                           AND NOT EXISTS (
-                                 SELECT 1 FROM video_jobs j
-                                 WHERE j.video_id = v.id::text AND j.state IN ('queued', 'processing')
-                                   AND j.lease_expires_at > now()
-                                   AND (j.state = 'processing' OR j.queue_url = %(queue)s))
-                         ORDER BY v.id
-                         OFFSET 0) untranscribed
-                     WHERE char_length(video_id) <= %(max_id)s
-                        OR NOT EXISTS (SELECT 1 FROM video_jobs j WHERE j.video_id = {stand_in_v})
-                     ORDER BY sort_key
-                     LIMIT %(limit)s)
-                    UNION ALL
-                    (SELECT j.video_id, j.url, 1 AS source
-                     FROM video_jobs j
-                     WHERE j.state IN ('queued', 'processing')
-                       AND (j.lease_expires_at <= now()
-                            OR (j.state = 'queued' AND j.queue_url IS DISTINCT FROM %(queue)s))
-                       AND j.url IS NOT NULL
-                       AND NOT EXISTS (SELECT 1 FROM transcripts t WHERE t.video_id = j.video_id)
-                     ORDER BY j.lease_expires_at
-                     LIMIT %(limit)s)
-                ) c
-                ORDER BY video_id, source
-            ),
-            reserved AS (
-                INSERT INTO video_jobs AS j (video_id, url, state, lease_expires_at, queue_url)
-                SELECT video_id, url, 'queued', now() + make_interval(secs => %(lease)s), %(queue)s
-                FROM candidates WHERE char_length(video_id) <= %(max_id)s ORDER BY video_id LIMIT %(limit)s
-                ON CONFLICT (video_id) DO UPDATE
-                    SET state = 'queued', url = EXCLUDED.url, queue_url = EXCLUDED.queue_url,
-                        lease_expires_at = EXCLUDED.lease_expires_at, claimed_by = NULL, updated_at = now()
-                    WHERE j.state IN ('queued', 'processing')
-                      AND (j.lease_expires_at <= now()
-                           OR (j.state = 'queued' AND j.queue_url IS DISTINCT FROM %(queue)s))
-                RETURNING j.video_id, j.url
-            )
-            SELECT video_id, url, NULL FROM reserved
-            UNION ALL
-            SELECT video_id, url, {stand_in_c} FROM candidates WHERE char_length(video_id) > %(max_id)s
-            """
-        ).format(videos=self._videos, stand_in_v=_stand_in("untranscribed.video_id"), stand_in_c=_stand_in("video_id"))
+        query = _reserve_query(self._videos)
 
         def work(cur: cursor) -> list[PendingVideo]:
             cur.execute(
@@ -213,8 +274,10 @@ class PostgresStore(FailureRecords, PartRows):
             return
         self._db.run(
             lambda cur: cur.execute(
-                "UPDATE video_jobs SET lease_expires_at = now(), queue_url = NULL, updated_at = now()"
-                " WHERE video_id = ANY(%s) AND state = 'queued'",
+                sql.SQL(
+                    "UPDATE video_jobs SET lease_expires_at = now(), queue_url = NULL, updated_at = now()"
+                    " WHERE video_id = ANY(%s) AND {}"
+                ).format(job_sql.is_state(JobState.QUEUED)),
                 (list(video_ids),),
             )
         )
@@ -224,15 +287,17 @@ class PostgresStore(FailureRecords, PartRows):
         queue, for the next fetcher), attempts counted afresh."""
         self._db.run(
             lambda cur: cur.execute(
-                """
+                sql.SQL(
+                    """
                 INSERT INTO video_jobs AS j (video_id, url, state, lease_expires_at, queue_url)
-                VALUES (%s, %s, 'queued', now() + make_interval(secs => %s), %s)
+                VALUES (%s, %s, {queued}, now() + make_interval(secs => %s), %s)
                 ON CONFLICT (video_id) DO UPDATE
-                    SET state = 'queued', url = COALESCE(EXCLUDED.url, j.url), attempts = 0,
+                    SET state = {queued}, url = COALESCE(EXCLUDED.url, j.url), attempts = 0,
                         lease_expires_at = EXCLUDED.lease_expires_at, queue_url = EXCLUDED.queue_url,
                         claimed_by = NULL, claim_token = NULL, updated_at = now()
-                    WHERE j.state <> 'done'
-                """,
+                    WHERE NOT {final}
+                """
+                ).format(queued=job_sql.state(JobState.QUEUED), final=job_sql.in_states(NOT_REQUEUEABLE, "j")),
                 (video_id, url, queued_lease_seconds, queue_url),
             )
         )
@@ -254,48 +319,24 @@ class PostgresStore(FailureRecords, PartRows):
         Each claim gets a new token; ``queue_url`` (where the message came from) and ``claimed_by``
         (the process) are recorded with it."""
 
+        params = {
+            "id": video_id,
+            "url": url,
+            "lease": processing_lease_seconds,
+            "max": max_attempts,
+            "queue": queue_url,
+            "owner": claimed_by,
+        }
+
         def work(cur: cursor) -> Claim:
             cur.execute("SELECT 1 FROM transcripts WHERE video_id = %s", (video_id,))
             if cur.fetchone():
                 return Claim(ClaimOutcome.ALREADY_DONE)
-            cur.execute(
-                """
-                INSERT INTO video_jobs AS j
-                    (video_id, url, state, attempts, lease_expires_at, queue_url, claim_token, claimed_by)
-                VALUES (%(id)s, %(url)s, 'processing', 1, now() + make_interval(secs => %(lease)s), %(queue)s,
-                        nextval('video_jobs_claim_token_seq'), %(owner)s)
-                ON CONFLICT (video_id) DO UPDATE
-                    SET state = 'processing', attempts = j.attempts + 1,
-                        url = COALESCE(EXCLUDED.url, j.url), queue_url = COALESCE(EXCLUDED.queue_url, j.queue_url),
-                        claim_token = EXCLUDED.claim_token, claimed_by = EXCLUDED.claimed_by,
-                        lease_expires_at = EXCLUDED.lease_expires_at, updated_at = now()
-                    WHERE (j.state = 'queued' OR (j.state = 'processing' AND j.lease_expires_at <= now()))
-                      AND j.attempts < %(max)s
-                RETURNING attempts, claim_token
-                """,
-                {
-                    "id": video_id,
-                    "url": url,
-                    "lease": processing_lease_seconds,
-                    "max": max_attempts,
-                    "queue": queue_url,
-                    "owner": claimed_by,
-                },
-            )
+            cur.execute(_CLAIM, params)
             row = cur.fetchone()
             if row:
                 return Claim(ClaimOutcome.CLAIMED, attempts=row[0], token=row[1])
-            cur.execute(
-                "SELECT state, attempts, lease_expires_at > now() FROM video_jobs WHERE video_id = %s", (video_id,)
-            )
-            state, attempts, lease_live = fetch_one(cur)
-            if state == "done":
-                return Claim(ClaimOutcome.ALREADY_DONE, attempts=attempts)
-            if state == "failed":
-                return Claim(ClaimOutcome.FAILED, attempts=attempts)
-            if state == "processing" and lease_live:
-                return Claim(ClaimOutcome.IN_FLIGHT, attempts=attempts)
-            return Claim(ClaimOutcome.EXHAUSTED, attempts=attempts)
+            return _why_not_claimed(cur, video_id)
 
         return self._db.run(work)
 
@@ -319,12 +360,14 @@ class PostgresStore(FailureRecords, PartRows):
 
         def work(cur: cursor) -> bool:
             cur.execute(
-                """
+                sql.SQL(
+                    """
                 UPDATE video_jobs
-                SET state = 'queued', last_error_type = %s, last_error = %s, claimed_by = NULL,
+                SET state = {queued}, last_error_type = %s, last_error = %s, claimed_by = NULL,
                     lease_expires_at = now() + make_interval(secs => %s), updated_at = now()
-                WHERE video_id = %s AND state = 'processing' AND (%s::bigint IS NULL OR claim_token = %s)
-                """,
+                WHERE video_id = %s AND {held} AND (%s::bigint IS NULL OR claim_token = %s)
+                """
+                ).format(queued=job_sql.state(JobState.QUEUED), held=job_sql.is_state(JobState.PROCESSING)),
                 (error_type, scrub(message)[:MAX_ERROR_CHARS], queued_lease_seconds, video_id, claim_token,
                  claim_token),
             )
@@ -341,13 +384,15 @@ class PostgresStore(FailureRecords, PartRows):
 
         def work(cur: cursor) -> bool:
             cur.execute(
-                """
+                sql.SQL(
+                    """
                 UPDATE video_jobs
-                SET state = 'queued', claimed_by = NULL, claim_token = NULL,
+                SET state = {queued}, claimed_by = NULL, claim_token = NULL,
                     attempts = CASE WHEN %s THEN greatest(attempts - 1, 0) ELSE attempts END,
                     lease_expires_at = now() + make_interval(secs => %s), updated_at = now()
-                WHERE video_id = %s AND state = 'processing' AND claimed_by = %s
-                """,
+                WHERE video_id = %s AND {held} AND claimed_by = %s
+                """
+                ).format(queued=job_sql.state(JobState.QUEUED), held=job_sql.is_state(JobState.PROCESSING)),
                 (refund_attempt, queued_lease_seconds, video_id, claimed_by),
             )
             return bool(cur.rowcount)
@@ -360,8 +405,10 @@ class PostgresStore(FailureRecords, PartRows):
 
         def work(cur: cursor) -> list[HeldClaim]:
             cur.execute(
-                "SELECT video_id, claimed_by FROM video_jobs WHERE state = 'processing'"
-                " AND claimed_by IS NOT NULL AND claimed_by LIKE %s AND lease_expires_at > now() ORDER BY video_id",
+                sql.SQL(
+                    "SELECT video_id, claimed_by FROM video_jobs WHERE {}"
+                    " AND claimed_by IS NOT NULL AND claimed_by LIKE %s ORDER BY video_id"
+                ).format(job_sql.held_live()),
                 (pattern,),
             )
             return [HeldClaim(r[0], r[1]) for r in cur.fetchall()]
@@ -373,7 +420,7 @@ class PostgresStore(FailureRecords, PartRows):
 
         def work(cur: cursor) -> bool:
             cur.execute(
-                "SELECT 1 FROM video_jobs WHERE video_id = %s AND state = 'processing' AND lease_expires_at > now()",
+                sql.SQL("SELECT 1 FROM video_jobs WHERE video_id = %s AND {}").format(job_sql.held_live()),
                 (video_id,),
             )
             return cur.fetchone() is not None

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import json
 
+from psycopg2 import sql
 from psycopg2.extensions import cursor
 
+from ...jobs.states import JobState
 from ...models import Transcript
+from . import job_sql
 
 
 def write_transcript(cur: cursor, video_id: str, transcript: Transcript) -> bool:
@@ -39,8 +42,10 @@ def write_transcript(cur: cursor, video_id: str, transcript: Transcript) -> bool
     )
     inserted = cur.fetchone() is not None
     cur.execute(
-        "UPDATE video_jobs SET state = 'done', lease_expires_at = NULL, claimed_by = NULL, updated_at = now()"
-        " WHERE video_id = %s",
+        sql.SQL(
+            "UPDATE video_jobs SET state = {}, lease_expires_at = NULL, claimed_by = NULL, updated_at = now()"
+            " WHERE video_id = %s"
+        ).format(job_sql.state(JobState.DONE)),
         (video_id,),
     )
     cur.execute(

@@ -21,7 +21,7 @@ CREATE TABLE IF NOT EXISTS video_parts (
     start_seconds    double precision NOT NULL,
     end_seconds      double precision NOT NULL,
     cut_seconds      double precision,
-    state            text NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'processing', 'done', 'failed')),
+    state            text NOT NULL,  -- a job's states (jobs/states.py, PART_TRANSITIONS)
     attempts         integer NOT NULL DEFAULT 0,
     lease_expires_at timestamptz,
     claim_token      bigint,
