@@ -17,9 +17,9 @@ class MinuteBackend:
     name = "minutes"
     model = "minute-marks"
 
-    def __init__(self, seconds_per_audio_second: float = 0.12, *, fail_from: float | None = None) -> None:
+    def __init__(self, seconds_per_audio_second: float = 0.12) -> None:
         self.seconds_per_audio_second = seconds_per_audio_second
-        self.fail_from = fail_from  # raise BackendTransient for audio at least this long (one part)
+        self.failing = False  # raise BackendTransient while set (a backend that is down)
         self.calls = 0
         self.audio_seconds = 0.0
         self._lock = threading.Lock()
@@ -31,24 +31,28 @@ class MinuteBackend:
         duration = audio.duration
         with self._lock:
             self.calls += 1
-            self.audio_seconds += duration
-            fail = self.fail_from is not None and duration >= self.fail_from
-        if fail:
-            raise BackendTransient("the stand-in refuses this much audio")
-        segments = []
-        start = 0.0
-        while start < duration:
-            end = min(start + 60.0, duration)
-            text = f"m{len(segments)}"
-            segments.append(Segment(start, end, text, words=(Word(start, end, text),)))
-            start = end
-        return Transcript(
-            text=" ".join(s.text for s in segments),
-            segments=segments,
-            language="en",
-            duration=duration,
-            backend=self.name,
-            model=self.model,
-            model_audio_seconds=duration,
-            cost_usd=0.0,
-        )
+            if self.failing:
+                raise BackendTransient("the stand-in is down")
+            self.audio_seconds += duration  # what it transcribed
+        return minute_marks(duration, self.name, self.model)
+
+
+def minute_marks(duration: float, backend: str = "minutes", model: str = "minute-marks") -> Transcript:
+    """A segment and a word per minute of ``duration`` seconds, named m0, m1, ..."""
+    segments = []
+    start = 0.0
+    while start < duration:
+        end = min(start + 60.0, duration)
+        text = f"m{len(segments)}"
+        segments.append(Segment(start, end, text, words=(Word(start, end, text),)))
+        start = end
+    return Transcript(
+        text=" ".join(s.text for s in segments),
+        segments=segments,
+        language="en",
+        duration=duration,
+        backend=backend,
+        model=model,
+        model_audio_seconds=duration,
+        cost_usd=0.0,
+    )
