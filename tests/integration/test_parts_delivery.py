@@ -86,7 +86,7 @@ def test_duplicate_part_messages_end_in_one_transcript(
     assert backend.audio_seconds == pytest.approx(HOUR, abs=0.05)
     (transcript,) = store.transcripts()
     assert_covers_in_order(transcript, HOUR)
-    assert rows(store, "SELECT count(*) FROM video_parts") == [(0,)]
+    assert store.status()["parts"] == {"videos": 0, "by_state": {}, "in_flight": 0}
     # And the video's own message delivered again finds it done
     assert worker.process(VideoMessage(video_id="lecture").body()).outcome is Outcome.SKIPPED
 
@@ -124,6 +124,7 @@ def test_a_part_whose_worker_died_is_taken_again_after_its_lease(
     # stored, released or failed anything)
     plan(worker, store)
     assert store.claim_part("lecture", 1, lease_seconds=900).part is not None
+    assert store.status()["parts"] == {"videos": 1, "by_state": {"queued": 3, "processing": 1}, "in_flight": 1}
     # When its redelivery comes while the lease is live, it is skipped; once the lease has ended
     # (made so here rather than waited for), the redelivery takes the part
     assert worker.process(part_body(1)).outcome is Outcome.SKIPPED
@@ -153,6 +154,8 @@ def test_a_part_that_always_fails_is_one_failure_record_then_retry_failed_finish
     assert record.video_id == "lecture" and record.message.startswith("part 3 ")
     assert rows(store, "SELECT part_index, state FROM video_parts ORDER BY part_index") == [
         (0, "done"), (1, "done"), (2, "failed"), (3, "done")]  # fmt: skip
+    # And status shows the video in parts, and where its parts are
+    assert store.status()["parts"] == {"videos": 1, "by_state": {"done": 3, "failed": 1}, "in_flight": 0}
     # When the operator retries it and the backend works again
     healthy = MinuteBackend()
     for services, worker in transcriber(settings, healthy):
