@@ -1,0 +1,155 @@
+"""Long videos in parts (issue 22): what splitting buys and what it costs, measured in one run.
+
+1. Wall time of a 4-hour video (1 Hz audio, so decoding is cheap) through the local runtime with
+   1, 2, 4 and 8 workers, against a backend stand-in that sleeps a fixed time per audio second (so
+   the parallelism shows on a 2-core machine), and the speed-up against the ideal (the workers, at
+   most the number of parts); the baseline is the same video in one pass (PART_SECONDS above its
+   length, a budget that fits), one worker, in the same run.
+2. Bytes fetched by all parts (and the planning probe) ÷ a single-pass fetch, on a camera-style MP4
+   (video dominates the bytes), counted at the media server from the ranges it answered.
+
+    .venv/bin/python bench/bench_parts.py [--latency 0.002] [--workers 1 2 4 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from pydantic import SecretStr
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from common import fresh_database
+
+from tests.support.database import PostgresUnderTest
+from tests.support.media_factory import tone, write_noise_video
+from tests.support.media_server import FaultyMediaServer
+from tests.support.odd_wav import wav_bytes
+from tests.support.part_backends import minute_marks
+from tests.support.queues import unique_queue_name
+from vidscribe.adapters.sqs import create_queue_pair, sqs_client
+from vidscribe.config import Settings
+from vidscribe.local.embedded import MotoSqsServer
+from vidscribe.local.runtime import LocalRuntime
+from vidscribe.models import DecodedAudio, Span, Transcript
+from vidscribe.services import Services, use_services
+
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
+os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
+os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+
+FOUR_HOURS = 4 * 3600
+
+
+class LatencyBackend:
+    """Sleeps ``latency`` seconds per audio second, then answers with a segment per minute."""
+
+    name = "latency"
+    model = "fixed-latency"
+
+    def __init__(self, latency: float) -> None:
+        self.latency = latency
+
+    def seconds_for(self, audio_seconds: float) -> float:
+        return 0.12 * audio_seconds  # too slow for 4 hours in one 900 s invocation: the budget splits
+
+    def transcribe(self, audio: DecodedAudio, speech: list[Span] | None = None) -> Transcript:
+        time.sleep(self.latency * audio.duration)
+        return minute_marks(audio.duration, self.name, self.model)
+
+
+def run(settings: Settings, store: PostgresUnderTest, video_id: str, url: str, backend: object, workers: int) -> float:
+    store.add_videos([(video_id, url)])
+    services = Services(settings.replace(max_workers=workers), backend=backend)  # type: ignore[arg-type]
+    started = time.perf_counter()
+    try:
+        LocalRuntime(services, workers=workers, poll_interval=0.05).run(once=True)
+    finally:
+        use_services(None)
+        services.close()
+    elapsed = time.perf_counter() - started
+    transcript = store.transcript(video_id)
+    assert transcript is not None, f"{video_id}: no transcript"
+    return elapsed
+
+
+def served_bytes(media: FaultyMediaServer, name: str, size: int) -> int:
+    """What the server answered for ``name``: each Range request's span, or the whole file."""
+    total = 0
+    for method, served, header in media.log:
+        if served != name or method != "GET":
+            continue
+        match = re.fullmatch(r"bytes=(\d+)-(\d*)", header or "")
+        if match is None:
+            total += size
+            continue
+        first = int(match.group(1))
+        last = min(int(match.group(2)) if match.group(2) else size - 1, size - 1)
+        total += max(0, last - first + 1)
+    return total
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--latency", type=float, default=0.002, help="backend seconds per audio second")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4, 8])
+    parser.add_argument("--camera-minutes", type=float, default=20.0)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp, MotoSqsServer() as sqs, FaultyMediaServer() as media:
+        db = fresh_database(Path(tmp), f"vidscribe_bench_parts_{os.getpid()}")
+        base = Settings.from_env(
+            {}, AWS_ENDPOINT_URL=sqs.endpoint_url, RETRY_BACKOFF_SECONDS=0, ALLOW_PRIVATE_URLS=True, VAD="off"
+        )
+        queue_url, dlq_url = create_queue_pair(sqs_client(base), unique_queue_name("parts"), visibility_timeout=60)
+        settings = base.replace(queue_url=queue_url, dlq_url=dlq_url, database_url=SecretStr(db))
+        store = PostgresUnderTest(db)
+        store.migrate()
+        noise = np.random.default_rng(22).integers(0, 256, (FOUR_HOURS, 1), dtype=np.uint8)
+        media.add_bytes("long.wav", wav_bytes(noise, 1), "audio/wav")
+        backend = LatencyBackend(args.latency)
+
+        # The baseline: one pass, one worker (PART_SECONDS above the video, a budget that fits it).
+        whole = settings.replace(part_seconds=FOUR_HOURS + 1, transcriber_timeout_seconds=43_200)
+        single = run(whole, store, "single", media.url("long.wav"), backend, 1)
+        print(f"single pass, 1 worker: {single:.1f} s (backend sleeps {args.latency * FOUR_HOURS:.1f} s)")
+        print("workers | parts | wall | speed-up vs single pass | ideal | of ideal")
+        for n in args.workers:
+            wall = run(settings, store, f"split-{n}", media.url("long.wav"), backend, n)
+            parts = int(np.ceil(FOUR_HOURS / settings.part_seconds))
+            ideal = min(n, parts)
+            speedup = single / wall
+            print(
+                f"{n:7d} | {parts:5d} | {wall:5.1f} s | {speedup:5.2f}x | {ideal}x | {speedup / ideal:.0%}", flush=True
+            )
+
+        # Bytes: a camera-style MP4 (video dominates), split in parts of 5 minutes vs one pass.
+        seconds = args.camera_minutes * 60
+        buf = io.BytesIO()
+        write_noise_video(buf, total_bytes=int(seconds * 60_000), seconds=seconds, audio_from=tone(seconds, 330.0))
+        data = buf.getvalue()
+        for name in ("cam-single.mp4", "cam-parts.mp4"):
+            media.add_bytes(name, data)
+        quick = LatencyBackend(0.0)
+        run(whole, store, "cam-single", media.url("cam-single.mp4"), quick, 2)
+        run(settings.replace(part_seconds=300), store, "cam-parts", media.url("cam-parts.mp4"), quick, 2)
+        one = served_bytes(media, "cam-single.mp4", len(data))
+        split = served_bytes(media, "cam-parts.mp4", len(data))
+        print(
+            f"camera-style MP4 ({len(data) / 1e6:.0f} MB, {args.camera_minutes:.0f} min) in parts of 5 min: "
+            f"{split / 1e6:.1f} MB fetched vs {one / 1e6:.1f} MB in one pass: ratio {split / one:.2f} (goal <= 1.1)"
+        )
+        store.close()
+
+
+if __name__ == "__main__":
+    main()
