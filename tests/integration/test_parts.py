@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -13,14 +14,17 @@ import pytest
 
 from tests.support.database import PostgresUnderTest
 from tests.support.hls_factory import hls_set
-from tests.support.media_factory import make_video, probe_duration, tone
+from tests.support.media_factory import make_video, probe_duration, tone, write_noise_video
 from tests.support.media_server import FaultyMediaServer
 from tests.support.odd_wav import wav_bytes
 from tests.support.part_backends import MinuteBackend
+from vidscribe.adapters.media import StreamingMediaSource
 from vidscribe.config import Settings
 from vidscribe.local.runtime import LocalRuntime
-from vidscribe.models import Transcript
+from vidscribe.models import PartRange, Transcript
 from vidscribe.services import Services, use_services
+from vidscribe.workflow.part_window import PartComplete, PartWindow
+from vidscribe.workflow.parts import WINDOW_SECONDS
 
 FOUR_HOURS = 4 * 3600.0
 
@@ -130,3 +134,39 @@ def test_parts_of_each_container_meet_exactly_on_the_video_timeline(
     assert_covers_in_order(transcript, transcript.duration)
     assert backend.audio_seconds == pytest.approx(transcript.duration, abs=0.05)
     assert rows(store, "SELECT count(*) FROM video_parts") == [(0,)]
+
+
+class _Discard:
+    def begin(self, declared_seconds: float | None) -> None:
+        pass
+
+    def feed(self, samples: np.ndarray) -> None:
+        pass
+
+
+@pytest.mark.parametrize("faststart", [True, False], ids=["index-front", "index-end"])
+def test_a_part_of_a_camera_style_mp4_fetches_about_its_own_range(
+    faststart: bool, media: FaultyMediaServer, tmp_path: Path
+) -> None:
+    # Given a 20-minute camera-style MP4 (video ~480 kbit/s, so its bytes follow the timeline)
+    seconds = 1200.0
+    path = tmp_path / "camera.mp4"
+    write_noise_video(path, total_bytes=int(seconds * 60_000), seconds=seconds, faststart=faststart)
+    media.add_file("camera.mp4", path)
+    size = path.stat().st_size
+    source = StreamingMediaSource(Settings.from_env({}, ALLOW_PRIVATE_URLS=True))
+    # When the second of four parts (5:00-10:00, read from 4:30 to 10:30) is fetched and decoded
+    window = PartWindow(_Discard(), PartRange(1, 4, 300.0, 600.0), lambda _, at: at, WINDOW_SECONDS)
+    with pytest.raises(PartComplete):
+        source.fetch(media.url("camera.mp4"), window)
+    # Then it read its 6 minutes of the file (30%), its index and its head, not the whole file
+    served = sum(_span(header, size) for method, name, header in media.log if name == "camera.mp4")
+    assert window.fed_seconds == pytest.approx(300.0, abs=WINDOW_SECONDS * 2)
+    assert 0.30 * size < served < 0.34 * size, served / size  # measured: 0.323 (index at the front), 0.315 (end)
+
+
+def _span(header: str | None, size: int) -> int:
+    if not header:
+        return size
+    first, _, last = header.removeprefix("bytes=").partition("-")
+    return min(int(last) if last else size - 1, size - 1) - int(first) + 1
