@@ -5,6 +5,9 @@
    the parallelism shows on a 2-core machine), and the speed-up against the ideal (the workers, at
    most the number of parts); the baseline is the same video in one pass (PART_SECONDS above its
    length, a budget that fits), one worker, in the same run.
+3. (``--wer``) Word error rate of the transcript made in parts against the single-pass transcript,
+   on real speech (the recordings of ../shared/realspeech, English, joined with 1.5 s pauses and
+   repeated to ``--wer-minutes``), tiny.en with VAD, in parts of 120 s: the boundaries' cost.
 2. Bytes fetched by all parts (and the planning probe) ÷ a single-pass fetch, on a camera-style MP4
    (video dominates the bytes; 4 hours in the default parts of 30 minutes), counted at the media
    server from the ranges it answered.
@@ -102,6 +105,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--latency", type=float, default=0.002, help="backend seconds per audio second")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4, 8])
+    parser.add_argument("--wer", action="store_true", help="also the split-vs-single WER with the local model")
+    parser.add_argument("--wer-minutes", type=float, default=10.0)
     parser.add_argument("--camera-minutes", type=float, default=240.0)
     parser.add_argument("--camera-part-seconds", type=float, default=1800.0)
     args = parser.parse_args()
@@ -157,7 +162,53 @@ def main() -> None:
             f"{args.camera_part_seconds:.0f} s: "
             f"{split / 1e6:.1f} MB fetched vs {one / 1e6:.1f} MB in one pass: ratio {split / one:.2f} (goal <= 1.1)"
         )
+        if args.wer:
+            split_wer(media, args.wer_minutes)
         store.close()
+
+
+REALSPEECH = Path(__file__).resolve().parents[2] / "shared" / "realspeech"
+
+
+def split_wer(media: FaultyMediaServer, minutes: float) -> None:
+    """The local model's transcript of long real speech in parts of 120 s against its single pass."""
+    from tests.support.text import word_error_rate as wer
+    from vidscribe.adapters.backends.local_whisper import LocalWhisperBackend
+    from vidscribe.adapters.media import StreamingMediaSource, open_local_audio
+    from vidscribe.models import PartRange
+    from vidscribe.workflow.one_source import SourceTranscriber
+    from vidscribe.workflow.parts import assemble, plan_ranges
+
+    names = ["single-mic-example1.wav", "single-mic-example5.wav", "single-mic-example6.wav", "vad-train.wav",
+             "vad-valid.wav", "hotwords.mp3", "multilingual/leopard_en.wav"]  # fmt: skip
+    pause = np.zeros(int(1.5 * 16_000), dtype=np.float32)
+    clips = [c for name in names for c in (open_local_audio(REALSPEECH / name, 3600).samples, pause)]
+    one_round = np.concatenate(clips)
+    rounds = int(np.ceil(minutes * 60 * 16_000 / len(one_round)))
+    speech = np.tile(one_round, rounds)[: int(minutes * 60 * 16_000)]
+    frames = np.clip(speech * 32767, -32768, 32767).astype(np.int16)
+    media.add_bytes("speech.wav", wav_bytes(frames, 16_000), "audio/wav")
+    settings = Settings.from_env({}, ALLOW_PRIVATE_URLS=True, WHISPER_MODEL="tiny.en")
+    backend = LocalWhisperBackend(settings)
+    source = SourceTranscriber(settings, StreamingMediaSource(settings), backend)
+    url = media.url("speech.wav")
+    single, _ = source.transcribe(url)
+    ranges = plan_ranges(len(speech) / 16_000, 120.0)
+    cuts: dict[int, float] = {}
+    parts = [
+        source.transcribe_part(url, PartRange(i, len(ranges), r.start, r.end), lambda j, at: cuts.setdefault(j, at))[0]
+        for i, r in enumerate(ranges)
+    ]
+    split = assemble(parts)
+    again, _ = source.transcribe(url)  # the baseline's own noise: a second single pass
+    words = len(single.text.split())
+    rate = wer(single.text, split.text)
+    print(f"a second single pass against the first: WER {wer(single.text, again.text):.4f}")
+    print(
+        f"real speech, {minutes:.0f} min, tiny.en, {len(ranges)} parts ({len(ranges) - 1} boundaries): "
+        f"WER of the split transcript against the single pass {rate:.4f} ({rate * words:.1f} of {words} words; "
+        f"{len(split.text.split())} words in parts)"
+    )
 
 
 if __name__ == "__main__":
