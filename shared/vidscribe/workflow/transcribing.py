@@ -152,8 +152,10 @@ class Transcriber:
         assert self.parts is not None and self.queue is not None
         try:
             ranges = plan_ranges(split.duration, split.part_seconds)
+            # The parts may wait on the queue as long as any queued video (QUEUED_LEASE_SECONDS): the
+            # video's job is held that long, so the fetcher does not send it again meanwhile.
             wanted = self.parts.plan_parts(
-                video_id, split.duration, ranges, lease_seconds=self.settings.processing_lease_seconds
+                video_id, split.duration, ranges, lease_seconds=self.settings.queued_lease_seconds
             )
             self.queue.send([VideoMessage(video_id=video_id, url=url, part=i).body() for i in wanted])
         except Exception as exc:  # the message comes back, and planning again finds what is missing
