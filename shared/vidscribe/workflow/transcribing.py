@@ -73,10 +73,8 @@ class Transcriber:
         remaining_seconds: Callable[[], float] | None = None,
     ) -> ProcessResult:
         """Handle one queue message: what it came to (``ProcessResult.delivery``); a result that
-        ``comes_back`` leaves its message on the queue.
-
-        ``remaining_seconds``: the time the invocation has left (Lambda's context); the work stays
-        inside it (:mod:`.budget`). None: TRANSCRIBER_TIMEOUT_SECONDS from now."""
+        ``comes_back`` leaves its message on the queue. ``remaining_seconds``: the time the
+        invocation has left (Lambda's context; :mod:`.budget`). None: TRANSCRIBER_TIMEOUT_SECONDS."""
         try:
             message = VideoMessage.parse(body)
         except MalformedMessage as exc:

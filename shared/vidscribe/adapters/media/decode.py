@@ -171,32 +171,20 @@ def _decode(container: Any, max_duration_seconds: float, sink: AudioSink | None,
     buffer = _SampleBuffer(SAMPLE_RATE * 60) if sink is None else None
     target: AudioSink = buffer if buffer is not None else sink  # type: ignore[assignment]
     target.begin(None if declared is None else min(declared, max_duration_seconds))
-    # A sink that wants the audio from a time on (one part of a long video) says so: the container
-    # seeks there where it can (only that range's bytes are read), and the samples before it are dropped.
-    start = float(getattr(sink, "start_seconds", 0.0) or 0.0)
-    seeked = start > 0 and seekable and _seek(container, start)
-    # Times are counted from the stream's first sample (an MPEG-TS stream starts at 1.4 s, say).
-    origin = float(stream.start_time * stream.time_base) if stream.start_time is not None and stream.time_base else 0.0
+    trim = _StartAt(container, stream, sink, seekable=seekable)
     mono = MonoConverter()
     decode_errors = 0
     last_error: Exception | None = None
     decoded = 0
-    skip: int | None = None if start > 0 else 0
 
     def take(frame: Any | None) -> None:
-        nonlocal decoded, skip
-        if skip is None and frame is not None:
-            first = float(frame.pts * frame.time_base) - origin if frame.pts is not None and seeked else 0.0
-            skip = round((start - first) * SAMPLE_RATE)
-            if skip < 0:  # the seek landed after the time asked for: silence keeps the timeline true
-                target.feed(np.zeros(-skip, dtype=np.float32))
-                decoded, skip = -skip, 0
+        nonlocal decoded
+        if frame is not None:
+            decoded += trim.first_frame(frame, target)
         for samples in mono.convert(frame):
-            if skip:
-                dropped = min(skip, samples.size)
-                samples, skip = samples[dropped:], skip - dropped
-                if samples.size == 0:
-                    continue
+            samples = trim.cut(samples)
+            if samples.size == 0:
+                continue
             decoded += samples.size
             target.feed(samples)
             if decoded > limit:  # while decoding: an endless stream ends here, not at the end of its bytes
@@ -230,10 +218,45 @@ def _decode(container: Any, max_duration_seconds: float, sink: AudioSink | None,
     if decoded == 0:
         detail = f": {last_error}" if last_error else ""
         raise TruncatedMedia(f"the audio track decoded to no samples (truncated or corrupt media){detail}")
-    _check_complete(container, stream, start + decoded / SAMPLE_RATE)
+    _check_complete(container, stream, trim.start + decoded / SAMPLE_RATE)
     if buffer is None:
         return DecodedAudio(samples=np.zeros(0, dtype=np.float32), streamed_seconds=decoded / SAMPLE_RATE)
     return DecodedAudio(samples=buffer.result())
+
+
+class _StartAt:
+    """A sink that wants the audio from a time on (one part of a long video: ``start_seconds``) says
+    so: the container seeks there where it can (then only that range's bytes are read), and the
+    samples before it are dropped, counted from the first frame's time after the seek (from the
+    stream's first sample where it could not seek)."""
+
+    def __init__(self, container: Any, stream: Any, sink: AudioSink | None, *, seekable: bool) -> None:
+        self.start = float(getattr(sink, "start_seconds", 0.0) or 0.0)
+        self.seeked = self.start > 0 and seekable and _seek(container, self.start)
+        # Times count from the stream's first sample (an MPEG-TS stream starts at 1.4 s, say).
+        has_origin = stream.start_time is not None and stream.time_base
+        self.origin = float(stream.start_time * stream.time_base) if has_origin else 0.0
+        self.skip: int | None = None if self.start > 0 else 0
+
+    def first_frame(self, frame: Any, target: AudioSink) -> int:
+        """At the first frame, how many samples to drop; returns the silence fed instead when the
+        seek landed after the time asked for (so that the timeline stays true)."""
+        if self.skip is not None:
+            return 0
+        first = float(frame.pts * frame.time_base) - self.origin if frame.pts is not None and self.seeked else 0.0
+        self.skip = round((self.start - first) * SAMPLE_RATE)
+        if self.skip >= 0:
+            return 0
+        padding, self.skip = -self.skip, 0
+        target.feed(np.zeros(padding, dtype=np.float32))
+        return padding
+
+    def cut(self, samples: np.ndarray) -> np.ndarray:
+        if not self.skip:
+            return samples
+        dropped = min(self.skip, samples.size)
+        self.skip -= dropped
+        return samples[dropped:]
 
 
 def _seek(container: Any, seconds: float) -> bool:
