@@ -9,6 +9,7 @@ import threading
 from collections.abc import Iterator
 
 import pytest
+import requests
 from pydantic import SecretStr
 
 from tests.integration.test_parts import assert_covers_in_order, one_hertz_wav, rows
@@ -16,6 +17,7 @@ from tests.support.database import PostgresUnderTest
 from tests.support.faults import PrivatePostgres
 from tests.support.media_server import FaultyMediaServer
 from tests.support.part_backends import MinuteBackend, minute_marks
+from tests.support.web import running_web
 from vidscribe.config import Settings
 from vidscribe.models import Span, VideoMessage
 from vidscribe.services import Services, use_services
@@ -196,3 +198,17 @@ def test_a_database_restart_between_parts_still_ends_in_one_transcript(
         own.close()
     finally:
         server.stop()
+
+
+def test_the_status_page_shows_the_videos_in_parts(
+    worker: Transcriber, store: PostgresUnderTest, lecture: str, database_url: str
+) -> None:
+    # Given a video planned in 4 parts, one of them done and one held by a worker
+    plan(worker, store)
+    assert worker.process(part_body(0)).outcome is Outcome.PART
+    assert store.claim_part("lecture", 1, lease_seconds=900).part is not None
+    # When the status page is asked for
+    with running_web(database_url) as web:
+        page = requests.get(web.page("status"), timeout=10).text
+    # Then it says so
+    assert '<td class="num" id="count-in-parts">1</td><td>1 of 4 parts done, 1 in flight</td>' in page
