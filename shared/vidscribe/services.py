@@ -137,7 +137,7 @@ class Services:
         )
 
     def dead_letters(self) -> DeadLetterRecorder:
-        return DeadLetterRecorder(self.store)
+        return DeadLetterRecorder(self.store, self.parts)
 
     def close(self) -> None:
         with self._lock:

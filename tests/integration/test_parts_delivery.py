@@ -212,3 +212,31 @@ def test_the_status_page_shows_the_videos_in_parts(
         page = requests.get(web.page("status"), timeout=10).text
     # Then it says so
     assert '<td class="num" id="count-in-parts">1</td><td>1 of 4 parts done, 1 in flight</td>' in page
+
+
+def test_a_part_whose_message_reaches_the_dead_letter_queue_fails_that_part_and_retry_failed_finishes(
+    settings: Settings, store: PostgresUnderTest, lecture: str
+) -> None:
+    # Given a video in 4 parts, three of them done, and part 3's message in the DLQ (its two
+    # deliveries crashed or timed out: nothing was recorded), while the video's job is held for its parts
+    for services, worker in transcriber(settings, MinuteBackend()):
+        plan(worker, store)
+        assert [worker.process(part_body(i)).outcome for i in (0, 1, 3)] == [Outcome.PART] * 3
+        recorder = services.dead_letters()
+        # When the DLQ consumer gets it, twice (SQS delivers at least once)
+        first, again = recorder.record(part_body(2), 2), recorder.record(part_body(2), 2)
+        assert (first.outcome, again.outcome) == (Outcome.FAILED, Outcome.SKIPPED)
+    # Then the video has one failure record naming the part, and the part is failed
+    (record,) = store.failures()
+    assert (record.video_id, record.error_type) == ("lecture", "RetriesExhausted")
+    assert record.message.startswith("part 3: ")
+    assert rows(store, "SELECT state FROM video_parts WHERE part_index = 2") == [("failed",)]
+    # And retry-failed then finishes the video with that part alone
+    healthy = MinuteBackend()
+    for services, worker in transcriber(settings, healthy):
+        retry_failed(services.settings, store, services.queue, ["lecture"])
+        assert worker.process(VideoMessage(video_id="lecture").body()).outcome is Outcome.PART
+        assert worker.process(part_body(2)).outcome is Outcome.TRANSCRIBED
+    assert 900.0 - 60 < healthy.audio_seconds < 900.0 + 60
+    (transcript,) = store.transcripts()
+    assert_covers_in_order(transcript, HOUR)
