@@ -8,6 +8,8 @@
 3. (``--wer``) Word error rate of the transcript made in parts against the single-pass transcript,
    on real speech (the recordings of ../shared/realspeech, English, joined with 1.5 s pauses and
    repeated to ``--wer-minutes``), tiny.en with VAD, in parts of 120 s: the boundaries' cost.
+4. Peak RSS of one process transcribing one part (the 4th of 8) of the camera-style MP4 against one
+   process transcribing it whole, each in a fresh process (``os.wait4``), VAD on, an instant backend.
 2. Bytes fetched by all parts (and the planning probe) ÷ a single-pass fetch, on a camera-style MP4
    (video dominates the bytes; 4 hours in the default parts of 30 minutes), counted at the media
    server from the ranges it answered.
@@ -157,6 +159,7 @@ def main() -> None:
         )
         one = served_bytes(media, "cam-single.mp4", size)
         split = served_bytes(media, "cam-parts.mp4", size)
+        peak_rss(media.url("cam-single.mp4"), seconds, args.camera_part_seconds)
         print(
             f"camera-style MP4 ({size / 1e6:.0f} MB, {args.camera_minutes:.0f} min) in parts of "
             f"{args.camera_part_seconds:.0f} s: "
@@ -165,6 +168,42 @@ def main() -> None:
         if args.wer:
             split_wer(media, args.wer_minutes)
         store.close()
+
+
+def peak_rss(url: str, seconds: float, part_seconds: float) -> None:
+    """Peak RSS of a fresh process transcribing one part of ``url``, and the whole of it."""
+    from tests.support.peak_rss import run_measured
+
+    count = int(np.ceil(seconds / part_seconds))
+    env = {**os.environ, "ALLOW_PRIVATE_URLS": "true", "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    me = [sys.executable, str(Path(__file__).resolve()), "--child", url]
+    part = run_measured([*me, str(count // 2), str(count), str(part_seconds)], env, timeout=600)
+    whole = run_measured(me, env, timeout=600)
+    assert part.returncode == 0 and whole.returncode == 0, (part.stderr[-2000:], whole.stderr[-2000:])
+    # The child's own high-water mark (VmHWM): wait4's ru_maxrss starts from this big parent's at exec.
+    print(
+        f"peak RSS, one process: part {count // 2 + 1} of {count}: {float(part.stdout):.0f} MiB "
+        f"({part.seconds:.1f} s); "
+        f"the whole video: {float(whole.stdout):.0f} MiB ({whole.seconds:.1f} s)"
+    )
+
+
+def child(argv: list[str]) -> None:
+    """``--child URL [INDEX COUNT PART_SECONDS]``: transcribe one part of URL, or the whole of it."""
+    from vidscribe.adapters.media import StreamingMediaSource
+    from vidscribe.models import PartRange
+    from vidscribe.workflow.one_source import SourceTranscriber
+
+    settings = Settings.from_env({}, ALLOW_PRIVATE_URLS=True)
+    source = SourceTranscriber(settings, StreamingMediaSource(settings), LatencyBackend(0.0))  # type: ignore[arg-type]
+    if len(argv) == 1:
+        source.transcribe(argv[0])
+    else:
+        url, index, count, part_seconds = argv[0], int(argv[1]), int(argv[2]), float(argv[3])
+        part = PartRange(index, count, index * part_seconds, (index + 1) * part_seconds)
+        source.transcribe_part(url, part, lambda _, at: at)
+    status = Path("/proc/self/status").read_text()
+    print(int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) / 1024)  # type: ignore[union-attr]
 
 
 REALSPEECH = Path(__file__).resolve().parents[2] / "shared" / "realspeech"
@@ -212,4 +251,7 @@ def split_wer(media: FaultyMediaServer, minutes: float) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--child"]:
+        child(sys.argv[2:])
+    else:
+        main()
