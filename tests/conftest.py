@@ -77,7 +77,10 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def store(database_url: str) -> Iterator[PostgresUnderTest]:
     """A store over empty tables."""
     store = PostgresUnderTest(database_url)
-    store.execute("TRUNCATE videos, transcripts, transcript_versions, video_jobs, failures RESTART IDENTITY")
+    store.execute(
+        "TRUNCATE videos, transcripts, transcript_versions, video_jobs, failures, video_part_plans, video_parts"
+        " RESTART IDENTITY"
+    )
     try:
         yield store
     finally:

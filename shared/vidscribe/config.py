@@ -74,6 +74,9 @@ class Settings(BaseModel):
     transcriber_timeout_seconds: int = Field(900, alias="TRANSCRIBER_TIMEOUT_SECONDS", ge=1, le=43_200)
     # Kept in hand before the timeout (at most a tenth of it): the work stops and is released then.
     time_budget_margin_seconds: float = Field(30, alias="TIME_BUDGET_MARGIN_SECONDS", ge=0)
+    # A video longer than this (or whose work would not fit one invocation) is split into parts of
+    # at most this long, one message each, transcribed in parallel and assembled once (issue 22).
+    part_seconds: float = Field(1800, alias="PART_SECONDS", ge=60)
 
     # --- transcription -----------------------------------------------------------------------------
     transcriber: Literal["local", "openai"] = Field("local", alias="TRANSCRIBER")

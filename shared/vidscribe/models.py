@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any, NamedTuple, Protocol
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import MalformedMessage
 from .jobs.states import JobState
@@ -102,6 +102,7 @@ class VideoMessage(BaseModel):
 
     video_id: str
     url: str | None = None
+    part: int | None = Field(None, ge=0)  # one part of a video planned in parts (its range is in the store)
 
     @field_validator("video_id", mode="before")
     @classmethod
@@ -499,3 +500,34 @@ class TranscriptSummary:
     no_speech: bool
     segments: int
     created_at: datetime
+
+
+# --- parts of a long video (issue 22) ---------------------------------------------------------------
+@dataclass(frozen=True)
+class PartRange:
+    """One part of a video planned in parts: its nominal time range on the video's timeline, and
+    how many parts the plan has (the first starts at 0, the last runs to the end of the audio)."""
+
+    index: int
+    count: int
+    start: float
+    end: float
+
+    @property
+    def is_first(self) -> bool:
+        return self.index == 0
+
+    @property
+    def is_last(self) -> bool:
+        return self.index == self.count - 1
+
+
+@dataclass(frozen=True)
+class PartClaim:
+    """The outcome of claiming one part (``ClaimOutcome``'s meanings, per part); ``part`` is its
+    range when the plan knows it."""
+
+    outcome: ClaimOutcome
+    part: PartRange | None = None
+    attempts: int = 0
+    token: int | None = None

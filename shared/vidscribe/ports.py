@@ -15,7 +15,7 @@ Unit tests use small fakes of these protocols; integration tests use the real ad
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -33,6 +33,7 @@ from .models import (
     HeldClaim,
     JobError,
     OpenFailure,
+    PartClaim,
     PendingVideo,
     ReceivedMessage,
     SearchHit,
@@ -202,6 +203,44 @@ class Store(Protocol):
 
     def recorded_error_types(self) -> list[str]:
         """Every error type a failure record carries."""
+        ...
+
+
+class PartStore(Protocol):
+    """The parts of videos planned in parts (issue 22): ``adapters.postgres.PostgresStore`` (its
+    ``parts`` module)."""
+
+    def plan_parts(self, video_id: str, duration: float, ranges: Sequence[Span], *, lease_seconds: int) -> list[int]:
+        """Record the plan unless the video has one, and hold the video's job for its parts (its
+        lease renewed, the planning attempt refunded); returns the parts that need a message now:
+        every part of a new plan, else those neither done nor held by a live claim (failed parts
+        start afresh)."""
+        ...
+
+    def claim_part(self, video_id: str, index: int, lease_seconds: int, max_attempts: int = MAX_ATTEMPTS) -> PartClaim:
+        """Take one part for one attempt (the video's job lease is renewed with it)."""
+        ...
+
+    def agree_cut(self, video_id: str, index: int, proposed: float) -> float:
+        """Where part ``index`` starts: ``proposed`` if no neighbour recorded a cut yet, else theirs."""
+        ...
+
+    def save_part(
+        self, video_id: str, index: int, result: Transcript, assemble: Callable[[list[Transcript]], Transcript]
+    ) -> Transcript | None:
+        """Store one part's result; when it completes the set (decided under the plan's row lock, in
+        the same transaction) store ``assemble(results in order)`` as the video's transcript and
+        remove the plan and its parts. Returns the transcript when this call stored it, else None."""
+        ...
+
+    def release_part(
+        self, video_id: str, index: int, error_type: str, message: str, *, claim_token: int | None
+    ) -> bool:
+        """A failed attempt of one part: queued again (its message comes back), the error kept."""
+        ...
+
+    def fail_part(self, video_id: str, index: int, error_type: str, message: str) -> None:
+        """One part failed finally: the other parts' results stay for a retry."""
         ...
 
 

@@ -18,7 +18,7 @@ from .adapters.postgres.credentials import connection_options, database_dsn
 from .adapters.sqs import SqsQueue, sqs_client
 from .config import Settings
 from .errors import ConfigurationError
-from .ports import EventPublisher, MediaSource, PolledQueue, Reports, Store, TranscriptionBackend
+from .ports import EventPublisher, MediaSource, PartStore, PolledQueue, Reports, Store, TranscriptionBackend
 from .redaction import register_settings_secrets
 from .workflow import DeadLetterRecorder, Fetcher, Transcriber
 
@@ -72,6 +72,12 @@ class Services:
     @property
     def store(self) -> Store:
         return self._once("store", lambda: PostgresStore(self.database, videos_table=self.settings.videos_table))
+
+    @property
+    def parts(self) -> PartStore | None:
+        """Where long videos' parts are kept: the PostgreSQL store (a test's own store keeps none)."""
+        store = self.store
+        return store if isinstance(store, PostgresStore) else None
 
     @property
     def reports(self) -> Reports:
@@ -132,11 +138,13 @@ class Services:
         """``claimed_by``: who the claims are made as. The local runtime names its process (so that its
         claims can be given back at a stop, or after it died); None in Lambda."""
         return Transcriber(
-            self.settings, self.store, self.queue, self.media, self.backend, claimed_by=claimed_by, events=self.events
+            self.settings, self.store, self.queue, self.media, self.backend, claimed_by=claimed_by,
+            events=self.events,
+            parts=self.parts,
         )
 
     def dead_letters(self) -> DeadLetterRecorder:
-        return DeadLetterRecorder(self.store, events=self.events)
+        return DeadLetterRecorder(self.store, self.parts, events=self.events)
 
     def close(self) -> None:
         with self._lock:

@@ -73,6 +73,11 @@ def cmd_status(args: argparse.Namespace) -> int:
         if depth is not None:
             counts = depth.get("error") or f"{depth['visible']} waiting, {depth['in_flight']} in flight"
             print(f"{label:<15} {counts}  ({'QUEUE_URL' if key == 'queue' else 'DLQ_URL'})")
+    parts = status.get("parts") or {}
+    if parts.get("videos"):
+        done = parts["by_state"].get("done", 0)
+        total = sum(parts["by_state"].values())
+        print(f"in parts        {parts['videos']} videos: {done} of {total} parts done, {parts['in_flight']} in flight")
     oldest = status["oldest_in_flight"]
     if oldest:
         print(

@@ -50,7 +50,7 @@ TRANSITIONS: dict[tuple[JobState | None, JobState], tuple[str, ...]] = {
     (JobState.QUEUED, JobState.PROCESSING): ("claim",),
     (JobState.QUEUED, JobState.FAILED): ("dead letter",),
     (JobState.QUEUED, JobState.DONE): ("transcript stored",),
-    (JobState.PROCESSING, JobState.PROCESSING): ("claim after the lease expired",),
+    (JobState.PROCESSING, JobState.PROCESSING): ("claim after the lease expired", "held for its parts"),
     (JobState.PROCESSING, JobState.QUEUED): (
         "retry",
         "release (a stop, a dead process)",
@@ -65,6 +65,21 @@ TRANSITIONS: dict[tuple[JobState | None, JobState], tuple[str, ...]] = {
     (JobState.DONE, JobState.DONE): ("transcript stored again",),
     # A re-transcription (migration 010's retranscribe flag): the transcript stays until a new one is stored.
     (JobState.DONE, JobState.QUEUED): ("retranscribe",),
+}
+
+#: A part of a long video (``video_parts``, issue 22) has a job's states and a job's claim, lease and
+#: one retry; it is never reserved by the fetcher (its video's job is), and it ends in DONE until the
+#: part that completes the set assembles the transcript and deletes every part of the video.
+PART_TRANSITIONS: dict[tuple[JobState | None, JobState], tuple[str, ...]] = {
+    (None, JobState.QUEUED): ("planned",),
+    (JobState.QUEUED, JobState.PROCESSING): ("part claimed",),
+    (JobState.PROCESSING, JobState.PROCESSING): ("part claimed after the lease expired",),
+    (JobState.PROCESSING, JobState.QUEUED): ("part retry", "missing parts sent again"),
+    (JobState.QUEUED, JobState.QUEUED): ("missing parts sent again",),
+    (JobState.PROCESSING, JobState.DONE): ("part stored",),
+    (JobState.PROCESSING, JobState.FAILED): ("part failed twice, or permanently",),
+    (JobState.QUEUED, JobState.FAILED): ("part's attempts used up",),
+    (JobState.FAILED, JobState.QUEUED): ("retry-failed: missing parts sent again",),
 }
 
 #: The states a claim may take: waiting, or held under a lease that has expired (checked in SQL).

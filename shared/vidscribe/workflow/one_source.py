@@ -12,11 +12,18 @@ invocation; a one-off transcription has no invocation ceiling, and so no budget.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import numpy as np
+
 from ..config import Settings
-from ..models import DecodedAudio, Transcript
+from ..models import AudioSink, DecodedAudio, PartRange, Transcript
 from ..ports import MediaSource, TranscriptionBackend
 from ..speech import SpeechFinder, SpeechTranscriber, build_vad
 from ..speech.streaming import Budget
+from .budget import TimeBudget
+from .part_window import PartComplete, PartWindow
+from .parts import WINDOW_SECONDS, SplitCheck, on_video_timeline
 
 
 class SourceTranscriber:
@@ -35,7 +42,41 @@ class SourceTranscriber:
             backend, vad if vad is not None else build_vad(settings), language=settings.language
         )
 
-    def transcribe(self, source: str, budget: Budget | None = None) -> tuple[Transcript, DecodedAudio]:
+    def transcribe(
+        self, source: str, budget: Budget | None = None, *, split_over: float | None = None
+    ) -> tuple[Transcript, DecodedAudio]:
         """The transcript of ``source`` (a URL, or whatever the media source reads), and what the
-        media source reported (the duration and the bytes fetched; no samples)."""
+        media source reported (the duration and the bytes fetched; no samples).
+
+        ``split_over`` (PART_SECONDS, with a ``TimeBudget``): raise :class:`.parts.SplitInstead` as soon
+        as the duration shows that the video should go in parts (:func:`.parts.part_length`)."""
+        if split_over is not None and isinstance(budget, TimeBudget):
+            check, limit = budget, split_over
+            return self.speech.transcribe_from(
+                lambda sink: self.media.fetch_audio(source, SplitCheck(sink, limit, check)), budget
+            )
         return self.speech.transcribe_from(lambda sink: self.media.fetch_audio(source, sink), budget)
+
+    def transcribe_part(
+        self, source: str, part: PartRange, agree: Callable[[int, float], float], budget: Budget | None = None
+    ) -> tuple[Transcript, DecodedAudio]:
+        """One part of ``source``: its audio from the cut at its start to the cut at its end
+        (:mod:`.part_window`), transcribed, on the video's timeline. ``agree``: the store's record of
+        each cut (``PartStore.agree_cut``), so that neighbours meet exactly."""
+        windows: list[PartWindow] = []
+
+        def fetch(sink: AudioSink) -> DecodedAudio:
+            window = PartWindow(sink, part, agree, WINDOW_SECONDS)
+            windows.append(window)
+            try:
+                audio = self.media.fetch_audio(source, window)
+            except PartComplete:  # decoding stopped at the end cut: this part's audio is all in
+                audio = DecodedAudio(np.zeros(0, dtype=np.float32))
+            else:
+                window.finish()
+            return DecodedAudio(np.zeros(0, dtype=np.float32), audio.source_bytes, streamed_seconds=window.fed_seconds)
+
+        transcript, audio = self.speech.transcribe_from(fetch, budget)
+        window = windows[-1]
+        assert window.cut_start is not None
+        return on_video_timeline(transcript, window.cut_start, window.fed_seconds), audio

@@ -14,6 +14,7 @@ class Outcome(enum.StrEnum):
     SKIPPED = "skipped"
     FAILED = "failed"  # a failure record was written; the message is done with
     RETRY = "retry"  # the attempt failed; the message comes back once
+    PART = "part"  # a long video was planned in parts, or one of its parts was stored (not the last)
 
 
 class Delivery(enum.StrEnum):
@@ -25,6 +26,7 @@ class Delivery(enum.StrEnum):
     RETRY = "retry"  # the attempt failed; the message comes back once
     RELEASED = "released"  # its claim was given back before it ended: the message is left alone
     FAILED = "failed"
+    PART = "part"  # a long video planned in parts, or one of its parts stored: the message is done with
 
 
 #: The deliveries whose message must not be deleted: reported in batchItemFailures.

@@ -32,6 +32,8 @@ def transcription_metrics(result: ProcessResult) -> None:
         metrics.add_metric(name=MetricName.LATENCY, unit=MetricUnit.Milliseconds, value=result.latency_seconds * 1000)
     elif result.outcome is Outcome.SKIPPED:
         metrics.add_metric(name=MetricName.SKIPPED, unit=MetricUnit.Count, value=1)
+    elif result.outcome is Outcome.PART:
+        pass  # counted once the video is assembled (TRANSCRIBED), as one video
     else:
         metrics.add_metric(name=MetricName.FAILED, unit=MetricUnit.Count, value=1)
         if result.outcome is Outcome.FAILED:

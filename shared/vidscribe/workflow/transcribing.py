@@ -22,14 +22,15 @@ from ..config import Settings
 from ..contract import MAX_ATTEMPTS
 from ..errors import RETRIES_EXHAUSTED, MalformedMessage, describe
 from ..events import transcript_ready, transcription_failed
-from ..models import ClaimOutcome, VideoMessage
+from ..models import ClaimOutcome, PartRange, VideoMessage
 from ..observability import logger
-from ..ports import EventPublisher, MediaSource, Queue, Store, TranscriptionBackend
+from ..ports import EventPublisher, MediaSource, PartStore, Queue, Store, TranscriptionBackend
 from ..speech import SpeechFinder
 from .budget import TimeBudget, margin_for, monotonic_deadline
 from .one_source import SourceTranscriber
 from .operations import no_url_reason
 from .outcomes import Outcome, ProcessResult, message_video_id
+from .parts import SplitInstead, assemble, plan_ranges
 
 _SKIP_REASONS = {
     ClaimOutcome.ALREADY_DONE: "already transcribed",
@@ -50,8 +51,10 @@ class Transcriber:
         claimed_by: str | None = None,
         vad: SpeechFinder | None = None,
         events: EventPublisher | None = None,
+        parts: PartStore | None = None,
     ) -> None:
-        """``claimed_by``: who claims (the local runtime names its process, so that its claims can be
+        """``parts``: where the parts of long videos are kept (None: every video goes whole).
+        ``claimed_by``: who claims (the local runtime names its process, so that its claims can be
         given back when it stops or dies); None in Lambda, where a claim ends with its lease.
         ``vad``: where the speech is; by default the detector VAD names (none with VAD=off).
         ``events``: where each final outcome is announced once it is stored (None: nowhere)."""
@@ -63,6 +66,8 @@ class Transcriber:
         self.claimed_by = claimed_by
         self.events = events
         self.source = SourceTranscriber(settings, media, backend, vad=vad)  # the one path (one_source.py)
+        # Long videos in parts (parts.py), where the store keeps parts.
+        self.parts = parts
 
     def process(
         self,
@@ -72,10 +77,8 @@ class Transcriber:
         remaining_seconds: Callable[[], float] | None = None,
     ) -> ProcessResult:
         """Handle one queue message: what it came to (``ProcessResult.delivery``); a result that
-        ``comes_back`` leaves its message on the queue.
-
-        ``remaining_seconds``: the time the invocation has left (Lambda's context); the work stays
-        inside it (:mod:`.budget`). None: TRANSCRIBER_TIMEOUT_SECONDS from now."""
+        ``comes_back`` leaves its message on the queue. ``remaining_seconds``: the time the
+        invocation has left (Lambda's context; :mod:`.budget`). None: TRANSCRIBER_TIMEOUT_SECONDS."""
         try:
             message = VideoMessage.parse(body)
         except MalformedMessage as exc:
@@ -86,6 +89,8 @@ class Transcriber:
             url = message.url or self.store.video_url(video_id)
             if url is None:
                 raise MalformedMessage(f"{no_url_reason(self.store, video_id)} and the message has no url")
+            if message.part is not None and self.parts is not None:
+                return self._part(message.part, video_id, url, body, receipt_handle, remaining_seconds)
             claim = self.store.claim(
                 video_id,
                 url,
@@ -111,11 +116,15 @@ class Transcriber:
 
         started = time.monotonic()
         budget = self._budget(remaining_seconds)
+        # A long video goes in parts: only where their messages can be sent and their results kept.
+        split_over = self.settings.part_seconds if self.queue is not None and self.parts is not None else None
         try:
             # Decoded, searched for speech and transcribed piece by piece as it streams in; the
             # media source enforces the size, duration and fetch-time limits, the budget Lambda's.
-            transcript, audio = self.source.transcribe(url, budget)
+            transcript, audio = self.source.transcribe(url, budget, split_over=split_over)
             stored = self.store.save_transcript(video_id, transcript)
+        except SplitInstead as split:
+            return self._split(video_id, url, split, receipt_handle)
         except Exception as exc:
             if not describe(exc).retryable:  # permanent: a retry cannot help
                 return self._record_now(video_id, exc, body, attempts=claim.attempts, claim_token=claim.token)
@@ -142,6 +151,94 @@ class Transcriber:
             speech_seconds=transcript.speech_seconds or 0.0,
             no_speech=transcript.no_speech,
         )
+
+    # --- long videos in parts (parts.py) -----------------------------------------------------------
+    def _split(self, video_id: str, url: str, split: SplitInstead, receipt_handle: str | None) -> ProcessResult:
+        """Plan the video in parts (or find its plan) and send a message for each part that needs one."""
+        assert self.parts is not None and self.queue is not None
+        try:
+            ranges = plan_ranges(split.duration, split.part_seconds)
+            # The parts may wait on the queue as long as any queued video (QUEUED_LEASE_SECONDS): the
+            # video's job is held that long, so the fetcher does not send it again meanwhile.
+            wanted = self.parts.plan_parts(
+                video_id, split.duration, ranges, lease_seconds=self.settings.queued_lease_seconds
+            )
+            self.queue.send([VideoMessage(video_id=video_id, url=url, part=i).body() for i in wanted])
+        except Exception as exc:  # the message comes back, and planning again finds what is missing
+            return self._retry(video_id, exc, receipt_handle, release=True)
+        logger.info(
+            "planned in parts", extra={"parts": len(ranges), "sent": len(wanted), "audio_seconds": split.duration}
+        )
+        return ProcessResult(Outcome.PART, video_id, reason=f"in {len(ranges)} parts; {len(wanted)} sent")
+
+    def _part(
+        self,
+        index: int,
+        video_id: str,
+        url: str,
+        body: str,
+        receipt_handle: str | None,
+        remaining_seconds: Callable[[], float] | None,
+    ) -> ProcessResult:
+        """One part of a video in parts: claimed, transcribed, stored; the last one assembles."""
+        assert self.parts is not None
+        parts = self.parts
+        claim = parts.claim_part(video_id, index, self.settings.processing_lease_seconds, MAX_ATTEMPTS)
+        if claim.outcome is ClaimOutcome.EXHAUSTED:
+            parts.fail_part(video_id, index, RETRIES_EXHAUSTED, "its attempts were used up")
+            return self._record_part(video_id, index, None, RETRIES_EXHAUSTED, "its attempts were used up", body)
+        if claim.outcome is not ClaimOutcome.CLAIMED or claim.part is None:
+            reason = (
+                "this part is done or held elsewhere"
+                if claim.outcome is not ClaimOutcome.FAILED
+                else _SKIP_REASONS[claim.outcome]
+            )
+            logger.info("skipped", extra={"reason": reason, "outcome": claim.outcome.value, "part": index})
+            return ProcessResult(Outcome.SKIPPED, video_id, reason=reason)
+        part = claim.part
+        started = time.monotonic()
+        try:
+            result, audio = self.source.transcribe_part(
+                url, part, lambda i, at: parts.agree_cut(video_id, i, at), self._budget(remaining_seconds)
+            )
+            # the assembled transcript, when this part completed the set
+            assembled = parts.save_part(video_id, index, result, assemble)
+        except Exception as exc:
+            error = describe(exc)
+            error_type, reason = error.error_type, error.message
+            if not error.retryable or claim.attempts >= MAX_ATTEMPTS:
+                parts.fail_part(video_id, index, error_type, reason)
+                return self._record_part(video_id, index, part, error_type, reason, body)
+            parts.release_part(video_id, index, error_type, reason, claim_token=claim.token)
+            return self._retry(video_id, exc, receipt_handle, release=False)
+        if assembled is not None and self.events is not None:
+            self.events.publish(transcript_ready(video_id, assembled))
+        logger.info("part stored", extra={"part": index, "parts": part.count, "assembled": assembled is not None,
+                                           "audio_seconds": round(audio.duration, 2)})  # fmt: skip
+        return ProcessResult(
+            Outcome.TRANSCRIBED if assembled is not None else Outcome.PART,
+            video_id,
+            reason=f"part {index + 1} of {part.count}",
+            audio_seconds=audio.duration,
+            bytes_streamed=audio.source_bytes,
+            latency_seconds=time.monotonic() - started,
+            speech_seconds=result.speech_seconds or 0.0,
+        )
+
+    def _record_part(
+        self, video_id: str, index: int, part: PartRange | None, error_type: str, reason: str, body: str
+    ) -> ProcessResult:
+        """A part failed finally: the video's failure record names it; the other parts' results stay."""
+        where = f" ({part.start:.0f}-{part.end:.0f} s of {part.count} parts)" if part is not None else ""
+        message = f"part {index + 1}{where}: {reason}"
+        logger.warning("part failed", extra={"error_type": error_type, "error": reason, "part": index})
+        try:
+            self.store.record_failure(video_id, error_type, message, None, body)
+        except Exception as store_exc:  # the database is gone: the message comes back
+            logger.warning("could not record the failure", extra={"error": str(store_exc)})
+            return ProcessResult(Outcome.RETRY, video_id, reason=reason, error_type=error_type)
+        self._announce_failure(video_id, error_type, message)
+        return ProcessResult(Outcome.FAILED, video_id, reason=message, error_type=error_type)
 
     def _budget(self, remaining_seconds: Callable[[], float] | None) -> TimeBudget:
         timeout = self.settings.transcriber_timeout_seconds

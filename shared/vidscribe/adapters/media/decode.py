@@ -139,12 +139,12 @@ def _decode_file(fileobj: Any, max_duration_seconds: float, sink: AudioSink | No
     try:
         if len(container.streams) == 0:  # opened, yet no stream at all: a stub or a cut-off header
             raise _open_failure(fileobj, ValueError("no streams found"))
-        return _decode(container, max_duration_seconds, sink)
+        return _decode(container, max_duration_seconds, sink, seekable=seekable)
     finally:
         container.close()
 
 
-def _decode(container: Any, max_duration_seconds: float, sink: AudioSink | None) -> DecodedAudio:
+def _decode(container: Any, max_duration_seconds: float, sink: AudioSink | None, *, seekable: bool) -> DecodedAudio:
     stream = container.streams.best("audio")
     if stream is None and container.streams.audio:
         stream = container.streams.audio[0]  # FFmpeg ranks none "best" when none has channels
@@ -165,13 +165,13 @@ def _decode(container: Any, max_duration_seconds: float, sink: AudioSink | None)
     declared = _duration_of(container, stream)
     if declared is not None and declared > max_duration_seconds:
         raise MediaTooLong(
-            f"the media lasts {declared:.0f} s, more than the {max_duration_seconds:g} s allowed "
-            f"(MAX_DURATION_SECONDS)"
+            f"the media lasts {declared:.0f} s, more than the {max_duration_seconds:g} s allowed (MAX_DURATION_SECONDS)"
         )
     limit = int((max_duration_seconds + 1.0) * SAMPLE_RATE)
     buffer = _SampleBuffer(SAMPLE_RATE * 60) if sink is None else None
     target: AudioSink = buffer if buffer is not None else sink  # type: ignore[assignment]
     target.begin(None if declared is None else min(declared, max_duration_seconds))
+    trim = _StartAt(container, stream, sink, seekable=seekable)
     mono = MonoConverter()
     decode_errors = 0
     last_error: Exception | None = None
@@ -179,7 +179,12 @@ def _decode(container: Any, max_duration_seconds: float, sink: AudioSink | None)
 
     def take(frame: Any | None) -> None:
         nonlocal decoded
+        if frame is not None:
+            decoded += trim.first_frame(frame, target)
         for samples in mono.convert(frame):
+            samples = trim.cut(samples)
+            if samples.size == 0:
+                continue
             decoded += samples.size
             target.feed(samples)
             if decoded > limit:  # while decoding: an endless stream ends here, not at the end of its bytes
@@ -213,10 +218,55 @@ def _decode(container: Any, max_duration_seconds: float, sink: AudioSink | None)
     if decoded == 0:
         detail = f": {last_error}" if last_error else ""
         raise TruncatedMedia(f"the audio track decoded to no samples (truncated or corrupt media){detail}")
-    _check_complete(container, stream, decoded / SAMPLE_RATE)
+    _check_complete(container, stream, trim.start + decoded / SAMPLE_RATE)
     if buffer is None:
         return DecodedAudio(samples=np.zeros(0, dtype=np.float32), streamed_seconds=decoded / SAMPLE_RATE)
     return DecodedAudio(samples=buffer.result())
+
+
+class _StartAt:
+    """A sink that wants the audio from a time on (one part of a long video: ``start_seconds``) says
+    so: the container seeks there where it can (then only that range's bytes are read), and the
+    samples before it are dropped, counted from the first frame's time after the seek (from the
+    stream's first sample where it could not seek)."""
+
+    def __init__(self, container: Any, stream: Any, sink: AudioSink | None, *, seekable: bool) -> None:
+        self.start = float(getattr(sink, "start_seconds", 0.0) or 0.0)
+        self.seeked = self.start > 0 and seekable and _seek(container, self.start)
+        # Times count from the stream's first sample (an MPEG-TS stream starts at 1.4 s, say).
+        has_origin = stream.start_time is not None and stream.time_base
+        self.origin = float(stream.start_time * stream.time_base) if has_origin else 0.0
+        self.skip: int | None = None if self.start > 0 else 0
+
+    def first_frame(self, frame: Any, target: AudioSink) -> int:
+        """At the first frame, how many samples to drop; returns the silence fed instead when the
+        seek landed after the time asked for (so that the timeline stays true)."""
+        if self.skip is not None:
+            return 0
+        first = float(frame.pts * frame.time_base) - self.origin if frame.pts is not None and self.seeked else 0.0
+        self.skip = round((self.start - first) * SAMPLE_RATE)
+        if self.skip >= 0:
+            return 0
+        padding, self.skip = -self.skip, 0
+        target.feed(np.zeros(padding, dtype=np.float32))
+        return padding
+
+    def cut(self, samples: np.ndarray) -> np.ndarray:
+        if not self.skip:
+            return samples
+        dropped = min(self.skip, samples.size)
+        self.skip -= dropped
+        return samples[dropped:]
+
+
+def _seek(container: Any, seconds: float) -> bool:
+    """Seek the demuxer to the packet at or before ``seconds``; False where the input cannot seek
+    (a stream read front to back): then everything before is decoded and dropped."""
+    try:
+        container.seek(int(seconds * 1_000_000))
+    except (av.FFmpegError, OSError, ValueError):
+        return False
+    return True
 
 
 def _check_complete(container: Any, stream: Any, decoded: float) -> None:

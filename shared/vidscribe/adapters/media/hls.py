@@ -96,11 +96,46 @@ def fetch_playlist(
         url, playlist, chosen, visited = _media_playlist(text, url, fetch.settings, getter)
         targets = media_targets(playlist, url, fetch.settings, visited)
         logger.info("HLS", extra={"rendition": chosen, "segments": len(playlist.segments)})
+        if sink is not None:
+            sink, targets = _time_range(playlist, targets, sink)
         audio = _decode_segments(targets, fetch, s3_client, sink)
     finally:
         getter.close()
     report = fetch.report("hls", None, reason=f"{chosen}, {len(playlist.segments)} segments")
     return replace(audio, source_bytes=report.bytes_fetched), report
+
+
+class _PlaylistSink:
+    """The sink of an HLS fetch: the playlist states the duration (a TS stream does not), and a part
+    of a long video starts ``start_seconds`` after the first segment it reads."""
+
+    def __init__(self, inner: AudioSink, total_seconds: float, start_seconds: float) -> None:
+        self.inner = inner
+        self.total_seconds = total_seconds
+        self.start_seconds = start_seconds
+
+    def begin(self, declared_seconds: float | None) -> None:
+        self.inner.begin(self.total_seconds or declared_seconds)
+
+    def feed(self, samples: Any) -> None:
+        self.inner.feed(samples)
+
+
+def _time_range(playlist: m3u8.M3U8, targets: list[Target], sink: AudioSink) -> tuple[AudioSink, list[Target]]:
+    """Only the segments a part's time range needs (a sink with ``start_seconds`` and ``end_seconds``:
+    :class:`vidscribe.workflow.part_window.PartWindow`); the init section, if any, always."""
+    durations = [float(seg.duration or 0.0) for seg in playlist.segments]
+    start = float(getattr(sink, "start_seconds", 0.0) or 0.0)
+    end = getattr(sink, "end_seconds", None)
+    head, segments = (targets[:1], targets[1:]) if len(targets) == len(durations) + 1 else ([], targets)
+    chosen: list[Target] = []
+    at, first = 0.0, None
+    for target, seconds in zip(segments, durations, strict=True):
+        if at + seconds > start and (end is None or at < end):
+            first = at if first is None else first
+            chosen.append(target)
+        at += seconds
+    return _PlaylistSink(sink, sum(durations), start - (first or 0.0)), head + (chosen or segments)
 
 
 def _media_playlist(

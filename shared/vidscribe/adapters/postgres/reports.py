@@ -221,6 +221,7 @@ class PostgresReports:
                 "SELECT error_type, count(*) FROM failures WHERE resolved_at IS NULL GROUP BY error_type ORDER BY 1"
             )
             failures = dict(cur.fetchall())
+            parts = _parts_status(cur)
             return {
                 "videos": total,
                 "untranscribed": untranscribed,
@@ -234,6 +235,25 @@ class PostgresReports:
                 "jobs": {s.value: jobs.get(s.value, {"count": 0, "waiting": 0, "lease_expired": 0}) for s in JobState},
                 "oldest_in_flight": oldest,
                 "open_failures": failures,
+                "parts": parts,
             }
 
         return self._db.run(work)
+
+
+_PARTS_BY_STATE = sql.SQL(
+    "SELECT state, count(*), count(*) FILTER (WHERE {}) FROM video_parts GROUP BY state"
+).format(job_sql.held_live())
+
+
+def _parts_status(cur: cursor) -> dict[str, Any]:
+    """Videos in parts (issue 22): how many, and their parts by state (``in_flight``: held live)."""
+    cur.execute("SELECT count(*) FROM video_part_plans")
+    videos = fetch_one(cur)[0]
+    cur.execute(_PARTS_BY_STATE)
+    counts = cur.fetchall()
+    return {
+        "videos": videos,
+        "by_state": {state: n for state, n, _ in counts},
+        "in_flight": sum(live for _, _, live in counts),
+    }

@@ -10,7 +10,6 @@ validated by Settings and quoted with psycopg2.sql. Each method is one short tra
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
@@ -26,6 +25,8 @@ from ...redaction import scrub
 from . import job_sql, versions
 from .database import Database, fetch_one
 from .failure_records import MAX_ERROR_CHARS, FailureRecords
+from .parts import PartRows
+from .transcript_rows import write_transcript
 
 # The stand-in id of a videos-table row whose id is too long to be a key: its first characters, to
 # recognise it by, and the MD5 of the whole id, to tell such rows apart (98 characters in all).
@@ -156,7 +157,7 @@ def _why_not_claimed(cur: cursor, video_id: str) -> Claim:
     return Claim(ClaimOutcome.EXHAUSTED, attempts=attempts)
 
 
-class PostgresStore(FailureRecords):
+class PostgresStore(FailureRecords, PartRows):
     def __init__(self, database: Database, *, videos_table: str = "videos") -> None:
         self._db = database
         self._videos_table = videos_table
@@ -351,50 +352,7 @@ class PostgresStore(FailureRecords):
         Not fenced by a claim: a transcript that arrives after its claim was released is still the
         video's transcript, and the redelivered message then finds the video done."""
 
-        def work(cur: cursor) -> bool:
-            new_version = versions.archive_if_requested(cur, video_id)  # a re-transcription: keep the old one
-            cur.execute(
-                """
-                INSERT INTO transcripts (video_id, text, segments, language, duration_seconds, backend, model,
-                                         speech_seconds, no_speech, model_audio_seconds, cost_usd,
-                                         language_probability)
-                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-                ON CONFLICT (video_id) DO NOTHING
-                RETURNING video_id
-                """,
-                (
-                    video_id,
-                    transcript.text,
-                    json.dumps([s.to_dict() for s in transcript.segments]),
-                    transcript.language,
-                    transcript.duration,
-                    transcript.backend,
-                    transcript.model,
-                    transcript.speech_seconds,
-                    transcript.no_speech,
-                    transcript.model_audio_seconds,
-                    transcript.cost_usd,
-                    transcript.language_probability,
-                ),
-            )
-            inserted = cur.fetchone() is not None
-            if new_version is not None:
-                cur.execute("UPDATE transcripts SET version = %s WHERE video_id = %s", (new_version, video_id))
-            cur.execute(
-                sql.SQL(
-                    "UPDATE video_jobs SET state = {}, lease_expires_at = NULL, claimed_by = NULL, updated_at = now()"
-                    " WHERE video_id = %s"
-                ).format(job_sql.state(JobState.DONE)),
-                (video_id,),
-            )
-            cur.execute(
-                "UPDATE failures SET resolved_at = now(), resolution = 'transcribed'"
-                " WHERE video_id = %s AND resolved_at IS NULL",
-                (video_id,),
-            )
-            return inserted
-
-        return self._db.run(work)
+        return self._db.run(lambda cur: write_transcript(cur, video_id, transcript))
 
     def release_for_retry(
         self, video_id: str, error_type: str, message: str, queued_lease_seconds: int, *, claim_token: int | None = None
@@ -498,3 +456,4 @@ class PostgresStore(FailureRecords):
             return cur.fetchone() is not None
 
         return self._db.run(work)
+
