@@ -45,7 +45,7 @@ from vidscribe.config import Settings
 from vidscribe.local.embedded import MotoSqsServer
 from vidscribe.local.runtime import LocalRuntime
 from vidscribe.models import DecodedAudio, Span, Transcript
-from vidscribe.services import Services, use_services
+from vidscribe.services import Services
 
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
@@ -79,7 +79,6 @@ def run(settings: Settings, store: PostgresUnderTest, video_id: str, url: str, b
     try:
         LocalRuntime(services, workers=workers, poll_interval=0.05).run(once=True)
     finally:
-        use_services(None)
         services.close()
     elapsed = time.perf_counter() - started
     transcript = store.transcript(video_id)

@@ -22,7 +22,7 @@ from vidscribe.adapters.media import StreamingMediaSource
 from vidscribe.config import Settings
 from vidscribe.local.runtime import LocalRuntime
 from vidscribe.models import PartRange, Transcript
-from vidscribe.services import Services, use_services
+from vidscribe.services import Services
 from vidscribe.workflow.part_window import PartComplete, PartWindow
 from vidscribe.workflow.parts import WINDOW_SECONDS
 
@@ -50,7 +50,6 @@ def run_until_idle(settings: Settings, backend: MinuteBackend) -> None:
     try:
         LocalRuntime(services, poll_interval=0.1).run(once=True)
     finally:
-        use_services(None)
         services.close()
 
 

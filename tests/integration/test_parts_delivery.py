@@ -20,7 +20,7 @@ from tests.support.part_backends import MinuteBackend, minute_marks
 from tests.support.web import running_web
 from vidscribe.config import Settings
 from vidscribe.models import Span, VideoMessage
-from vidscribe.services import Services, use_services
+from vidscribe.services import Services
 from vidscribe.workflow import Outcome, Transcriber
 from vidscribe.workflow.operations import retry_failed
 from vidscribe.workflow.parts import assemble, on_video_timeline
@@ -47,7 +47,6 @@ def transcriber(settings: Settings, backend: MinuteBackend) -> Iterator[tuple[Se
     try:
         yield services, services.transcriber()
     finally:
-        use_services(None)
         services.close()
 
 
