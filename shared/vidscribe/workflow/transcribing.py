@@ -22,7 +22,7 @@ from ..config import Settings
 from ..contract import MAX_ATTEMPTS
 from ..errors import RETRIES_EXHAUSTED, MalformedMessage, describe
 from ..events import transcript_ready, transcription_failed
-from ..models import ClaimOutcome, PartRange, VideoMessage
+from ..models import ClaimOutcome, DecodedAudio, PartRange, Transcript, VideoMessage
 from ..observability import logger
 from ..ports import EventPublisher, MediaSource, PartStore, Queue, Store, TranscriptionBackend
 from ..speech import SpeechFinder
@@ -129,6 +129,12 @@ class Transcriber:
             if not describe(exc).retryable:  # permanent: a retry cannot help
                 return self._record_now(video_id, exc, body, attempts=claim.attempts, claim_token=claim.token)
             return self._retry(video_id, exc, receipt_handle, release=True, claim_token=claim.token)
+        return self._transcribed(video_id, transcript, audio, stored=stored, started=started, attempt=claim.attempts)
+
+    def _transcribed(
+        self, video_id: str, transcript: Transcript, audio: DecodedAudio, *, stored: bool, started: float, attempt: int
+    ) -> ProcessResult:
+        """A whole video's transcript is stored: announce it (when this worker stored it), log, report."""
         latency = time.monotonic() - started
         if stored and self.events is not None:  # False: another worker stored (and announced) one first
             self.events.publish(transcript_ready(video_id, transcript))
@@ -139,7 +145,7 @@ class Transcriber:
                 "speech_seconds": transcript.speech_seconds,
                 "no_speech": transcript.no_speech,
                 "latency_seconds": round(latency, 2),
-                "attempt": claim.attempts,
+                "attempt": attempt,
             },
         )
         return ProcessResult(
