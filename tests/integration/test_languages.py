@@ -2,9 +2,14 @@
 
 Real parts: the base model joined from its PyPI packages, tiny.en, Silero VAD, the real speech
 layer, a real PostgreSQL. The bounds are measured (bench/bench_languages.py prints every figure):
-each is base's own error on that clip at the default beam (1), plus about one word (or a few
-characters) of room for int8's run-to-run spread on a shared CPU. They record what base does on
-these speakers, not what we would like: Spanish and Italian are its weak clips here.
+each is base's own error on that clip at the default beam (1), the worst over the instruction sets
+CTranslate2 can run on this machine. Its int8 kernels round differently per set, so the same clip
+comes out differently (but the same every run) under each: AVX2, the set it picks here by default,
+costs German two words and French two more than GENERIC, AVX or AVX512 do (measured with
+CT2_FORCE_CPU_ISA set to each). The bounds record what base does on these speakers, not what we
+would like: Spanish and Italian are its weak clips here. What they guard against is the wrong
+model or the wrong language (tiny.en's error on these clips is 1.0-2.2); the pipeline's own share
+is held tighter below, against the bare model on the same audio in the same run.
 """
 
 from __future__ import annotations
@@ -21,13 +26,14 @@ from vidscribe.export import render
 from vidscribe.models import DecodedAudio
 from vidscribe.speech import SpeechTranscriber, build_vad
 
-# Per language: (bound, by characters). Measured at beam 1: en 0.00, de 0.20 ("Leichenhaler",
-# "portal liegende"), es 0.33 ("blancasinas ... pocas estésias"; 0.08 at beam 5), fr 0.00, it 0.45
-# ("la radio nacque rank alcuni sui", at either beam), pt 0.00, ja CER 0.10, ko CER 0.21
+# Per language: (bound, by characters). Measured at beam 1, GENERIC/AVX/AVX512 then AVX2 where they
+# differ: en 0.00, de 0.20 ("portal liegende ... Leichenhaler") / 0.40 ("liegt in der Raum"),
+# es 0.33 ("blancasinas ... pocas estésias"; 0.08 at beam 5), fr 0.00 / 0.15 ("conseillers
+# générales"), it 0.36 / 0.55 ("la radio nacque rank alcuni sui"), pt 0.00, ja CER 0.10, ko CER 0.21
 # ("이리저리" heard as "1위절이"). Japanese and Korean by characters: Japanese has no spaces, and a
 # Korean word is a whole phrase (one wrong syllable would cost the whole word).
 BOUNDS = {
-    "en": (0.10, False), "de": (0.30, False), "es": (0.45, False), "fr": (0.10, False),
+    "en": (0.10, False), "de": (0.40, False), "es": (0.45, False), "fr": (0.16, False),
     "it": (0.55, False), "pt": (0.10, False), "ja": (0.20, True), "ko": (0.30, True),
 }
 
@@ -86,7 +92,7 @@ def test_language_sets_the_language_and_translate_gives_english(base_settings) -
     # LANGUAGE: no detection, so no probability; the text in that language
     hinted = LocalWhisperBackend(base_settings.replace(language="de")).transcribe(DecodedAudio(german.samples))
     assert (hinted.language, hinted.language_probability) == ("de", None)
-    assert error_rate(german.text, hinted.text) <= 0.30
+    assert error_rate(german.text, hinted.text) <= 0.40  # as BOUNDS["de"]: 0.20, or 0.40 under AVX2
     # TASK=translate: English text from German speech, and the language is the text's: en
     translated = LocalWhisperBackend(base_settings.replace(task="translate")).transcribe(DecodedAudio(german.samples))
     assert translated.language == "en" and {s.language for s in translated.segments} == {"en"}
