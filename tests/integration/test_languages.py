@@ -5,11 +5,12 @@ layer, a real PostgreSQL. The bounds are measured (bench/bench_languages.py prin
 each is base's own error on that clip at the default beam (1), the worst over the instruction sets
 CTranslate2 can run on this machine. Its int8 kernels round differently per set, so the same clip
 comes out differently (but the same every run) under each: AVX2, the set it picks here by default,
-costs German two words and French two more than GENERIC, AVX or AVX512 do (measured with
-CT2_FORCE_CPU_ISA set to each). The bounds record what base does on these speakers, not what we
-would like: Spanish and Italian are its weak clips here. What they guard against is the wrong
-model or the wrong language (tiny.en's error on these clips is 1.0-2.2); the pipeline's own share
-is held tighter below, against the bare model on the same audio in the same run.
+loses two words each in German, French and Italian that GENERIC, AVX and AVX512 keep (measured by
+bench/bench_cpu_isa.py, which sets CT2_FORCE_CPU_ISA to each). The bounds record what base does on
+these speakers, not what we would like: Spanish and Italian are its weak clips here. What they
+guard against is the wrong model or the wrong language (tiny.en's error on these clips is
+1.0-2.2); the pipeline's own share is held tighter below, against the bare model on the same audio
+in the same run.
 """
 
 from __future__ import annotations
