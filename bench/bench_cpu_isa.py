@@ -27,6 +27,7 @@ def measure() -> dict[str, float]:
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    from bench.bench_languages import BY_CHARACTERS
     from tests.support import realspeech
     from tests.support.text import error_rate
     from vidscribe.adapters.backends.local_whisper import LocalWhisperBackend
@@ -38,7 +39,7 @@ def measure() -> dict[str, float]:
     rates = {}
     for clip in realspeech.multilingual_clips():
         text = backend.transcribe(DecodedAudio(clip.samples)).text
-        rates[clip.language] = error_rate(clip.text, text, characters=clip.language in ("ja", "ko"))
+        rates[clip.language] = error_rate(clip.text, text, characters=clip.language in BY_CHARACTERS)
     german = next(c for c in realspeech.multilingual_clips() if c.language == "de")
     hinted = LocalWhisperBackend(settings.replace(language="de")).transcribe(DecodedAudio(german.samples))
     rates["de hinted"] = error_rate(german.text, hinted.text)
